@@ -1,0 +1,1 @@
+"""harmoniq.fitting"""

@@ -1,0 +1,1 @@
+"""Shipped protocol definitions (TOML). Loaded through harmoniq.protocols."""
