@@ -1,0 +1,31 @@
+"""Double-angle B1 mapping: two spoiled gradient echoes at flip a and 2a with a long TR.
+
+With TR >> T1, S(2a)/S(a) = 2 cos(a_eff) (Insko & Bolinger, J Magn Reson A 1993;103:82), so the
+relative transmit field is ``arccos(ratio / 2) / a``. Same events as the spoiled GRE; the flip
+pair is SET 0 and SET 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.sequences.gre import PARAMETERS as GRE_PARAMETERS
+from harmoniq.sequences.gre import SpoiledGRE
+
+_DEFAULTS = {"flip_deg": [60.0, 120.0], "tr_ms": 6000.0, "te_ms": [4.0], "dummy_scans": 1}
+PARAMETERS = tuple(dataclasses.replace(p, default=_DEFAULTS.get(p.name, p.default)) for p in GRE_PARAMETERS)
+
+
+class DoubleAngle(SpoiledGRE):
+    """Builder of the double-angle B1 map acquisition."""
+
+    family = "dam"
+
+    def __init__(self, name: str, p: dict, system, segment_tail_s: float):
+        flips = p["flip_deg"]
+        if len(flips) != 2 or abs(flips[1] - 2 * flips[0]) > 1e-9:
+            raise HarmoniqError(f"protocol {name}: flip_deg={flips} must be two angles [a, 2a] for a double-angle map")
+        if len(p["te_ms"]) != 1:
+            raise HarmoniqError(f"protocol {name}: te_ms={p['te_ms']} must be one echo time for a double-angle map")
+        super().__init__(name, p, system, segment_tail_s)

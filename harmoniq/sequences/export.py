@@ -1,0 +1,130 @@
+"""Build a protocol into ONE .seq file for all its target scanners, check it, write it.
+
+The file is written by pypulseq (pinned), with LF line endings and pypulseq's md5 signature;
+its SHA-256 goes into a JSON sidecar together with the protocol, the harmonized limits, the
+acquisition metadata, the timing measured back from the file and every target's check.
+Both files are written atomically, and only when every target scanner accepts the sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import dataclasses
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypulseq as pp
+
+from harmoniq import __version__
+from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.errors import HarmoniqError
+from harmoniq.protocols import Protocol
+from harmoniq.sequences.common import AcquisitionInfo
+
+_SIGNATURE = re.compile(rb"\n\[SIGNATURE\]\n.*?Hash ([0-9a-f]{32})\n", re.S)
+
+
+@dataclass
+class BuiltSequence:
+    """A protocol built on the harmonized limits of its targets."""
+
+    protocol: Protocol
+    seq: pp.Sequence
+    info: AcquisitionInfo
+    limits: object  # harmoniq.scanners.HarmonizedLimits
+
+
+def build(protocol: Protocol) -> BuiltSequence:
+    """Build ``protocol`` on the harmonized limits of its targets."""
+    builder, limits = protocol.builder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pypulseq's notes on rounded delays
+        seq, info = builder.build()
+    info.duration_s = float(seq.duration()[0])
+    info.write_definitions(seq)
+    return BuiltSequence(protocol, seq, info, limits)
+
+
+def seq_bytes(seq: pp.Sequence) -> bytes:
+    """The .seq file's bytes: pypulseq's writer, LF line endings, signed."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        path = Path(tmpdir) / "sequence.seq"
+        seq.write(str(path), create_signature=True)
+        data = path.read_bytes()
+    # pypulseq signs the text as read back in text mode, i.e. with LF: normalising keeps it valid
+    return data.replace(b"\r\n", b"\n")
+
+
+def verify_signature(data: bytes) -> bool:
+    """True when the file's md5 [SIGNATURE] matches its content (everything before the
+    newline that precedes ``[SIGNATURE]``)."""
+    match = _SIGNATURE.search(data)
+    return bool(match) and hashlib.md5(data[: match.start()]).hexdigest() == match.group(1).decode()
+
+
+def measured_timing(seq: pp.Sequence) -> dict:
+    """TE, TR and TI read back from the sequence's own timeline (s)."""
+    import numpy as np
+
+    from harmoniq.sequences.timeline import timeline
+
+    tl = timeline(seq)
+    te = np.unique(np.round(tl.echo_times(), 7))
+    ti = tl.inversion_times()
+    ti = np.unique(np.round(ti[np.isfinite(ti)], 7))
+    exc = tl.excitation_times()
+    inv = tl.rf_time[[u == "inversion" for u in tl.rf_use]]
+    tr = np.diff(inv if len(inv) > 1 else exc)
+    return {"te_s": te.tolist(), "ti_s": ti.tolist(), "tr_s": float(np.median(tr)) if len(tr) else None}
+
+
+def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = None) -> tuple[Path, Path]:
+    """Build, check against every target (or ``scanners``), write ``<name>.seq`` + ``<name>.json``.
+
+    Raises HarmoniqError, writing nothing, when a target scanner rejects the sequence.
+    """
+    from harmoniq.scanners import check, load_profile
+
+    if scanners is not None:
+        unknown = [s for s in scanners if s not in protocol.targets]
+        if unknown:
+            raise HarmoniqError(
+                f"--scanners: {', '.join(unknown)} not among protocol {protocol.name}'s targets ({', '.join(protocol.targets)})"
+            )
+        protocol = dataclasses.replace(protocol, targets=list(scanners))
+    built = build(protocol)
+    data = seq_bytes(built.seq)
+    checks = {}
+    for name in protocol.targets:
+        report = check(built.seq, load_profile(name))
+        checks[name] = report.to_dict()
+        if not report.ok:
+            raise HarmoniqError(f"protocol {protocol.name}: the sequence fails the checks of {name}: {report.summary()}")
+    sidecar = {
+        "protocol": {
+            "name": protocol.name,
+            "family": protocol.family,
+            "file": protocol.path.name,
+            "sha256": protocol.sha256,
+            "parameters": protocol.parameters,
+            "valid_range": protocol.valid_range,
+        },
+        "seq": {"file": f"{protocol.name}.seq", "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)},
+        "pypulseq_version": pp.__version__,
+        "harmoniq_version": __version__,
+        "harmonized_limits": built.limits.to_dict(),
+        "acquisition": built.info.to_dict(),
+        "measured_timing": measured_timing(built.seq),
+        "total_duration_s": built.info.duration_s,
+        "checks": checks,
+    }
+    outdir = Path(outdir)
+    seq_path, json_path = outdir / f"{protocol.name}.seq", outdir / f"{protocol.name}.json"
+    with atomic_path(seq_path) as tmp:
+        tmp.write_bytes(data)
+        write_text_atomic(json_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return seq_path, json_path

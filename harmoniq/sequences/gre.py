@@ -1,0 +1,189 @@
+"""Spoiled gradient echo, 2D multi-slice or 3D, several flip angles, optional multiple echoes.
+
+One TR (one GE segment instance, TRID 1 imaging / 2 dummy):
+
+    [rf + gz (TRID)] [gz rephase + gy/gz encode + gx prephase] [TE fill]
+    [gx + ADC (labels)] ([gx flyback] [fill] [gx + ADC]) ... [spoilers + rewinders] [TR fill]
+
+RF spoiling: quadratic phase ``phi_j = inc * j (j+1) / 2`` on the RF and the ADC (Zur et al.,
+MRM 1991;21:251). Each flip angle is one SET (``contrast_dimension = flip_angle``), echoes are
+ECO; dummy TRs before each flip bring the magnetization to steady state.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pypulseq as pp
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.sequences import events as ev
+from harmoniq.sequences.common import AcquisitionInfo, infeasible, initial_labels
+from harmoniq.sequences.params import Param, si
+
+GEOMETRY = (
+    Param("matrix", "int", 128, "in-plane matrix (square), multiple of 4", 16, 512),
+    Param("fov_mm", "float", 200.0, "in-plane field of view (mm)", 20.0, 500.0),
+    Param("slice_thickness_mm", "float", 5.0, "2D slice or 3D slab thickness (mm)", 0.5, 300.0),
+    Param("slices", "int", 1, "2D slices, played one after the other", 1, 128),
+    Param("slice_gap_mm", "float", 0.0, "gap between 2D slices (mm)", 0.0, 100.0),
+    Param("readout_dwell_us", "float", 20.0, "ADC dwell (us), a multiple of the 2 us harmonized raster", 2.0, 200.0),
+    Param("rf_duration_ms", "float", 2.0, "excitation pulse duration (ms)", 0.2, 20.0),
+    Param("rf_tbw", "float", 4.0, "excitation time-bandwidth product", 1.0, 20.0),
+)
+
+PARAMETERS = GEOMETRY + (
+    Param("dimensions", "int", 2, "2 (multi-slice) or 3 (slab with partition encoding)", 2, 3),
+    Param("partitions", "int", 1, "3D partitions (k2 lines) across the slab", 1, 512),
+    Param("flip_deg", "float", [15.0], "flip angle(s); several make a VFA series (SET)", 0.0, 180.0, list_of=True, low_open=True),
+    Param("te_ms", "float", [4.0], "echo time(s) (ms); several make a multi-echo train (ECO)", 0.0, 1e4, list_of=True, low_open=True),
+    Param("tr_ms", "float", 10.0, "repetition time (ms)", 0.0, 6e4, low_open=True),
+    Param("rf_spoiling_inc_deg", "float", 117.0, "RF-spoiling phase increment (deg); 0 turns it off", 0.0, 180.0),
+    Param("spoiler_cycles", "float", 4.0, "gradient spoiling: phase cycles across one voxel (slice and readout)", 0.0, 32.0),
+    Param("dummy_scans", "int", 100, "TRs without ADC before each flip angle (steady state)", 0, 100000),
+)
+
+
+def check_dwell(source: str, dwell: float, raster: float) -> None:
+    """The ADC dwell must sit on the harmonized dwell raster."""
+    if ev.ns(dwell) % ev.ns(raster):
+        raise HarmoniqError(
+            f"{source}: readout_dwell_us={dwell * 1e6:g} is not a multiple of the harmonized ADC raster "
+            f"{raster * 1e6:g} us; valid values are {raster * 1e6:g}, {2 * raster * 1e6:g}, {3 * raster * 1e6:g} ..."
+        )
+
+
+def slice_offsets(n: int, thickness: float, gap: float) -> np.ndarray:
+    """Slice centres (m) along the slice axis, symmetric about the isocentre."""
+    return (np.arange(n) - (n - 1) / 2) * (thickness + gap)
+
+
+class SpoiledGRE:
+    """Builder of the spoiled gradient echo (see module docstring)."""
+
+    family = "gre"
+
+    def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+        self.name, self.p, self.sys = name, p, system
+        src = f"protocol {name}"
+        n, fov = p["matrix"], si("fov_mm", p["fov_mm"])
+        if n % 4:
+            raise HarmoniqError(f"{src}: matrix={n} must be a multiple of 4 (ADC sample divisor)")
+        self.n, self.fov = n, fov
+        self.three_d = p["dimensions"] == 3
+        self.nz = p["partitions"] if self.three_d else 1
+        if not self.three_d and self.nz != 1:
+            raise HarmoniqError(f"{src}: partitions={p['partitions']} needs dimensions=3")
+        if self.three_d and p["slices"] != 1:
+            raise HarmoniqError(f"{src}: slices={p['slices']} needs dimensions=2 (3D uses partitions)")
+        self.thk = si("slice_thickness_mm", p["slice_thickness_mm"])
+        self.offsets = slice_offsets(p["slices"], self.thk, si("slice_gap_mm", p["slice_gap_mm"]))
+        dwell = si("readout_dwell_us", p["readout_dwell_us"])
+        check_dwell(src, dwell, system.adc_raster_time)
+        self.dwell = dwell
+
+        rf_dur = ev.on_raster(si("rf_duration_ms", p["rf_duration_ms"]), 2 * system.grad_raster_time)
+        self.rf, self.gz, reph_area = ev.slice_select(
+            np.deg2rad(p["flip_deg"][0]), rf_dur, self.thk, p["rf_tbw"], system, "excitation"
+        )
+        self.ro = ev.make_readout(n, fov, dwell, system)
+        # encoding block: slice rephase (+ partition encode), phase encode, readout prephase
+        self.reph_area = reph_area
+        self.pe_y = ev.phase_areas(n, fov)
+        self.pe_z = ev.phase_areas(self.nz, self.thk) if self.three_d else np.zeros(1)
+        enc_areas = [reph_area + self.pe_z.min(), reph_area + self.pe_z.max(), self.pe_y.min(), self.ro.prephase_area]
+        self.enc_dur = ev.shortest_common_duration(enc_areas, system)
+        # spoilers: cycles across one voxel in z and x, plus rewinders of the encodes
+        cyc = p["spoiler_cycles"]
+        self.spoil_z = cyc / (self.thk / self.nz)
+        self.spoil_x = cyc * n / fov
+        spoil_areas = [self.spoil_z - self.pe_z.min(), self.spoil_z - self.pe_z.max(), self.pe_y.min(), self.spoil_x]
+        self.spoil_dur = ev.shortest_common_duration(spoil_areas, system)
+        self.flyback = pp.make_trapezoid("x", area=-self.ro.gx.area, system=system)
+
+        rf_block = pp.calc_duration(self.rf, self.gz)
+        rf_to_end = rf_block - ev.rf_centre(self.rf)
+        tes = [si("te_ms", t) for t in p["te_ms"]]
+        if any(b <= a for a, b in zip(tes, tes[1:])):
+            raise HarmoniqError(f"{src}: te_ms={p['te_ms']} must increase from echo to echo")
+        min_te = rf_to_end + self.enc_dur + self.ro.centre_time
+        if tes[0] < min_te - 1e-9:
+            raise infeasible(src, "te_ms", p["te_ms"][0], "ms", minimum=min_te * 1e3, why="for this excitation and readout")
+        self.te_fill = [tes[0] - min_te]
+        echo_gap = self.ro.duration + pp.calc_duration(self.flyback)
+        for e, (a, b) in enumerate(zip(tes, tes[1:]), start=1):
+            if b - a < echo_gap - 1e-9:
+                raise infeasible(src, f"te_ms[{e}]", p["te_ms"][e], "ms", minimum=(a + echo_gap) * 1e3,
+                                 why="(echo spacing limited by readout + flyback)")
+            self.te_fill.append(b - a - echo_gap)
+        self.tes = tes
+        busy = (
+            rf_block + self.enc_dur + sum(ev.on_raster(f, system.block_duration_raster, "nearest") for f in self.te_fill)
+            + len(tes) * self.ro.duration + (len(tes) - 1) * pp.calc_duration(self.flyback) + self.spoil_dur
+        )
+        tr = si("tr_ms", p["tr_ms"])
+        min_tr = busy + segment_tail_s
+        if tr < min_tr - 1e-9:
+            raise infeasible(src, "tr_ms", p["tr_ms"], "ms", minimum=min_tr * 1e3, why="for these echoes")
+        self.tr_fill = tr - busy
+        self.tr = tr
+
+    def _tr_blocks(self, seq, flip_rad, spoil_phase, slice_offset, line, part, set_idx, slc, dummy):
+        """Append one TR: excitation, encode, echoes, spoil, fill."""
+        sys, ro = self.sys, self.ro
+        rf = copy.copy(self.rf)
+        rf.signal = self.rf.signal * (flip_rad / np.deg2rad(self.p["flip_deg"][0]))
+        rf.phase_offset = spoil_phase
+        rf.freq_offset = self.gz.amplitude * slice_offset
+        seq.add_block(rf, self.gz, ev.trid(2 if dummy else 1))
+        pe_y, pe_z = self.pe_y[line], self.pe_z[part]
+        seq.add_block(
+            pp.make_trapezoid("x", area=ro.prephase_area, duration=self.enc_dur, system=sys),
+            pp.make_trapezoid("y", area=pe_y, duration=self.enc_dur, system=sys),
+            pp.make_trapezoid("z", area=self.reph_area + pe_z, duration=self.enc_dur, system=sys),
+        )
+        adc = pp.make_adc(num_samples=self.n, dwell=self.dwell, delay=ro.adc.delay, phase_offset=spoil_phase, system=sys)
+        for echo, fill in enumerate(self.te_fill):
+            if echo:
+                seq.add_block(self.flyback)
+            if ev.ns(fill) >= ev.ns(sys.block_duration_raster) // 2:
+                seq.add_block(ev.delay(fill, sys))
+            if dummy:
+                seq.add_block(ro.gx)
+            else:
+                labels = ev.readout_labels(LIN=line, PAR=part, SLC=slc, SET=set_idx, ECO=echo)
+                seq.add_block(ro.gx, adc, *labels)
+        seq.add_block(
+            pp.make_trapezoid("x", area=self.spoil_x, duration=self.spoil_dur, system=sys),
+            pp.make_trapezoid("y", area=-pe_y, duration=self.spoil_dur, system=sys),
+            pp.make_trapezoid("z", area=self.spoil_z - pe_z, duration=self.spoil_dur, system=sys),
+        )
+        seq.add_block(ev.delay(self.tr_fill, sys))
+
+    def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
+        seq = pp.Sequence(self.sys)
+        seq.add_block(ev.delay(self.sys.block_duration_raster, self.sys), *initial_labels())
+        p, j = self.p, 0
+        inc = p["rf_spoiling_inc_deg"]
+        n_tr = p["slices"] * len(p["flip_deg"]) * (p["dummy_scans"] + self.n * self.nz)
+        phases = ev.rf_spoil_phases(n_tr, inc)
+        for slc, offset in enumerate(self.offsets):
+            for s, flip in enumerate(p["flip_deg"]):
+                flip_rad = np.deg2rad(flip)
+                for _ in range(p["dummy_scans"]):
+                    self._tr_blocks(seq, flip_rad, phases[j], offset, self.n // 2, self.nz // 2, s, slc, True)
+                    j += 1
+                for part in range(self.nz):
+                    for line in range(self.n):
+                        self._tr_blocks(seq, flip_rad, phases[j], offset, line, part, s, slc, False)
+                        j += 1
+        info = AcquisitionInfo(
+            protocol=self.name, family=self.family, tr_s=self.tr, te_s=self.tes, flip_deg=list(p["flip_deg"]),
+            matrix=(self.n, self.n, self.nz), fov_m=(self.fov, self.fov, self.thk),
+            slice_thickness_m=self.thk / self.nz, n_slices=p["slices"],
+            contrast_dimension="flip_angle" if len(p["flip_deg"]) > 1 else ("echo_time" if len(self.tes) > 1 else "none"),
+            contrast_label="SET" if len(p["flip_deg"]) > 1 else "ECO",
+            rf_spoiling_deg=inc, readout_dwell_s=self.dwell,
+        )
+        return seq, info
