@@ -76,9 +76,17 @@ class AcquisitionInfo:
         seq.set_definition("ReadoutDwell", self.readout_dwell_s)
 
 
-def initial_labels() -> list:
-    """SET events that initialise every counter the builders use, for the first block."""
-    return [label_set(c, 0) for c in COUNTERS]
+#: TRID of the preamble segment (the first block); imaging segments use small TRIDs.
+PREAMBLE_TRID = 100
+
+
+def add_preamble(seq: pp.Sequence, system: pp.Opts, segment_tail_s: float) -> None:
+    """First block: a quiet delay that initialises every counter (Siemens rule) and opens a
+    segment of its own (GE: the first block carries a TRID; the segment tail is quiet)."""
+    duration = max(segment_tail_s, system.block_duration_raster)
+    seq.add_block(
+        pp.make_delay(duration), label_set("TRID", PREAMBLE_TRID), *[label_set(c, 0) for c in COUNTERS]
+    )
 
 
 def infeasible(source: str, key: str, value: float, unit: str, minimum: float | None = None,

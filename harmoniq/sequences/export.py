@@ -103,7 +103,8 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
         report = check(built.seq, load_profile(name))
         checks[name] = report.to_dict()
         if not report.ok:
-            raise HarmoniqError(f"protocol {protocol.name}: the sequence fails the checks of {name}: {report.summary()}")
+            summary = "; ".join(str(r) for r in report.summary())
+            raise HarmoniqError(f"protocol {protocol.name}: the sequence fails the checks of {name}: {summary}")
     sidecar = {
         "protocol": {
             "name": protocol.name,

@@ -19,7 +19,7 @@ import pypulseq as pp
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.sequences import events as ev
-from harmoniq.sequences.common import AcquisitionInfo, infeasible, initial_labels
+from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
 from harmoniq.sequences.params import Param, si
 
 GEOMETRY = (
@@ -65,6 +65,7 @@ class SpoiledGRE:
     family = "gre"
 
     def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+        self.segment_tail = segment_tail_s
         self.name, self.p, self.sys = name, p, system
         src = f"protocol {name}"
         n, fov = p["matrix"], si("fov_mm", p["fov_mm"])
@@ -163,7 +164,7 @@ class SpoiledGRE:
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)
-        seq.add_block(ev.delay(self.sys.block_duration_raster, self.sys), *initial_labels())
+        add_preamble(seq, self.sys, self.segment_tail)
         p, j = self.p, 0
         inc = p["rf_spoiling_inc_deg"]
         n_tr = p["slices"] * len(p["flip_deg"]) * (p["dummy_scans"] + self.n * self.nz)

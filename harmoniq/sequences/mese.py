@@ -20,7 +20,7 @@ import numpy as np
 import pypulseq as pp
 
 from harmoniq.sequences import events as ev
-from harmoniq.sequences.common import AcquisitionInfo, infeasible, initial_labels
+from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
 from harmoniq.sequences.gre import GEOMETRY
 from harmoniq.sequences.params import Param, si
 from harmoniq.sequences.se import REFOCUSING, RefocusedSlice
@@ -37,6 +37,7 @@ class MultiEchoSpinEcho(RefocusedSlice):
     family = "mese"
 
     def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+        self.segment_tail = segment_tail_s
         super().__init__(name, p, system, excitation_phase=np.pi / 2)
         sys, src, ro, rf_c = system, self.src, self.ro, ev.rf_centre
         self.esp = si("echo_spacing_ms", p["echo_spacing_ms"])
@@ -71,7 +72,7 @@ class MultiEchoSpinEcho(RefocusedSlice):
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         sys, p, ro = self.sys, self.p, self.ro
         seq = pp.Sequence(sys)
-        seq.add_block(ev.delay(sys.block_duration_raster, sys), *initial_labels())
+        add_preamble(seq, self.sys, self.segment_tail)
         trap = lambda ch, area, dur: pp.make_trapezoid(ch, area=area, duration=dur, system=sys)  # noqa: E731
         for slc, offset in enumerate(self.offsets):
             for line in range(self.n):

@@ -20,7 +20,7 @@ import pypulseq as pp
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.sequences import events as ev
-from harmoniq.sequences.common import AcquisitionInfo, infeasible, initial_labels
+from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
 from harmoniq.sequences.gre import GEOMETRY, check_dwell, slice_offsets
 from harmoniq.sequences.params import Param, si
 
@@ -97,6 +97,7 @@ class SpinEcho(RefocusedSlice):
     family = "se"
 
     def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+        self.segment_tail = segment_tail_s
         super().__init__(name, p, system)
         src, sys = self.src, system
         self.tes = [si("te_ms", t) for t in p["te_ms"]]
@@ -155,7 +156,7 @@ class SpinEcho(RefocusedSlice):
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         sys, p, ro = self.sys, self.p, self.ro
         seq = pp.Sequence(sys)
-        seq.add_block(ev.delay(sys.block_duration_raster, sys), *initial_labels())
+        add_preamble(seq, self.sys, self.segment_tail)
         n_series = len(self.tr_fills)
         for slc, offset in enumerate(self.offsets):
             for s in range(n_series):

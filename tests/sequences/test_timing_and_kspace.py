@@ -1,0 +1,57 @@
+"""TE, TR, TI read from each built file's own timeline, and its k-space coverage by label."""
+
+import numpy as np
+
+from harmoniq.sequences.params import si
+from harmoniq.sequences.timeline import timeline
+
+RASTER = 20e-6  # harmonized gradient raster (s)
+
+
+def test_echo_inversion_and_repetition_times_match_the_protocol(shipped):
+    p, info = shipped.protocol.parameters, shipped.info
+    tl = timeline(shipped.seq)
+    te = tl.echo_times()
+    if shipped.protocol.family == "mese":
+        expected_te = [(e + 1) * si("echo_spacing_ms", p["echo_spacing_ms"]) for e in range(p["echoes"])]
+    else:
+        expected_te = [si("te_ms", t) for t in p["te_ms"]]
+    measured_te = np.unique(np.round(te / 1e-6)) * 1e-6
+    assert len(measured_te) == len(expected_te)
+    np.testing.assert_allclose(measured_te, expected_te, atol=RASTER)
+
+    inversions = tl.rf_time[[u == "inversion" for u in tl.rf_use]]
+    if p.get("ti_ms"):
+        ti = tl.inversion_times()
+        np.testing.assert_allclose(np.unique(np.round(ti / 1e-6)) * 1e-6, [si("ti_ms", t) for t in p["ti_ms"]], atol=RASTER)
+        tr = np.diff(inversions)
+    else:
+        assert len(inversions) == 0
+        exc = tl.excitation_times()
+        tr = np.diff(exc)
+        if shipped.protocol.family in ("gre", "dam"):
+            # consecutive excitations within a flip-angle set (dummies included) are one TR apart
+            tr = tr[np.abs(tr - info.tr_s) < 0.5 * info.tr_s]
+    assert len(tr) > 0
+    np.testing.assert_allclose(tr, si("tr_ms", p["tr_ms"]), atol=RASTER)
+
+
+def test_kspace_visits_every_line_of_every_contrast_once_at_its_label(shipped):
+    seq, info = shipped.seq, shipped.info
+    nx, ny, nz = info.matrix
+    k_adc = seq.calculate_kspace()[0]  # (3, samples) in 1/m
+    labels = seq.evaluate_labels(evolution="adc")
+    n_adc = len(labels["LIN"])
+    k = k_adc.reshape(3, n_adc, nx)
+    dk_x, dk_y = 1 / info.fov_m[0], 1 / info.fov_m[1]
+    # readout: sample i at (i - n/2) dk, every readout
+    np.testing.assert_allclose(k[0] / dk_x, np.broadcast_to(np.arange(nx) - nx // 2, (n_adc, nx)), atol=1e-3)
+    # phase encode constant along the readout and equal to the LIN label's line
+    np.testing.assert_allclose(k[1] / dk_y, np.repeat((labels["LIN"] - ny // 2)[:, None], nx, 1), atol=1e-3)
+    if nz > 1:
+        dk_z = 1 / info.fov_m[2]  # partitions span the slab
+        np.testing.assert_allclose(k[2, :, nx // 2] / dk_z, labels["PAR"] - nz // 2, atol=1e-3)
+    keys = np.stack([labels[c] for c in ("SET", "ECO", "SLC", "PAR", "LIN")], axis=1)
+    assert len(np.unique(keys, axis=0)) == n_adc  # no line twice
+    n_contrasts = len(np.unique(labels["SET"])) * len(np.unique(labels["ECO"]))
+    assert n_adc == n_contrasts * info.n_slices * ny * nz  # every line once

@@ -1,0 +1,87 @@
+"""Protocol files: shipped library, and one clear error per kind of bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.protocols import list_protocols, load_protocol
+from harmoniq.scanners import list_profiles
+
+REQUIRED = {"t1-irse", "t1-vfa", "b1-dam", "t2-se", "t2-mese", "gre-demo"}
+
+
+def test_library_ships_the_required_protocols_for_all_scanners():
+    assert REQUIRED <= set(list_protocols())
+    for name in list_protocols():
+        p = load_protocol(name)
+        assert p.targets == list_profiles() and len(p.targets) == 6
+        assert len(p.description) > 100
+    irse = load_protocol("t1-irse").parameters
+    assert min(irse["ti_ms"]) == 50.0 and max(irse["ti_ms"]) == 3000.0
+    assert len(load_protocol("t1-vfa").parameters["flip_deg"]) >= 2
+    assert load_protocol("t2-mese").parameters["echoes"] >= 16
+    assert len(load_protocol("t2-se").parameters["te_ms"]) >= 2
+
+
+def _protocol(tmp_path, family, params, extra=""):
+    body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in params.items())
+    path = tmp_path / "p.toml"
+    path.write_text(f'name = "p"\nfamily = "{family}"\ndescription = "test"\n{extra}\n[parameters]\n{body}\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    "family, params, words",
+    [
+        ("gre", {"te_ms": [1.0]}, ["te_ms=1", "below the minimum", "ms"]),
+        ("gre", {"tr_ms": 3.0}, ["tr_ms=3", "below the minimum"]),
+        ("gre", {"flip_deg": [200.0]}, ["flip_deg=200", "out of range", "(0, 180]"]),
+        ("se", {"ti_ms": [-10.0]}, ["ti_ms=-10", "out of range"]),
+        ("se", {"ti_ms": [5.0]}, ["ti_ms=5", "below the minimum"]),
+        ("se", {"ti_ms": [2000.0], "tr_ms": 1000.0}, ["tr_ms=1000", "below the minimum"]),
+        ("mese", {"echo_spacing_ms": 3.0}, ["echo_spacing_ms=3", "below the minimum"]),
+        ("gre", {"te_ms": "4"}, ["te_ms='4'", "wrong type"]),
+        ("gre", {"matrix": 66}, ["matrix=66", "multiple of 4"]),
+        ("gre", {"readout_dwell_us": 5.0}, ["readout_dwell_us=5", "multiple of", "2 us"]),
+        ("gre", {"tr_msec": 10.0}, ["unknown parameter 'tr_msec'", "tr_ms"]),
+        ("dam", {"flip_deg": [60.0, 100.0]}, ["flip_deg", "[a, 2a]"]),
+    ],
+)
+def test_bad_protocols_fail_with_one_clear_line(tmp_path, family, params, words):
+    path = _protocol(tmp_path, family, params)
+    with pytest.raises(HarmoniqError) as err:
+        load_protocol(path)
+    message = str(err.value)
+    assert "\n" not in message
+    for w in words:
+        assert w in message
+
+
+def test_bad_top_level_keys_and_targets(tmp_path):
+    with pytest.raises(HarmoniqError, match="unknown key 'colour'"):
+        load_protocol(_protocol(tmp_path, "gre", {}, extra='colour = "red"'))
+    with pytest.raises(HarmoniqError, match="family='epi' is unknown"):
+        load_protocol(_protocol(tmp_path, "epi", {}))
+    with pytest.raises(HarmoniqError, match="target 'toshiba-9t' is not a scanner profile"):
+        load_protocol(_protocol(tmp_path, "gre", {}, extra='targets = ["toshiba-9t"]'))
+    with pytest.raises(HarmoniqError, match="not valid TOML"):
+        bad = tmp_path / "bad.toml"
+        bad.write_text("name = \n")
+        load_protocol(bad)
+    with pytest.raises(HarmoniqError, match="neither a file nor a shipped protocol"):
+        load_protocol("t9-magic")
+
+
+def test_cli_reports_an_infeasible_protocol_on_one_line_and_writes_nothing(tmp_path):
+    path = _protocol(tmp_path, "gre", {"te_ms": [1.0]})
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "harmoniq.cli", "seq", "build", str(path), "-o", str(out)],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "te_ms=1 is below the minimum" in run.stderr
+    assert not out.exists()
