@@ -101,14 +101,15 @@ def _resolve_target(profile) -> _Target:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _us(ns_or_s, seconds: bool = False) -> str:
-    value = ns_or_s * 1e6 if seconds else ns_or_s / 1e3
-    return f"{value:g} us"
+def _us(ns) -> str:
+    """Nanoseconds as microseconds for messages."""
+    return f"{ns / 1e3:g} us"
 
 
 def _record(rule: str, tables: SequenceTables, i: int, value, limit, text: str) -> Violation:
     block = int(tables.block_ids[i])
     start = float(tables.start_ns[i]) / 1e9
+    value = None if value is None else float(value)
     return Violation(rule, block, start, value, limit, f"block {block} at {start * 1e3:.3f} ms: {text}")
 
 
@@ -160,7 +161,7 @@ def _grad_raster(tables: SequenceTables, target: _Target) -> list[Violation]:
     out = []
     for axis in range(3):
         out += _per_event("grad_raster", tables, tables.grad[:, axis], bad, raster / 1e9,
-                          lambda v, a=_AXES[axis]: f"gradient {a} time {_us(v, True)} is off the {_us(raster)} raster")
+                          lambda v, a=_AXES[axis]: f"gradient {a} time {_us(v * 1e9)} is off the {_us(raster)} raster")
     return out
 
 
@@ -177,7 +178,7 @@ def _rf_raster(tables: SequenceTables, target: _Target) -> list[Violation]:
         if t is not None:
             bad[rid] = t / 1e9
     return _per_event("rf_raster", tables, tables.rf, bad, raster / 1e9,
-                      lambda v: f"RF time {_us(v, True)} is off the {_us(raster)} raster")
+                      lambda v: f"RF time {_us(v * 1e9)} is off the {_us(raster)} raster")
 
 
 def _adc_rasters(tables: SequenceTables, target: _Target) -> list[Violation]:
@@ -188,7 +189,7 @@ def _adc_rasters(tables: SequenceTables, target: _Target) -> list[Violation]:
     return _per_event("adc_dwell", tables, tables.adc, dwell, dwell_ns / 1e9,
                       lambda v: f"ADC dwell {v * 1e9:g} ns is not a multiple of {dwell_ns} ns") + _per_event(
         "adc_delay_raster", tables, tables.adc, delay, delay_ns / 1e9,
-        lambda v: f"ADC delay {_us(v, True)} is off the {_us(delay_ns)} raster")
+        lambda v: f"ADC delay {_us(v * 1e9)} is off the {_us(delay_ns)} raster")
 
 
 def _rf_dead_and_ringdown(tables: SequenceTables, target: _Target) -> list[Violation]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from decimal import Decimal
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,21 +31,20 @@ class _Key:
 
     field: str
     kind: type
-    per_si: float = 1.0
+    per_si: int = 1
 
 
-# File key -> SystemLimits field.  Dividing by 1e6 turns us into s, by 1e3 mT/m into T/m
-# (a division gives the float nearest to the decimal value, e.g. exactly 1e-05 for 10 us).
+# File key -> SystemLimits field.  Dividing by 1e6 turns us into s, by 1e3 mT/m into T/m.
 _LIMIT_KEYS = {
-    "grad_raster_us": _Key("grad_raster_time", float, 1e6),
-    "rf_raster_us": _Key("rf_raster_time", float, 1e6),
-    "adc_raster_us": _Key("adc_raster_time", float, 1e6),
-    "adc_delay_raster_us": _Key("adc_delay_raster", float, 1e6),
-    "block_raster_us": _Key("block_duration_raster", float, 1e6),
-    "rf_dead_time_us": _Key("rf_dead_time", float, 1e6),
-    "rf_ringdown_time_us": _Key("rf_ringdown_time", float, 1e6),
-    "adc_dead_time_us": _Key("adc_dead_time", float, 1e6),
-    "max_grad_mT_per_m": _Key("max_grad", float, 1e3),
+    "grad_raster_us": _Key("grad_raster_time", float, 10**6),
+    "rf_raster_us": _Key("rf_raster_time", float, 10**6),
+    "adc_raster_us": _Key("adc_raster_time", float, 10**6),
+    "adc_delay_raster_us": _Key("adc_delay_raster", float, 10**6),
+    "block_raster_us": _Key("block_duration_raster", float, 10**6),
+    "rf_dead_time_us": _Key("rf_dead_time", float, 10**6),
+    "rf_ringdown_time_us": _Key("rf_ringdown_time", float, 10**6),
+    "adc_dead_time_us": _Key("adc_dead_time", float, 10**6),
+    "max_grad_mT_per_m": _Key("max_grad", float, 10**3),
     "max_slew_T_per_m_per_s": _Key("max_slew", float),
     "adc_samples_limit": _Key("adc_samples_limit", int),
     "adc_samples_divisor": _Key("adc_samples_divisor", int),
@@ -56,6 +56,7 @@ _LIMIT_KEYS = {
 _FIELD_KEY = {"field_strength_T": _Key("field_t", float)}
 # Only meaningful (and then required) when trid_segments = true.
 _TAIL_GAP_KEY = "segment_tail_gap_us"
+_TAIL_GAP_SPEC = _Key("segment_tail_gap", float, 10**6)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class SystemLimits:
         """The limits in the profile-file units, keys with their unit (``grad_raster_us``...)."""
         out = {key: _file_value(getattr(self, spec.field), spec) for key, spec in _LIMIT_KEYS.items()}
         if self.trid_segments:
-            out[_TAIL_GAP_KEY] = _file_value(self.segment_tail_gap, _Key("segment_tail_gap", float, 1e6))
+            out[_TAIL_GAP_KEY] = _file_value(self.segment_tail_gap, _TAIL_GAP_SPEC)
         return out
 
     def raster_ns(self) -> dict[str, int]:
@@ -166,21 +167,23 @@ def _profile_from_dict(data: dict, path: Path) -> ScannerProfile:
         raise HarmoniqError(
             f"scanner profile {path}: unknown key {unknown[0]!r}; valid keys are {', '.join(sorted(allowed))}"
         )
-    required = set(_NAME_KEYS) | set(_LIMIT_KEYS) | set(_FIELD_KEY)
-    if data.get("trid_segments") is True:
-        required.add(_TAIL_GAP_KEY)
-    elif _TAIL_GAP_KEY in data:
-        raise HarmoniqError(f"scanner profile {path}: key {_TAIL_GAP_KEY!r} is only valid with trid_segments = true")
-    missing = sorted(required - set(data))
+    missing = sorted((set(_NAME_KEYS) | set(_LIMIT_KEYS) | set(_FIELD_KEY)) - set(data))
     if missing:
         raise HarmoniqError(f"scanner profile {path}: missing key {missing[0]!r}")
     for key in _NAME_KEYS:
         if not isinstance(data[key], str) or not data[key].strip():
             raise HarmoniqError(f"scanner profile {path}: key {key!r} must be a non-empty string")
     keys = {**_LIMIT_KEYS, **_FIELD_KEY}
-    if _TAIL_GAP_KEY in data:
-        keys[_TAIL_GAP_KEY] = _Key("segment_tail_gap", float, 1e6)
     si = {spec.field: _si_value(path, key, data[key], spec) for key, spec in keys.items()}
+    if si["trid_segments"]:
+        if _TAIL_GAP_KEY not in data:
+            raise HarmoniqError(
+                f"scanner profile {path}: missing key {_TAIL_GAP_KEY!r} (required with trid_segments = true)"
+            )
+        keys[_TAIL_GAP_KEY] = _TAIL_GAP_SPEC
+        si["segment_tail_gap"] = _si_value(path, _TAIL_GAP_KEY, data[_TAIL_GAP_KEY], _TAIL_GAP_SPEC)
+    elif _TAIL_GAP_KEY in data:
+        raise HarmoniqError(f"scanner profile {path}: key {_TAIL_GAP_KEY!r} is only valid with trid_segments = true")
     field_t = si.pop("field_t")
     sources = _sources(path, data.get("sources", {}), set(keys))
     return ScannerProfile(name=data["name"], vendor=data["vendor"], model=data["model"], field_t=field_t,
@@ -198,7 +201,10 @@ def _si_value(path: Path, key: str, value, spec: _Key):
         raise HarmoniqError(f"scanner profile {path}: key {key!r} must be {wanted}, not {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise HarmoniqError(f"scanner profile {path}: key {key!r} must be positive, not {value!r}")
-    return value if spec.kind is int else float(value) / spec.per_si
+    if spec.kind is int:
+        return value
+    # Decimal division gives the float nearest the decimal value: 0.1 us -> exactly 1e-07.
+    return float(Decimal(repr(float(value))) / Decimal(spec.per_si))
 
 
 def _sources(path: Path, table, keys: set[str]) -> dict[str, str]:

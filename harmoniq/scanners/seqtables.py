@@ -175,8 +175,8 @@ def _arbitrary_event(seq, data, zero_tol: float) -> GradEvent:
         raster_times = _ns(np.array([delay, delay + t_end]))
     dt = np.diff(t_full)
     dv = np.abs(np.diff(v_full))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slew = np.where(dt > 0, dv / np.where(dt > 0, dt, 1.0), np.where(dv > zero_tol, np.inf, 0.0))
+    # A step (two samples at one time) has infinite slew unless it is no step at all.
+    slew = np.where(dt > 0, dv / np.where(dt > 0, dt, 1.0), np.where(dv > zero_tol, np.inf, 0.0))
     nonzero = np.flatnonzero(np.abs(v_full) > zero_tol)
     if nonzero.size == 0:
         busy_end = -1
