@@ -7,6 +7,8 @@ targets and, for quantitative protocols, the range of T1/T2 it is designed to me
     family = "se"
     description = "..."
     targets = "all"               # or a list of scanner profile names
+    model = "t1-ir"               # the fit that turns its images into maps
+    requires = []                 # protocols whose maps this one needs (t1-vfa: ["b1-dam"])
     [valid_range]                 # optional: designed range of the maps (ms)
     t1_ms = [50.0, 3000.0]
     [parameters]
@@ -35,7 +37,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_TOP_KEYS = {"name", "family", "description", "targets", "parameters", "valid_range"}
+_TOP_KEYS = {"name", "family", "description", "targets", "parameters", "valid_range", "model", "requires"}
+#: Fitting models a protocol can name (``harmoniq fit MODEL``); "none" for non-quantitative ones.
+MODELS = ("t1-ir", "t1-vfa", "b1-dam", "t2-se", "t2-mese", "t2star", "none")
 _RANGE_KEYS = {"t1_ms", "t2_ms", "b1"}
 
 
@@ -51,6 +55,8 @@ class Protocol:
     path: Path
     sha256: str
     valid_range: dict = field(default_factory=dict)
+    model: str = "none"
+    requires: list[str] = field(default_factory=list)
 
     def builder(self):
         """The family's builder on the harmonized limits of the targets (validates timing)."""
@@ -128,6 +134,15 @@ def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) ->
     family = data["family"]
     if family not in FAMILIES:
         raise HarmoniqError(f"{src}: family={family!r} is unknown; valid families are {', '.join(sorted(FAMILIES))}")
+    model = data.get("model", "none")
+    if model not in MODELS:
+        raise HarmoniqError(f"{src}: model={model!r} is unknown; valid models are {', '.join(MODELS)}")
+    requires = data.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise HarmoniqError(f"{src}: requires={requires!r} must be a list of protocol names")
+    for r in requires:
+        if r not in list_protocols() and not Path(r).is_file():
+            raise HarmoniqError(f"{src}: requires {r!r}, which is not a protocol; shipped: {', '.join(list_protocols())}")
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise HarmoniqError(f"{src}: [parameters] must be a table")
@@ -140,6 +155,8 @@ def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) ->
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         valid_range=_valid_range(src, data.get("valid_range", {})),
+        model=model,
+        requires=list(requires),
     )
     if check_timing:
         protocol.builder()

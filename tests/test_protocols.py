@@ -24,6 +24,7 @@ def test_library_ships_the_required_protocols_for_all_scanners():
     assert len(load_protocol("t1-vfa").parameters["flip_deg"]) >= 2
     assert load_protocol("t2-mese").parameters["echoes"] >= 16
     assert len(load_protocol("t2-se").parameters["te_ms"]) >= 2
+    assert load_protocol("t1-vfa").requires == ["b1-dam"]
 
 
 def _protocol(tmp_path, family, params, extra=""):
@@ -67,6 +68,10 @@ def test_bad_top_level_keys_and_targets(tmp_path):
         load_protocol(_protocol(tmp_path, "epi", {}))
     with pytest.raises(HarmoniqError, match="target 'toshiba-9t' is not a scanner profile"):
         load_protocol(_protocol(tmp_path, "gre", {}, extra='targets = ["toshiba-9t"]'))
+    with pytest.raises(HarmoniqError, match="model='t9' is unknown"):
+        load_protocol(_protocol(tmp_path, "gre", {}, extra='model = "t9"'))
+    with pytest.raises(HarmoniqError, match="requires 'b2-map', which is not a protocol"):
+        load_protocol(_protocol(tmp_path, "gre", {}, extra='requires = ["b2-map"]'))
     with pytest.raises(HarmoniqError, match="not valid TOML"):
         bad = tmp_path / "bad.toml"
         bad.write_text("name = \n")
