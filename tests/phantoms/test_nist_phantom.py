@@ -1,0 +1,132 @@
+"""NIST/ISMRM system phantom: reference values, ROI placement and purity, partial volume, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.phantoms import make_phantom
+
+# Published reference values (Stupic et al., Magn Reson Med 2021;86:1194), version-1 phantoms,
+# 20 C, in ms, listed from sphere 14 (shortest) to sphere 1 (longest), as in the paper's tables.
+PUBLISHED_MS = {
+    ("t1", 1.5): (
+        (22.859, 32.45, 46.32, 65.40, 92.70, 132.7, 184.6, 260.1, 367.9, 514.1, 730.8, 1012, 1489, 2033),
+        (20.2, 28.7, 41.0, 57.7, 81.9, 117.1, 161.9, 227.7, 321.2, 446.3, 628.5, 859.3, 1244, 1669),
+    ),
+    ("t2", 1.5): (
+        (83.33, 106.4, 160.2, 194.9, 292.9, 413.4, 550.2, 752.2, 1030, 1237, 1539, 1870, 2183, 2736),
+        (8.15, 10.47, 15.99, 19.76, 30.62, 45.28, 64.84, 91.76, 140.6, 184.9, 267.0, 416.5, 594.3, 939.4),
+    ),
+    ("t1", 3.0): (
+        (21.719, 30.84, 44.53, 62.70, 89.00, 125.9, 175.3, 247.13, 351.5, 496.7, 706.0, 984.1, 1454, 1989),
+        (15.83, 22.38, 31.86, 45.70, 64.30, 90.30, 127.3, 180.8, 255.5, 359.6, 510.1, 717.9, 1077, 1465),
+    ),
+    ("t2", 3.0): (
+        (90.90, 126.9, 176.9, 244.2, 336.5, 458.4, 608.6, 801.7, 1044, 1332, 1604, 1907, 2173, 2480),
+        (5.59, 7.91, 11.24, 15.81, 22.56, 31.97, 46.42, 64.07, 96.89, 133.27, 190.94, 278.1, 403.5, 581.3),
+    ),
+}
+OFFSET = {"t1": 0, "t2": 14}
+RADIUS_M = 0.012
+
+
+def documented_centre(plate, sphere, ndim, side_by_side=False):
+    """Sphere centre (x, y, z) in m from the geometry in the module docstring."""
+    if ndim == 3:
+        cx, cz = 0.0, {"t1": 0.03, "t2": -0.03}[plate]
+    else:
+        cx, cz = ({"t1": -0.075, "t2": 0.075}[plate] if side_by_side else 0.0), 0.0
+    if sphere == 14:
+        return np.array([cx, 0.0, cz])
+    angle = 2 * math.pi * (sphere - 1) / 13
+    return np.array([cx + 0.06 * math.sin(angle), 0.06 * math.cos(angle), cz])
+
+
+@pytest.mark.parametrize("field", [1.5, 3.0])
+def test_roi_values_equal_published_table(field):
+    phantom = make_phantom("nist", matrix=128, field_t=field, plate="both")
+    for plate in ("t1", "t2"):
+        t1_ms, t2_ms = PUBLISHED_MS[(plate, field)]
+        for sphere in range(1, 15):
+            roi = phantom.rois[OFFSET[plate] + sphere]
+            assert roi.name == f"{plate.upper()}-{sphere:02d}"
+            assert roi.t1_s * 1e3 == pytest.approx(t1_ms[14 - sphere], rel=1e-12)
+            assert roi.t2_s * 1e3 == pytest.approx(t2_ms[14 - sphere], rel=1e-12)
+            mask = phantom.labels == roi.label
+            # every ROI voxel carries exactly the reference value (pure voxels only)
+            assert np.all(phantom.t1_s[mask] == roi.t1_s) and np.all(phantom.t2_s[mask] == roi.t2_s)
+            assert np.all(phantom.pd[mask] == 1.0)
+
+
+@pytest.mark.parametrize(
+    "matrix,ndim,plate",
+    [(64, 2, "t1"), (64, 2, "t2"), (128, 2, "t1"), (128, 2, "both"), (64, 3, None)],
+)
+def test_sphere_rois_nonempty_pure_and_where_documented(matrix, ndim, plate):
+    phantom = make_phantom("nist", matrix=matrix, ndim=ndim, plate=plate)
+    plates = ("t1", "t2") if plate in (None, "both") else (plate,)
+    positions = phantom.positions_m()
+    spatial = phantom.voxel_size_m[1:] if ndim == 2 else phantom.voxel_size_m
+    half_diagonal = 0.5 * math.sqrt(sum(d * d for d in spatial))
+    for p in plates:
+        for sphere in range(1, 15):
+            label = OFFSET[p] + sphere
+            mask = phantom.labels == label
+            assert mask.sum() >= (4 if ndim == 2 else 8), (label, mask.sum())
+            centre = documented_centre(p, sphere, ndim, side_by_side=plate == "both")
+            voxels = positions[mask]
+            distance = np.linalg.norm(voxels - centre, axis=1)
+            # disjoint from every other sphere and pure: the whole voxel lies inside this sphere
+            assert np.all(distance + half_diagonal <= RADIUS_M + 1e-12)
+            centre_of_mass = voxels.mean(axis=0)
+            assert np.linalg.norm(centre_of_mass - centre) <= 0.5 * max(spatial)
+
+
+@pytest.mark.parametrize("ndim,matrix", [(2, 64), (2, 128), (3, 56)])
+def test_partial_volume_pd_integrates_to_the_analytic_volume(ndim, matrix):
+    """All compartments have PD 1, so sum(PD) * voxel volume is the container's volume (area in 2D)."""
+    phantom = make_phantom("nist", matrix=matrix, ndim=ndim, plate="t1" if ndim == 2 else None)
+    dz, dy, dx = phantom.voxel_size_m
+    if ndim == 2:
+        expected, measured = math.pi * (0.095**2 - 0.03**2), phantom.pd.sum() * dy * dx
+    else:
+        expected, measured = 4 / 3 * math.pi * 0.095**3, phantom.pd.sum() * dz * dy * dx
+    assert measured == pytest.approx(expected, rel=2e-3)
+    edge = (phantom.pd > 0) & (phantom.pd < 1)
+    assert edge.any() and np.all(phantom.labels[edge] == 0)
+
+
+def test_water_and_values_per_field_differ():
+    low, high = (make_phantom("nist", matrix=64, field_t=f) for f in (1.5, 3.0))
+    assert low.rois[29].name == "water" and low.rois[29].t1_s == 2.5
+    assert low.rois[1].t1_s != high.rois[1].t1_s
+    assert low.field_t == 1.5 and high.field_t == 3.0
+
+
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        (dict(field_t=2.0), "1.5, 3.0"),
+        (dict(ndim=3, plate="t1"), "ndim=2 only"),
+        (dict(plate="pd"), "t1, t2, both"),
+        (dict(matrix=32), "matrix >= 45"),
+        (dict(matrix=0), "integer >= 4"),
+        (dict(matrix=(64, 64, 64)), "ndim=2"),
+        (dict(matrix=400, ndim=3), "limit of 33554432"),
+        (dict(ndim=4), "ndim=4"),
+        (dict(fov_m=-1.0), "fov_m"),
+        (dict(colour="red"), "colour"),
+    ],
+)
+def test_bad_requests_raise_one_clear_error(kwargs, fragment):
+    with pytest.raises(HarmoniqError, match=fragment.replace("(", r"\(")):
+        make_phantom("nist", **kwargs)
+
+
+@pytest.mark.slow
+def test_256_cubed_volume_is_feasible():
+    phantom = make_phantom("nist", matrix=256, ndim=3)
+    assert phantom.shape == (256, 256, 256)
+    assert sorted(phantom.rois) == list(range(1, 30))
