@@ -1,1 +1,5 @@
-"""harmoniq.io"""
+"""Raw data and image files: ISMRMRD reading and sorting, k-space/image conventions, NIfTI output.
+
+``read_ismrmrd(path) -> KSpace`` (:mod:`harmoniq.io.reader`); ``write_nifti(series, path, inputs=...)``
+(:mod:`harmoniq.io.nifti`); the k-space <-> image convention lives in :mod:`harmoniq.io.fourier`.
+"""

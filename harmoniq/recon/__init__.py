@@ -1,1 +1,4 @@
-"""harmoniq.recon"""
+"""Offline reconstruction of Cartesian k-space: FFT, GRAPPA, SENSE, compressed sensing, coil combination.
+
+``reconstruct(kspace, method="auto") -> ImageSeries`` (:mod:`harmoniq.recon.reconstruct`).
+"""

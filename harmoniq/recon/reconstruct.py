@@ -1,0 +1,141 @@
+"""KSpace -> ImageSeries: pick a method, reconstruct every frame and slice, combine coils.
+
+Methods: ``fft`` (zero-filled inverse FFT, partial Fourier by POCS), ``grappa`` (then
+POCS), ``sense`` (ESPIRiT maps + CG-SENSE), ``cs`` (ESPIRiT maps + L1-wavelet), ``tv``
+(ESPIRiT maps + total variation). ``auto`` picks from the sampling: fully sampled -> fft;
+regular undersampling -> sense, or grappa when partial Fourier is also used; irregular
+undersampling -> cs. The choice is recorded in ``ImageSeries.recon``.
+
+For quantitative series the coil weights must not change between contrasts (else the
+combination biases the fit), so coil maps are computed once per slice, from the frame
+with the most calibration energy, and used for every frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from harmoniq.backend import to_numpy, xp_for_device
+from harmoniq.errors import HarmoniqError
+from harmoniq.io.fourier import k_to_image
+from harmoniq.io.image_series import ImageSeries
+from harmoniq.io.kspace import KSpace, image_geometry
+from harmoniq.recon import coils
+from harmoniq.recon.calibration import acs, with_calibration_lines
+from harmoniq.recon.grappa import grappa
+from harmoniq.recon.iterative import reconstruct_frame
+from harmoniq.recon.partial_fourier import pocs
+from harmoniq.recon.sampling import acceleration, is_regular, partial_fourier_extent
+
+METHODS = ("auto", "fft", "grappa", "sense", "cs", "tv")
+COMBINATIONS = ("auto", "rss", "adaptive", "espirit")
+MAP_METHODS = ("sense", "cs", "tv")
+
+
+def describe_sampling(kspace: KSpace) -> dict:
+    """Acceleration (R2, R1) and regularity (of the first frame), partial-Fourier extents and
+    full sampling (of every frame)."""
+    union = kspace.mask.any(axis=(0, 1, 2, 3, 4))
+    first = kspace.mask[0, 0, 0, 0, 0]
+    n2, n1 = union.shape
+    along1, along2 = first[n2 // 2], first[:, n1 // 2]
+    factors = (acceleration(along2), acceleration(along1))
+    extents = {axis: ext for axis, ext in ((-3, partial_fourier_extent(along2)), (-2, partial_fourier_extent(along1)))
+               if ext is not None}
+    inside = np.ones_like(kspace.mask)
+    for axis, (first, stop) in extents.items():
+        sl = [slice(None)] * inside.ndim
+        sl[axis] = np.r_[0:first, stop:inside.shape[axis]]
+        inside[tuple(sl)] = False
+    return {
+        "acceleration": factors,
+        "regular": is_regular(along1) and is_regular(along2),
+        "partial_fourier": {("k2" if a == -3 else "k1"): list(e) for a, e in extents.items()},
+        "fully_sampled": bool(kspace.mask[inside].all()),
+        "_extents": extents,
+    }
+
+
+def choose_method(kspace: KSpace, sampling: dict) -> str:
+    """The method ``auto`` picks for these data (see the module docstring)."""
+    if sampling["fully_sampled"]:
+        return "fft"
+    if kspace.n_coils == 1 or not sampling["regular"]:
+        return "cs"
+    return "grappa" if sampling["partial_fourier"] else "sense"
+
+
+def _reference_frame(kspace: KSpace) -> tuple[int, int, int, int]:
+    """The (repetition, set, phase, contrast) frame with the most k-space energy."""
+    energy = np.sum(np.abs(kspace.data) ** 2, axis=(4, 5, 6, 7, 8))
+    return tuple(int(i) for i in np.unravel_index(np.argmax(energy), energy.shape))
+
+
+def _coil_maps(kspace, xp, slice_index, frame, combination, method, factors):
+    """Maps (coil, z, y, x) for one slice, or None for root-sum-of-squares."""
+    if combination == "rss" or kspace.n_coils == 1 and method not in MAP_METHODS:
+        return None
+    shape = kspace.grid_shape
+    if kspace.n_coils == 1:
+        return xp.ones((1, *shape), dtype=xp.complex64)
+    if combination == "espirit" or method in MAP_METHODS:
+        return coils.espirit_maps(xp.asarray(acs(kspace, frame, slice_index)), shape)
+    k = xp.asarray(kspace.data[(*frame, slice_index)])
+    if method == "grappa":
+        k = grappa(k, kspace.mask[(*frame, slice_index)], xp.asarray(acs(kspace, frame, slice_index)), factors)
+    return coils.adaptive_maps(k_to_image(k))
+
+
+def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "auto", device: str = "cpu",
+                progress: bool = False) -> ImageSeries:
+    """Reconstruct every frame and slice of ``kspace`` into an :class:`ImageSeries`.
+
+    ``combination`` (fft and grappa only): 'rss', 'adaptive' or 'espirit' (default for several
+    coils: its maps vanish outside the object, so background noise does not enter the image);
+    the model-based methods always use ESPIRiT maps.
+    """
+    if method not in METHODS:
+        raise HarmoniqError(f"method={method!r} is not valid; choose one of {', '.join(METHODS)}")
+    if combination not in COMBINATIONS:
+        raise HarmoniqError(f"combination={combination!r} is not valid; choose one of {', '.join(COMBINATIONS)}")
+    xp = xp_for_device(device)
+    kspace = with_calibration_lines(kspace)
+    sampling = describe_sampling(kspace)
+    chosen = choose_method(kspace, sampling) if method == "auto" else method
+    if chosen == "fft" and not sampling["fully_sampled"] and sampling["acceleration"] != (1, 1):
+        raise HarmoniqError(f"method 'fft' on data undersampled by {sampling['acceleration']} (k2, k1) would alias; "
+                            "use --method auto, grappa, sense or cs")
+    if combination == "auto":
+        combination = "espirit" if kspace.n_coils > 1 else "rss"
+    factors = tuple(max(h, m) for h, m in zip(kspace.header.acceleration_k2_k1, sampling["acceleration"]))
+    frame0 = _reference_frame(kspace)
+    n_slices = kspace.data.shape[4]
+    n2, n1, n0 = kspace.grid_shape
+    images = np.zeros((*kspace.other_shape, n_slices * n2, n1, n0), np.complex64)
+    frames = list(np.ndindex(*kspace.other_shape))
+    affine, order = image_geometry(kspace)
+    steps = tqdm(total=n_slices * len(frames), desc=f"recon ({chosen})", disable=not progress, unit="frame")
+    for out_slice, s in enumerate(order):
+        maps = _coil_maps(kspace, xp, int(s), frame0, combination, chosen, factors)
+        for frame in frames:
+            k = xp.asarray(kspace.data[(*frame, s)])
+            mask = kspace.mask[(*frame, s)]
+            if chosen in MAP_METHODS:
+                image = reconstruct_frame(k * xp.asarray(mask)[None, :, :, None], maps, mask, chosen)
+            else:
+                if chosen == "grappa":
+                    k = grappa(k, mask, xp.asarray(acs(kspace, frame, int(s))), factors)
+                if sampling["_extents"]:
+                    k = pocs(k, sampling["_extents"])
+                coil_images = k_to_image(k)
+                image = coils.rss(coil_images) if maps is None else coils.combine(coil_images, maps)
+            images[(*frame, slice(out_slice * n2, (out_slice + 1) * n2))] = to_numpy(image)
+            steps.update()
+    steps.close()
+    record = {"method": chosen, "chosen_by_auto": method == "auto", "coil_combination": combination,
+              "device": device, "acceleration_k2_k1": list(factors),
+              "partial_fourier": sampling["partial_fourier"], "coil_map_frame": list(frame0),
+              "prewhitened": kspace.prewhitened,
+              "readout_oversampling_removed": kspace.readout_oversampling_removed}
+    return ImageSeries(data=images, affine_lps_m=affine, header=kspace.header, recon=record)
