@@ -26,6 +26,9 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a result file gets normal permissions
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
