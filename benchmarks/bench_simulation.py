@@ -1,0 +1,55 @@
+"""Simulator benchmarks: speed of a full IR spin echo, and how many spins crushers need.
+
+Run from the repository root:  python benchmarks/bench_simulation.py
+Results (with machine and date) go to benchmarks/RESULTS_simulation.md by hand.
+
+1. IR spin echo, 128 x 128 NIST phantom, 8 inversion times x 128 lines, TR 3 s, 20-channel
+   simulated scanner (siemens-prisma-3t): wall time and peak memory (``ru_maxrss``).
+2. CPMG with imperfect refocusing (B1 0.75) and one crusher cycle per voxel on each side of
+   every 180: largest deviation from the EPG engine against the number of spins per voxel
+   along the crusher axis (EPG is the limit of infinitely many spins).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "simulation"))
+
+from sim_sequences import cpmg, echo_signals, ideal_scanner, ir_spin_echo, uniform_phantom  # noqa: E402
+
+from harmoniq.simulation import SpinSampling, epg, simulate  # noqa: E402
+
+
+def bench_ir_spin_echo(per_slice_thickness: int = 16) -> dict:
+    seq = ir_spin_echo()
+    start = time.perf_counter()
+    raw = simulate(seq, "nist", "siemens-prisma-3t", matrix=128, seed=1,
+                   sampling=SpinSampling(per_slice_thickness=per_slice_thickness))
+    wall = time.perf_counter() - start
+    return {"wall_s": wall, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "readouts": len(raw.signals), "spins_per_slice_thickness": per_slice_thickness}
+
+
+def bench_crusher_spins(counts=(4, 8, 16, 32, 64)) -> dict:
+    t1, t2, esp, echoes, b1 = 1.0, 0.1, 10e-3, 8, 0.75
+    reference = np.abs(epg.cpmg(echoes, esp, t1, t2, math.pi, b1=b1))
+    out = {}
+    for n in counts:
+        iso = np.abs(echo_signals(cpmg(esp, echoes, crusher_area=1e3), uniform_phantom(t1=t1, t2=t2),
+                                  ideal_scanner(b1=b1), SpinSampling(per_voxel=(n, 1, 1))))
+        out[n] = float(np.abs(iso / reference - 1).max())
+    return out
+
+
+if __name__ == "__main__":
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print("IR spin echo:", bench_ir_spin_echo())
+    print("CPMG vs EPG, max relative deviation by spins per crusher cycle:", bench_crusher_spins())

@@ -1,0 +1,175 @@
+"""Simulated scanners: a hardware profile name plus a model of its imperfections.
+
+One TOML file per simulated scanner in ``harmoniq/simulation/scanners/`` (named like the
+hardware profiles of :mod:`harmoniq.scanners`). The files state plausible imperfections
+of each class of system -- B0 shim residual, transmit B1 pattern, receive array, thermal
+noise and its channel correlation, gradient delays -- as models for comparing protocols,
+not as measurements of any vendor's system. Keys carry their units (``_mm``, ``_us``,
+``_hz``); the dataclass holds SI values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.simulation.coils import LoopArray, loop_sensitivities
+from harmoniq.simulation.fields import B0_TERMS, B0Model, B1Model
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+NOISE_REFERENCE_BANDWIDTH_HZ = 100e3
+"""Receiver bandwidth (1/dwell) at which ``noise_std`` is given."""
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Thermal noise: complex std per sample at 100 kHz, neighbour correlation, channel spread.
+
+    Channel c has std sigma_c = std (1 + spread cos(2 pi c / C + 1)); the correlation of
+    channels i, j decays with the distance of their loop centres,
+    rho_ij = neighbour_correlation ** (d_ij / d_nearest) (an exponential kernel, positive
+    definite in 3D), the usual finding of mutual inductance and shared sample noise
+    (Roemer et al., MRM 1990;16:192).
+    """
+
+    std: float
+    neighbour_correlation: float
+    channel_spread: float
+
+
+@dataclass(frozen=True)
+class ScannerModel:
+    """A simulated scanner (SI units); see the module doc and the shipped TOML files."""
+
+    name: str
+    profile: str
+    vendor: str
+    model: str
+    field_t: float
+    description: str
+    b0: B0Model
+    b1: B1Model
+    coils: LoopArray
+    noise: NoiseModel
+    gradient_delays_s: tuple[float, float, float]
+    raw_data_conjugated: bool
+
+    @property
+    def larmor_hz(self) -> float:
+        from harmoniq.simulation.timeline import GAMMA_BAR_HZ_PER_T
+
+        return GAMMA_BAR_HZ_PER_T * self.field_t
+
+    def hardware_profile(self):
+        """The :mod:`harmoniq.scanners` profile this model refers to (imported lazily)."""
+        from harmoniq.scanners import load_profile
+
+        return load_profile(self.profile)
+
+    def b0_hz(self, positions_m: np.ndarray) -> np.ndarray:
+        return self.b0.offset_hz(positions_m)
+
+    def b1_scale(self, positions_m: np.ndarray) -> np.ndarray:
+        return self.b1.scale(positions_m)
+
+    def coil_maps(self, positions_m: np.ndarray) -> np.ndarray:
+        """Receive sensitivities (channels, ...) at ``positions_m`` (..., 3)."""
+        return loop_sensitivities(self.coils, positions_m)
+
+    def noise_covariance(self, dwell_s: float) -> np.ndarray:
+        """Channel noise covariance (channels, channels) of samples taken with ``dwell_s``."""
+        n = self.coils.channels
+        centres, _ = self.coils.centres_and_normals()
+        dist = np.linalg.norm(centres[:, None] - centres[None, :], axis=-1)
+        nearest = np.min(dist + np.diag(np.full(n, np.inf)), axis=1).min() if n > 1 else 1.0
+        correlation = self.noise.neighbour_correlation ** (dist / nearest)
+        sigma = self.noise.std * (1 + self.noise.channel_spread * np.cos(2 * math.pi * np.arange(n) / n + 1))
+        bandwidth_ratio = 1.0 / (dwell_s * NOISE_REFERENCE_BANDWIDTH_HZ)
+        return correlation * np.outer(sigma, sigma) * bandwidth_ratio
+
+
+def _models_folder():
+    return resources.files("harmoniq.simulation") / "scanners"
+
+
+def list_scanner_models() -> list[str]:
+    """Names of the shipped simulated scanners."""
+    return sorted(p.name[:-5] for p in _models_folder().iterdir() if p.name.endswith(".toml"))
+
+
+def load_scanner_model(name_or_path: str | Path) -> ScannerModel:
+    """Load a shipped model by name (e.g. ``ge-premier-3t``) or a TOML file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise HarmoniqError(f"scanner model {name_or_path}: no such file; give a TOML path or one of "
+                                f"{', '.join(list_scanner_models())}")
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    else:
+        entry = _models_folder() / f"{name_or_path}.toml"
+        if not entry.is_file():
+            raise HarmoniqError(f"scanner {name_or_path!r} is not known; choose one of "
+                                f"{', '.join(list_scanner_models())} or give a TOML file")
+        text, source = entry.read_text(encoding="utf-8"), f"scanner model {name_or_path}"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise HarmoniqError(f"{source}: not valid TOML ({exc})") from exc
+    return _from_dict(data, source)
+
+
+def _get(table: dict, key: str, source: str, section: str = ""):
+    if key not in table:
+        where = f"[{section}] " if section else ""
+        raise HarmoniqError(f"{source}: {where}key {key!r} is missing")
+    return table[key]
+
+
+def _from_dict(data: dict, source: str) -> ScannerModel:
+    b0 = data.get("b0", {})
+    unknown = sorted(set(b0) - {f"{t}_hz" for t in B0_TERMS} - {"reference_radius_mm"})
+    if unknown:
+        raise HarmoniqError(f"{source}: [b0] keys {unknown} are not known; valid: "
+                            f"{', '.join(f'{t}_hz' for t in B0_TERMS)}, reference_radius_mm")
+    b1 = _get(data, "b1", source)
+    rx = _get(data, "receive", source)
+    noise = _get(data, "noise", source)
+    delays = data.get("gradient_delay_us", {})
+    channels, rings = int(_get(rx, "channels", source, "receive")), int(rx.get("rings", 1))
+    if channels < 1 or rings < 1 or channels % rings:
+        raise HarmoniqError(f"{source}: [receive] channels={channels} must be a positive multiple of rings={rings}")
+    correlation = float(_get(noise, "neighbour_correlation", source, "noise"))
+    if not 0 <= correlation < 1:
+        raise HarmoniqError(f"{source}: [noise] neighbour_correlation={correlation} must be in [0, 1)")
+    return ScannerModel(
+        name=str(_get(data, "name", source)),
+        profile=str(data.get("profile", data["name"])),
+        vendor=str(_get(data, "vendor", source)),
+        model=str(_get(data, "model", source)),
+        field_t=float(_get(data, "field_strength_T", source)),
+        description=str(data.get("description", "")),
+        b0=B0Model({t: float(b0[f"{t}_hz"]) for t in B0_TERMS if f"{t}_hz" in b0},
+                   float(b0.get("reference_radius_mm", 100.0)) * 1e-3),
+        b1=B1Model(centre=float(b1.get("centre", 1.0)), edge=float(b1.get("edge", 1.0)),
+                   radius_m=float(b1.get("radius_mm", 100.0)) * 1e-3,
+                   z_radius_m=float(b1.get("z_radius_mm", 150.0)) * 1e-3, tilt=float(b1.get("tilt", 0.0))),
+        coils=LoopArray(channels=channels, rings=rings,
+                        array_radius_m=float(_get(rx, "array_radius_mm", source, "receive")) * 1e-3,
+                        loop_radius_m=float(_get(rx, "loop_radius_mm", source, "receive")) * 1e-3,
+                        ring_spacing_m=float(rx.get("ring_spacing_mm", 0.0)) * 1e-3,
+                        rotation_rad=math.radians(float(rx.get("rotation_deg", 0.0)))),
+        noise=NoiseModel(std=float(_get(noise, "std_at_100khz", source, "noise")),
+                         neighbour_correlation=correlation,
+                         channel_spread=float(noise.get("channel_spread", 0.0))),
+        gradient_delays_s=tuple(float(delays.get(a, 0.0)) * 1e-6 for a in "xyz"),
+        raw_data_conjugated=bool(data.get("raw_data_conjugated", False)),
+    )
