@@ -32,7 +32,7 @@ MEMORY_FRACTION = 0.5
 class SimulatedRaw:
     """Simulated raw data: one (coils, samples) complex64 array per ADC event, noise scans first.
 
-    ``noise_covariance`` is the model's channel covariance at ``noise_dwell_s``;
+    ``noise_scans`` is empty for noise-free data; ``noise_covariance`` is the model's channel covariance at ``noise_dwell_s``;
     ``conjugated`` says the data follow the scanner vendor's conjugated convention;
     ``nominal_trajectory`` is the k-space (J, 3) per readout the scanner believes it played
     (without its gradient delays), what a scanner writes into its raw data.
@@ -145,7 +145,7 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
             bar.close()
     dwell = timeline.readouts[0].dwell_s if timeline.readouts else 1e-5
     covariance = scanner.noise_covariance(dwell)
-    noise_scans = [np.zeros((covariance.shape[0], NOISE_SAMPLES), np.complex64) for _ in range(NOISE_SCANS)]
+    noise_scans = []  # noise-free data carry no noise scans: there is nothing to prewhiten
     if noise:
         rng = np.random.default_rng(seed)
         noise_scans = [_noise(rng, covariance, NOISE_SAMPLES) for _ in range(NOISE_SCANS)]
