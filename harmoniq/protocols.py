@@ -21,6 +21,7 @@ load time with the key and the feasible range.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -57,6 +58,17 @@ class Protocol:
     valid_range: dict = field(default_factory=dict)
     model: str = "none"
     requires: list[str] = field(default_factory=list)
+
+    def with_parameters(self, **changes) -> "Protocol":
+        """The same protocol with some parameters changed (checked, timing validated).
+
+        Used for site variants and reduced simulation matrices; the original file's sha256
+        stays, and the changed values show in every sidecar's parameters.
+        """
+        given = {**self.parameters, **changes}
+        changed = dataclasses.replace(self, parameters=resolve(f"protocol {self.name}", FAMILIES[self.family][0], given))
+        changed.builder()
+        return changed
 
     def builder(self):
         """The family's builder on the harmonized limits of the targets (validates timing)."""

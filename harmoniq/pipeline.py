@@ -1,0 +1,200 @@
+"""One protocol on one dataset: .seq -> raw data -> image -> maps, every stage on disk.
+
+Layout of ``outdir`` (one folder per protocol, so required protocols sit beside it)::
+
+    <protocol>/<protocol>.seq, <protocol>.json   the exported sequence and its sidecar
+    <protocol>/raw.h5                            ISMRMRD raw data (simulated, or a copy's path)
+    <protocol>/image.nii.gz, image.json          reconstruction + BIDS sidecar
+    <protocol>/maps/image_<suffix>.nii.gz        fitted maps + sidecars
+
+Each stage records its inputs (sha256 of files, parameters) and its outputs' sha256 in a
+manifest ``.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
+interrupted run resumes where it stopped and a finished run costs nothing to repeat.
+A protocol that requires another (``t1-vfa`` needs ``b1-dam``) runs it first, on the same
+data source, and uses its map.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harmoniq import __version__
+from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.errors import HarmoniqError
+from harmoniq.io.nifti import sha256_file
+from harmoniq.protocols import Protocol, load_protocol
+
+#: Which NIST plate a model measures (the T1 plate holds the NiCl2 spheres, the T2 plate MnCl2).
+NIST_PLATE = {"t1-ir": "t1", "t1-vfa": "t1", "b1-dam": "t1", "t2-se": "t2", "t2-mese": "t2", "t2star": "t2", "none": "t1"}
+
+
+@dataclass
+class RunResult:
+    """Paths of every stage's output and the names of the stages computed in this call."""
+
+    protocol: Protocol
+    folder: Path
+    seq: Path
+    raw: Path
+    image: Path
+    maps: dict[str, Path] = field(default_factory=dict)
+    phantom: object = None
+    computed: list[str] = field(default_factory=list)
+
+
+def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]]) -> tuple[list[Path], bool]:
+    """Run ``compute`` unless the manifest shows the same inputs and intact outputs."""
+    manifest = folder / f".{name}.stage.json"
+    if manifest.is_file():
+        record = json.loads(manifest.read_text())
+        outputs = [folder / p for p, _ in record["outputs"]]
+        if record["inputs"] == inputs and all(
+            p.is_file() and sha256_file(p) == h for p, (_, h) in zip(outputs, record["outputs"])
+        ):
+            return outputs, False
+    outputs = compute()
+    record = {"inputs": inputs, "outputs": [[str(p.relative_to(folder)), sha256_file(p)] for p in outputs],
+              "harmoniq_version": __version__}
+    write_text_atomic(manifest, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return outputs, True
+
+
+def make_phantom_for_protocol(phantom: str, protocol: Protocol, field_t: float, ndim: int, matrix: int):
+    """The named phantom on the protocol's field of view, at ``matrix`` voxels per in-plane axis."""
+    from harmoniq.phantoms import make_phantom
+
+    fov = protocol.parameters["fov_mm"] * 1e-3
+    options = {"plate": NIST_PLATE[protocol.model]} if phantom == "nist" else {}
+    return make_phantom(phantom, matrix=matrix, field_t=field_t, ndim=ndim, fov_m=fov, **options)
+
+
+def run(
+    protocol: str | Protocol,
+    outdir: str | Path,
+    *,
+    phantom: str = "nist",
+    scanner: str | None = None,
+    raw: str | Path | None = None,
+    matrix: int | None = None,
+    seed: int = 0,
+    noise: bool = True,
+    device: str = "cpu",
+    progress: bool = False,
+) -> RunResult:
+    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
+
+    matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
+    seed/noise: simulation noise. Returns every stage's output paths.
+    """
+    from harmoniq.sequences.export import export
+
+    protocol = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
+    if matrix is not None and matrix != protocol.parameters["matrix"]:
+        protocol = protocol.with_parameters(matrix=matrix)
+    if raw is None and scanner is None:
+        raise HarmoniqError("pipeline: give a simulated scanner (--scanner) or a raw data file (--raw)")
+    outdir = Path(outdir)
+    required = [
+        run(r, outdir, phantom=phantom, scanner=scanner, raw=None if raw is None else raw, matrix=matrix,
+            seed=seed, noise=noise, device=device, progress=progress)
+        for r in protocol.requires
+    ]
+    folder = outdir / protocol.name
+    folder.mkdir(parents=True, exist_ok=True)
+    computed = []
+    params = {"protocol_sha256": protocol.sha256, "parameters": protocol.parameters, "targets": protocol.targets}
+
+    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder)))
+    computed += ["seq"] * done
+
+    phantom_obj = None
+    if raw is None:
+        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, progress)
+        computed += ["simulate"] * done
+    else:
+        raw_path = Path(raw)
+        if not raw_path.is_file():
+            raise HarmoniqError(f"--raw {raw_path}: no such file")
+
+    def reconstruct_stage():
+        from harmoniq.io.nifti import write_nifti
+        from harmoniq.io.reader import read_ismrmrd
+        from harmoniq.recon.reconstruct import reconstruct
+
+        series = reconstruct(read_ismrmrd(raw_path), device=device, progress=progress)
+        return list(write_nifti(series, folder / "image.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
+
+    (image, _), done = _stage(folder, "recon", {"raw_sha256": sha256_file(raw_path), "device": device}, reconstruct_stage)
+    computed += ["recon"] * done
+
+    maps: dict[str, Path] = {}
+    if protocol.model != "none":
+        b1 = _required_b1(required)
+        inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1)}
+        written, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, folder / "maps", b1, device))
+        computed += ["fit"] * done
+        maps = {p.name[len("image_"):].split(".")[0]: p for p in written if p.name.endswith(".nii.gz")}
+    return RunResult(protocol, folder, seq_path, raw_path, image, maps, phantom_obj, computed)
+
+
+def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, progress):
+    """Simulation stage: the phantom on the protocol's FOV, in the simulated scanner."""
+    from harmoniq.io.ismrmrd_writer import write_ismrmrd
+    from harmoniq.simulation.scanner_model import load_scanner_model
+    from harmoniq.simulation.simulate import load_sequence, sequence_ndim, simulate
+
+    model = load_scanner_model(scanner)
+    ndim = sequence_ndim(load_sequence(str(seq_path)))
+    ph = make_phantom_for_protocol(phantom, protocol, model.field_t, ndim, protocol.parameters["matrix"])
+    raw_path = folder / "raw.h5"
+
+    def compute():
+        data = simulate(str(seq_path), ph, model, seed=seed, noise=noise, device=device, progress=progress or None)
+        write_ismrmrd(raw_path, data)
+        return [raw_path]
+
+    inputs = {"seq_sha256": sha256_file(seq_path), "phantom": phantom, "scanner": scanner, "seed": seed, "noise": noise,
+              "matrix": protocol.parameters["matrix"]}
+    _, done = _stage(folder, "simulate", inputs, compute)
+    return raw_path, ph, done
+
+
+def _required_b1(required: list[RunResult]) -> Path | None:
+    """The relative-B1 map of a required b1-dam run, if any."""
+    for r in required:
+        if r.protocol.model == "b1-dam":
+            matches = [p for name, p in r.maps.items() if name.endswith("TB1map") and "crlb" not in name]
+            if not matches:
+                raise HarmoniqError(f"pipeline: {r.protocol.name} produced no TB1map in {r.folder / 'maps'}")
+            return matches[0]
+    return None
+
+
+def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str) -> list[Path]:
+    """Fit stage; a B1 map from another grid is resampled onto the image's grid first."""
+    from harmoniq.fitting.bids import fit_files
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if b1 is not None:
+        b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
+    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device)
+    return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]
+
+
+def _resample_onto(source: Path, target: Path, out: Path) -> Path:
+    """Resample a map onto another image's voxel grid (world coordinates, linear)."""
+    import nibabel as nib
+    from nibabel.processing import resample_from_to
+
+    src, ref = nib.load(str(source)), nib.load(str(target))
+    shape3 = ref.shape[:3]
+    resampled = resample_from_to(src, (shape3, ref.affine), order=1, mode="nearest")
+    with atomic_path(out) as tmp:
+        nib.save(resampled, str(tmp))
+    side = source.with_name(source.name.replace(".nii.gz", ".json"))
+    if side.is_file():
+        write_text_atomic(out.with_name(out.name.replace(".nii.gz", ".json")), side.read_text())
+    return out
