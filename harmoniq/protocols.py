@@ -38,7 +38,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_TOP_KEYS = {"name", "family", "description", "targets", "parameters", "valid_range", "model", "requires"}
+_TOP_KEYS = {"name", "family", "description", "targets", "parameters", "valid_range", "model", "requires", "site_variants"}
+#: Vendors a site variant can be given for (matched to a scanner's vendor, lower case).
+VENDORS = ("siemens", "ge", "philips")
 #: Fitting models a protocol can name (``harmoniq fit MODEL``); "none" for non-quantitative ones.
 MODELS = ("t1-ir", "t1-vfa", "b1-dam", "t2-se", "t2-mese", "t2star", "none")
 _RANGE_KEYS = {"t1_ms", "t2_ms", "b1"}
@@ -58,6 +60,17 @@ class Protocol:
     valid_range: dict = field(default_factory=dict)
     model: str = "none"
     requires: list[str] = field(default_factory=list)
+    site_variants: dict = field(default_factory=dict)
+
+    def site_variant(self, vendor: str) -> tuple["Protocol", str]:
+        """The illustrative variant a site of ``vendor`` might run instead, and its recon filter.
+
+        Variants are plausible local choices (TR, spoiling increment, flip angles, refocusing,
+        echo spacing, vendor-like k-space filter), not any vendor's real product protocol.
+        """
+        changes = dict(self.site_variants.get(vendor.lower(), {}))
+        recon_filter = changes.pop("recon_filter", "none")
+        return (self.with_parameters(**changes) if changes else self), recon_filter
 
     def with_parameters(self, **changes) -> "Protocol":
         """The same protocol with some parameters changed (checked, timing validated).
@@ -128,6 +141,24 @@ def _valid_range(src: str, table) -> dict:
     return dict(table)
 
 
+def _site_variants(src: str, table, family: str) -> dict:
+    from harmoniq.recon.filters import FILTERS
+
+    if not isinstance(table, dict):
+        raise HarmoniqError(f"{src}: [site_variants] must be a table of vendors")
+    declared = {p.name for p in FAMILIES[family][0]}
+    for vendor, changes in table.items():
+        if vendor not in VENDORS:
+            raise HarmoniqError(f"{src}: site_variants.{vendor} is not a vendor; valid are {', '.join(VENDORS)}")
+        for key, value in changes.items():
+            if key == "recon_filter":
+                if value not in FILTERS:
+                    raise HarmoniqError(f"{src}: site_variants.{vendor}.recon_filter={value!r}; valid are {', '.join(FILTERS)}")
+            elif key not in declared:
+                raise HarmoniqError(f"{src}: site_variants.{vendor}.{key} is not a parameter of family {family}")
+    return {v: dict(c) for v, c in table.items()}
+
+
 def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) -> Protocol:
     """Load a shipped protocol by name or a protocol file by path, fully validated."""
     path = _locate(name_or_path)
@@ -155,6 +186,7 @@ def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) ->
     for r in requires:
         if r not in list_protocols() and not Path(r).is_file():
             raise HarmoniqError(f"{src}: requires {r!r}, which is not a protocol; shipped: {', '.join(list_protocols())}")
+    site_variants = _site_variants(src, data.get("site_variants", {}), family)
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise HarmoniqError(f"{src}: [parameters] must be a table")
@@ -169,6 +201,7 @@ def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) ->
         valid_range=_valid_range(src, data.get("valid_range", {})),
         model=model,
         requires=list(requires),
+        site_variants=site_variants,
     )
     if check_timing:
         protocol.builder()

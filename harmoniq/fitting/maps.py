@@ -1,0 +1,110 @@
+"""The result of every fit: named parameter maps with units, and the voxel bookkeeping.
+
+Images come in as ``(n_measurements, *spatial)`` (the measurement axis first, as in the
+``(volume, z, y, x)`` arrays of the reconstruction); a fit works on the ``(N, V)`` matrix of
+the V voxels inside the mask (finite, not all zero) and scatters its results back to
+``spatial`` shape with NaN outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harmoniq.backend import get_array_module, to_numpy
+from harmoniq.errors import HarmoniqError
+
+
+@dataclass
+class ParameterMaps:
+    """Named maps of one fit, all of the image's spatial shape.
+
+    maps: name -> array (float, NaN outside ``mask``; booleans for ``mask`` and
+    ``out_of_range``); units: name -> unit string ("s", "1", "a.u.", ...);
+    model: the fitted model's name; info: the model's fixed parameters and valid range
+    (plain JSON-able values, SI units).
+    """
+
+    model: str
+    maps: dict
+    units: dict
+    info: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str):
+        return self.maps[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.maps
+
+    def to_numpy(self) -> ParameterMaps:
+        """A copy whose maps are NumPy arrays (from CuPy, for writing files)."""
+        return ParameterMaps(self.model, {k: to_numpy(v) for k, v in self.maps.items()}, dict(self.units), dict(self.info))
+
+
+@dataclass
+class Voxels:
+    """The fitted voxels of an image series: ``data`` (N, V) and where they came from."""
+
+    data: object
+    index: object
+    spatial_shape: tuple
+
+    def scatter(self, values, fill=np.nan):
+        """Put per-voxel ``values`` (V,) back into an array of the spatial shape."""
+        xp = get_array_module(values)
+        out = xp.full(int(np.prod(self.spatial_shape)), fill, dtype=values.dtype)
+        out[self.index] = values
+        return out.reshape(self.spatial_shape)
+
+    def mask(self):
+        """Boolean map of the fitted voxels."""
+        xp = get_array_module(self.index)
+        return self.scatter(xp.ones(self.index.shape, dtype=bool), fill=False)
+
+
+def gather_voxels(images, n_expected: int, what: str, mask=None) -> Voxels:
+    """Check an image series ``(n_expected, *spatial)`` and take the voxels to fit.
+
+    A voxel is fitted where ``mask`` (spatial shape, optional) is true, every sample is
+    finite and not all samples are zero. Raises HarmoniqError for a wrong number of
+    measurements, a mismatched mask, or nothing left to fit.
+    """
+    xp = get_array_module(images)
+    images = xp.asarray(images)
+    if images.ndim < 2 or images.shape[0] != n_expected:
+        raise HarmoniqError(
+            f"{what}: images have shape {tuple(images.shape)}, expected ({n_expected}, *spatial) "
+            f"with one volume per sequence parameter value ({n_expected} given)"
+        )
+    spatial = tuple(images.shape[1:])
+    flat = images.reshape(n_expected, -1)
+    keep = xp.all(xp.isfinite(flat), axis=0) & xp.any(flat != 0, axis=0)
+    if mask is not None:
+        mask = xp.asarray(mask)
+        if tuple(mask.shape) != spatial:
+            raise HarmoniqError(f"{what}: mask has shape {tuple(mask.shape)}, expected the image's spatial shape {spatial}")
+        keep &= mask.reshape(-1).astype(bool)
+    index = xp.nonzero(keep)[0]
+    if index.size == 0:
+        raise HarmoniqError(
+            f"{what}: no voxel to fit: the images are all zero or non-finite inside the mask; "
+            "give images with signal (and a mask that covers it)"
+        )
+    return Voxels(data=flat[:, index], index=index, spatial_shape=spatial)
+
+
+def per_voxel_map(values, voxels: Voxels, name: str):
+    """A spatial map from a per-voxel array or a spatial-shape map (e.g. a B1 map), as (V,)."""
+    xp = get_array_module(voxels.data)
+    values = xp.asarray(values, dtype=xp.float64)
+    if values.ndim == 0:
+        return xp.full(voxels.index.shape, float(values))
+    if tuple(values.shape) != voxels.spatial_shape:
+        raise HarmoniqError(f"{name} has shape {tuple(values.shape)}, expected the image's spatial shape {voxels.spatial_shape}")
+    return values.reshape(-1)[voxels.index]
+
+
+def chunks(n: int, size: int):
+    """Slices covering range(n) in pieces of ``size``."""
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]

@@ -1,0 +1,89 @@
+"""Variable-flip-angle T1: B1 correction, EPG spoiling correction, NIST values, curve_fit, errors."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import curve_fit
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.fitting import Spoiling, fit_t1_vfa
+from harmoniq.phantoms.nist_values import PLATES, sphere_values_s
+from harmoniq.simulation.epg import spoiled_gre
+
+FLIPS = np.radians([3.0, 20.0])
+TR = 0.015
+
+
+def ideal_spgr(flip, t1, m0=1.0):
+    e1 = np.exp(-TR / t1)
+    return m0 * np.sin(flip) * (1 - e1) / (1 - e1 * np.cos(flip))
+
+
+def nist_t1():
+    return np.array([t1 for field in (1.5, 3.0) for plate in PLATES for t1, _ in sphere_values_s(plate, field)])
+
+
+@pytest.mark.parametrize("method", ["linear", "nonlinear"])
+def test_with_the_b1_map_nist_t1_is_recovered_without_it_not(method):
+    t1 = nist_t1()
+    b1 = np.linspace(0.7, 1.3, t1.size)
+    images = ideal_spgr(FLIPS[:, None] * b1[None, :], t1[None, :], 500.0)[:, None, None, :]
+    with_b1 = fit_t1_vfa(images, FLIPS, TR, b1=b1[None, None, :], method=method)
+    without = fit_t1_vfa(images, FLIPS, TR, method=method)
+    # Ernst angle between the effective flips: T1 in [-TR/ln cos(a_max), -TR/ln cos(a_min)]
+    lo = -TR / np.log(np.cos(FLIPS[1] * b1))
+    hi = -TR / np.log(np.cos(FLIPS[0] * b1))
+    inside = (t1 >= lo) & (t1 <= hi)
+    error = with_b1["T1"][0, 0] / t1 - 1
+    assert np.all(np.abs(error[inside]) < 0.005)
+    assert np.array_equal(with_b1["out_of_range"][0, 0], ~inside)
+    assert np.allclose(with_b1["M0"][0, 0][inside], 500.0, rtol=1e-3)
+    error_without = without["T1"][0, 0] / t1 - 1
+    print(f"{method}: max |T1 error| with B1 {np.abs(error[inside]).max():.2e}, without {np.abs(error_without).max():.2f}")
+    # T1 scales with about B1^2 when B1 is ignored: -51 % at B1 0.7, +69 % at B1 1.3
+    assert error_without[0] < -0.4 and error_without[-1] > 0.5
+
+
+def test_spoiling_correction_with_epg_for_117_degrees():
+    t1 = np.geomspace(0.3, 2.5, 8)[:, None] * np.ones((1, 4))
+    b1 = np.linspace(0.7, 1.3, 4)[None, :] * np.ones((8, 1))
+    t2 = 0.1  # the simulation and the correction assume the same T2
+    increment = math.radians(117.0)
+    images = np.abs(spoiled_gre(FLIPS[:, None, None], TR, t1[None], t2, b1=b1[None], phase_increment_rad=increment, n_pulses=1500))
+    maps = fit_t1_vfa(images[:, None], FLIPS, TR, b1=b1[None], spoiling=Spoiling(increment, t2))
+    corrected = np.abs(maps["T1"][0] / t1 - 1)
+    uncorrected = np.abs(maps["T1_uncorrected"][0] / t1 - 1)
+    print(f"117 deg spoiling: max T1 error corrected {corrected.max() * 100:.3f} %, uncorrected {uncorrected.max() * 100:.2f} %")
+    assert corrected.max() < 0.02
+    assert uncorrected.max() > 0.04
+    assert maps.info["spoiling_correction"]["SpoilingRFPhaseIncrement"] == pytest.approx(117.0)
+
+
+def test_nonlinear_agrees_with_scipy_curve_fit_per_voxel():
+    rng = np.random.default_rng(2)
+    flips = np.radians([2.0, 5.0, 10.0, 15.0, 20.0])
+    t1 = rng.uniform(0.4, 2.0, 25)
+    b1 = rng.uniform(0.8, 1.2, 25)
+    clean = ideal_spgr(flips[:, None] * b1, t1)
+    noisy = clean + rng.normal(0, 0.0005, clean.shape)
+    maps = fit_t1_vfa(noisy[:, None, None, :], flips, TR, b1=b1[None, None, :])
+    linear = fit_t1_vfa(noisy[:, None, None, :], flips, TR, b1=b1[None, None, :], method="linear")
+    for v in range(t1.size):
+        popt, _ = curve_fit(lambda a, m0, t: ideal_spgr(a, t, m0), flips * b1[v], noisy[:, v], p0=(1.0, t1[v]))
+        assert maps["T1"][0, 0, v] == pytest.approx(popt[1], rel=0.005)
+    assert not np.allclose(linear["T1"], maps["T1"], rtol=1e-4)  # the linear fit weights the noise differently
+    assert np.all(np.isfinite(maps["T1_crlb"]))
+
+
+@pytest.mark.parametrize(
+    "flips,b1,fragment",
+    [
+        (np.radians([10.0]), 1.0, "at least 2"),
+        (np.radians([10.0, 95.0]), 1.0, r"in \(0, 90\) deg"),
+        (FLIPS, np.ones((3, 3)), "B1 map has shape"),
+    ],
+)
+def test_bad_input_raises_one_clear_error(flips, b1, fragment):
+    with pytest.raises(HarmoniqError, match=fragment):
+        fit_t1_vfa(np.ones((flips.size, 1, 2, 2)), flips, TR, b1=b1)
