@@ -82,12 +82,15 @@ def run(
     seed: int = 0,
     noise: bool = True,
     device: str = "cpu",
+    recon_filter: str = "none",
     progress: bool = False,
 ) -> RunResult:
     """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
-    seed/noise: simulation noise. Returns every stage's output paths.
+    seed/noise: simulation noise; recon_filter: k-space apodization applied after the
+    reconstruction (``harmoniq.recon.filters``; 'none' in a harmonized pipeline).
+    Returns every stage's output paths.
     """
     from harmoniq.sequences.export import export
 
@@ -99,7 +102,7 @@ def run(
     outdir = Path(outdir)
     required = [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=None if raw is None else raw, matrix=matrix,
-            seed=seed, noise=noise, device=device, progress=progress)
+            seed=seed, noise=noise, device=device, recon_filter=recon_filter, progress=progress)
         for r in protocol.requires
     ]
     folder = outdir / protocol.name
@@ -122,12 +125,15 @@ def run(
     def reconstruct_stage():
         from harmoniq.io.nifti import write_nifti
         from harmoniq.io.reader import read_ismrmrd
+        from harmoniq.recon.filters import apply_filter
         from harmoniq.recon.reconstruct import reconstruct
 
         series = reconstruct(read_ismrmrd(raw_path), device=device, progress=progress)
+        series.data = apply_filter(series.data, recon_filter)
+        series.recon["filter"] = recon_filter
         return list(write_nifti(series, folder / "image.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
 
-    (image, _), done = _stage(folder, "recon", {"raw_sha256": sha256_file(raw_path), "device": device}, reconstruct_stage)
+    (image, _), done = _stage(folder, "recon", {"raw_sha256": sha256_file(raw_path), "device": device, "filter": recon_filter}, reconstruct_stage)
     computed += ["recon"] * done
 
     maps: dict[str, Path] = {}

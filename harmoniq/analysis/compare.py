@@ -1,0 +1,165 @@
+"""Cross-scanner comparison: one protocol on several simulated scanners, harmonized vs site.
+
+Arms: ``harmonized`` — every scanner runs the identical .seq, reconstruction and fit;
+``site`` — each scanner runs its vendor's illustrative variant of the protocol
+(``[site_variants]`` in the protocol file, with a vendor-like k-space filter). Per ROI the
+table holds the mean and SD of the map, the reference value and the relative bias; per ROI
+and arm the cross-scanner CoV; per protocol and arm ICC(2,1), Lin's CCC and Bland-Altman
+statistics against the reference (harmoniq.analysis.metrics).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from harmoniq.analysis import metrics
+from harmoniq.errors import HarmoniqError
+from harmoniq.pipeline import run
+from harmoniq.protocols import Protocol, load_protocol
+
+ARMS = ("harmonized", "site")
+#: Map suffix and phantom reference attribute of each quantitative model.
+QUANTITY = {"t1-ir": ("T1map", "t1_s", "T1"), "t1-vfa": ("T1map", "t1_s", "T1"),
+            "t2-se": ("T2map", "t2_s", "T2"), "t2-mese": ("T2map", "t2_s", "T2")}
+
+
+@dataclass
+class RoiRow:
+    """One ROI of one map: values in ms."""
+
+    arm: str
+    protocol: str
+    scanner: str
+    roi: str
+    reference_ms: float
+    mean_ms: float
+    sd_ms: float
+    n_voxels: int
+    in_range: bool
+    seq_sha256: str
+
+    @property
+    def bias(self) -> float:
+        return self.mean_ms / self.reference_ms - 1
+
+
+@dataclass
+class Comparison:
+    """Everything the report shows."""
+
+    rows: list[RoiRow]
+    maps: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> (map array (y, x), label)
+    ranges: dict = field(default_factory=dict)  # protocol -> (quantity, [low, high] ms)
+
+    def table(self, arm: str, protocol: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+        """(rois, scanners, values (roi, scanner) in ms, references (roi,)) for in-range ROIs
+        measured on every scanner (an ROI whose voxels were all flagged on one scanner is left out)."""
+        rows = [r for r in self.rows if r.arm == arm and r.protocol == protocol and r.in_range]
+        rois = sorted({r.roi for r in rows}, key=lambda n: next(x.reference_ms for x in rows if x.roi == n))
+        scanners = sorted({r.scanner for r in rows})
+        values = np.full((len(rois), len(scanners)), np.nan)
+        refs = np.zeros(len(rois))
+        for r in rows:
+            values[rois.index(r.roi), scanners.index(r.scanner)] = r.mean_ms
+            refs[rois.index(r.roi)] = r.reference_ms
+        complete = np.all(np.isfinite(values), axis=1)
+        return [n for n, ok in zip(rois, complete) if ok], scanners, values[complete], refs[complete]
+
+    def summary(self, arm: str, protocol: str) -> dict:
+        """Per-ROI CoV and bias, and the agreement metrics of one arm of one protocol."""
+        rois, scanners, values, refs = self.table(arm, protocol)
+        if len(rois) < 2 or len(scanners) < 2:
+            return {}
+        cov = metrics.cov_across_raters(values)
+        bias = metrics.relative_bias(values, refs)
+        ba = [metrics.bland_altman(refs, values[:, j]) for j in range(len(scanners))]
+        return {
+            "rois": rois, "scanners": scanners, "cov": cov, "bias": bias,
+            "icc": metrics.icc_2_1(values),
+            "ccc": {s: metrics.lins_ccc(refs, values[:, j]) for j, s in enumerate(scanners)},
+            "bland_altman": dict(zip(scanners, ba)),
+            "seq_sha256": sorted({r.seq_sha256 for r in self.rows if r.arm == arm and r.protocol == protocol}),
+        }
+
+
+def roi_rows(arm: str, protocol: Protocol, scanner: str, result, seq_sha: str) -> tuple[list[RoiRow], np.ndarray]:
+    """ROI statistics of the run's quantitative map against the phantom's reference values."""
+    suffix, attribute, _ = QUANTITY[protocol.model]
+    if suffix not in result.maps:
+        raise HarmoniqError(f"compare: run {result.folder} wrote no {suffix}")
+    values = np.asarray(nib.load(str(result.maps[suffix])).dataobj, dtype=float).T  # (z, y, x)
+    outside = np.asarray(nib.load(str(result.maps["desc-outofrange_mask"])).dataobj).T.astype(bool)
+    phantom = result.phantom
+    low, high = protocol.valid_range.get(f"{attribute[:2]}_ms", (0.0, np.inf))
+    rows = []
+    for label, roi in sorted(phantom.rois.items()):
+        ref = getattr(roi, attribute)
+        voxels = phantom.labels == label
+        if ref is None or not np.isfinite(ref) or not voxels.any() or roi.name == "water":
+            continue
+        v = values[voxels & ~outside] * 1e3
+        if v.size == 0:
+            continue
+        rows.append(RoiRow(arm, protocol.name, scanner, roi.name, ref * 1e3, float(np.mean(v)), float(np.std(v)),
+                           int(v.size), bool(low <= ref * 1e3 <= high), seq_sha))
+    return rows, values[values.shape[0] // 2]
+
+
+def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, phantom: str = "nist",
+            arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, device: str = "cpu",
+            progress: bool = True) -> Comparison:
+    """Run every protocol on every scanner in every arm (resumable) and collect the ROI table."""
+    from harmoniq.simulation.scanner_model import load_scanner_model
+
+    outdir = Path(outdir)
+    comparison = Comparison(rows=[])
+    for name in protocols:
+        base = load_protocol(name)
+        if base.model not in QUANTITY:
+            raise HarmoniqError(f"compare: protocol {name} has model {base.model!r}; compare takes T1/T2 protocols "
+                                f"({', '.join(sorted(QUANTITY))})")
+        _, attribute, quantity = QUANTITY[base.model]
+        comparison.ranges[name] = (quantity, base.valid_range.get(f"{attribute[:2]}_ms"))
+        for arm in arms:
+            for k, scanner in enumerate(scanners):
+                vendor = load_scanner_model(scanner).vendor.lower()
+                protocol, recon_filter = (base, "none") if arm == "harmonized" else base.site_variant(vendor)
+                result = run(protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
+                             seed=seed + k, device=device, recon_filter=recon_filter, progress=progress)
+                sha = _seq_sha(result.seq)
+                rows, image = roi_rows(arm, protocol, scanner, result, sha)
+                comparison.rows += rows
+                comparison.maps[(arm, name, scanner)] = image
+    return comparison
+
+
+def _seq_sha(path: Path) -> str:
+    from harmoniq.io.nifti import sha256_file
+
+    return sha256_file(path)
+
+
+def write_csv(comparison: Comparison, path: Path) -> None:
+    """metrics.csv: one row per (arm, protocol, scanner, ROI) plus the per-ROI CoV of its arm."""
+    from harmoniq.atomic import atomic_path
+
+    cov = {}
+    for arm in {r.arm for r in comparison.rows}:
+        for protocol in {r.protocol for r in comparison.rows}:
+            s = comparison.summary(arm, protocol)
+            for roi, c in zip(s.get("rois", []), s.get("cov", [])):
+                cov[(arm, protocol, roi)] = c
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        w = csv.writer(handle, lineterminator="\n")
+        w.writerow(["arm", "protocol", "scanner", "roi", "reference_ms", "mean_ms", "sd_ms", "n_voxels",
+                    "bias_percent", "in_designed_range", "cross_scanner_cov_percent", "seq_sha256"])
+        for r in comparison.rows:
+            c = cov.get((r.arm, r.protocol, r.roi))
+            w.writerow([r.arm, r.protocol, r.scanner, r.roi, f"{r.reference_ms:.2f}", f"{r.mean_ms:.2f}",
+                        f"{r.sd_ms:.2f}", r.n_voxels, f"{100 * r.bias:.3f}", r.in_range,
+                        "" if c is None else f"{100 * c:.3f}", r.seq_sha256])
