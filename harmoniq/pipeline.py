@@ -128,8 +128,9 @@ def run(
         from harmoniq.recon.filters import apply_filter
         from harmoniq.recon.reconstruct import reconstruct
 
-        series = reconstruct(read_ismrmrd(raw_path), device=device, progress=progress)
-        series.data = apply_filter(series.data, recon_filter)
+        kspace = read_ismrmrd(raw_path)
+        kspace.data = apply_filter(kspace.data, recon_filter)
+        series = reconstruct(kspace, device=device, progress=progress)
         series.recon["filter"] = recon_filter
         return list(write_nifti(series, folder / "image.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
 

@@ -1,8 +1,7 @@
 """k-space apodization filters, as vendor reconstructions apply them by default.
 
-A filter multiplies k-space by a window along k1 and k0 (applied here to the complex
-image through its 2D FFT, which is the same linear operation). ``none`` leaves the image
-unchanged. Windows (n samples, u = (i - n/2) / (n/2) in [-1, 1)):
+A filter multiplies k-space by a window along k1 and k0, before any coil combination.
+``none`` leaves the data unchanged. Windows (n samples, u = (i - n/2) / (n/2) in [-1, 1)):
 hamming: 0.54 + 0.46 cos(pi u); hanning: 0.5 + 0.5 cos(pi u);
 fermi: 1 / (1 + exp((|u| - 0.9) / 0.04)) (radius 0.9, width 0.04 of k_max).
 """
@@ -13,7 +12,6 @@ import numpy as np
 
 from harmoniq.backend import get_array_module
 from harmoniq.errors import HarmoniqError
-from harmoniq.io.fourier import image_to_k, k_to_image
 
 FILTERS = ("none", "hamming", "hanning", "fermi")
 
@@ -32,12 +30,11 @@ def window(name: str, n: int, xp=np) -> np.ndarray:
     raise HarmoniqError(f"recon filter {name!r} is unknown; choose one of {', '.join(FILTERS)}")
 
 
-def apply_filter(images, name: str):
-    """Apodize complex ``images`` (..., y, x) in k-space with window ``name`` on both axes."""
+def apply_filter(kspace, name: str):
+    """Apodize ``kspace`` (..., k1, k0) with window ``name`` on both axes."""
     if name == "none":
-        return images
-    xp = get_array_module(images)
-    ny, nx = images.shape[-2:]
-    w = window(name, ny, xp)[:, None] * window(name, nx, xp)[None, :]
-    k = image_to_k(images, axes=(-2, -1))
-    return k_to_image(k * w, axes=(-2, -1)).astype(images.dtype)
+        return kspace
+    xp = get_array_module(kspace)
+    n1, n0 = kspace.shape[-2:]
+    w = window(name, n1, xp)[:, None] * window(name, n0, xp)[None, :]
+    return (kspace * w).astype(kspace.dtype)
