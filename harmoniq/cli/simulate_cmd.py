@@ -1,10 +1,25 @@
-"""`harmoniq simulate SEQ --phantom NAME --scanner NAME -o RAW.h5`."""
+"""`harmoniq simulate SEQ --phantom NAME --scanner NAME -o RAW.h5
+[--slice-offset-mm X,Y,Z] [--slice-angles-deg A,B,C]`."""
 
 from __future__ import annotations
+
+import math
 
 import click
 
 from harmoniq.backend import DEVICES
+from harmoniq.errors import HarmoniqError
+
+
+def _triplet(text: str, option: str) -> tuple[float, float, float]:
+    """Three comma-separated numbers such as ``15,-10,20``."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise HarmoniqError(f"{option}={text!r} is not valid; give three comma-separated numbers, e.g. 15,-10,20")
+    return values
 
 
 @click.command("simulate")
@@ -14,18 +29,27 @@ from harmoniq.backend import DEVICES
 @click.option("--matrix", type=int, default=64, show_default=True, help="Phantom grid (voxels per axis).")
 @click.option("--spins-per-voxel", type=int, default=1, show_default=True,
               help="Spins per voxel along each in-plane axis (2-4 for gradient-spoiled steady states).")
+@click.option("--slice-offset-mm", default="0,0,0", show_default=True,
+              help="Slice or slab centre X,Y,Z in patient coordinates (LPS: +x left, +y posterior, +z head), mm.")
+@click.option("--slice-angles-deg", default="0,0,0", show_default=True,
+              help="Turn the axial read/phase/slice axes by A about x, then B about y, then C about z (deg); "
+                   "a tilted slice uses a 3D phantom.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed (same seed, same file).")
-@click.option("--no-noise", is_flag=True, help="Write noise-free data (noise scans are zeros).")
+@click.option("--no-noise", is_flag=True, help="Write noise-free data (no noise scans).")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ISMRMRD .h5 to write.")
-def command(seq, phantom, scanner, matrix, spins_per_voxel, seed, no_noise, device, output):
+def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, slice_angles_deg, seed, no_noise,
+            device, output):
     """Simulate the Pulseq file SEQ on a phantom inside a simulated scanner; write ISMRMRD raw data."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation import SpinSampling, simulate
+    from harmoniq.simulation.prescription import Prescription
 
+    prescription = Prescription.from_angles(_triplet(slice_offset_mm, "--slice-offset-mm"),
+                                            _triplet(slice_angles_deg, "--slice-angles-deg"))
     sampling = SpinSampling(per_voxel=(2, spins_per_voxel, spins_per_voxel))
     raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
-                   sampling=sampling, progress=True)
+                   sampling=sampling, prescription=prescription, progress=True)
     write_ismrmrd(output, raw)
     click.echo(f"{output}: {len(raw.signals)} readouts x {raw.scanner.coils.channels} channels "
-               f"({raw.scanner.name}, phantom {raw.phantom_name})")
+               f"({raw.scanner.name}, phantom {raw.phantom_name}); {prescription.describe()}")

@@ -2,9 +2,11 @@
 
 Noise scans come first (flag 19), then one acquisition per ADC event in playing order with
 its idx counters, flags, sample time, geometry and, for non-Cartesian data, its nominal
-trajectory (what the scanner believes it played, without gradient delays) in units of 1/FOV
-(k times the field of view). The file is written atomically:
-an error never leaves a partial file.
+trajectory (what the scanner believes it played, without gradient delays, in the logical
+read/phase/slice axes) in units of 1/FOV (k times the field of view). Geometry comes from the
+simulation's prescription: ``read_dir``, ``phase_dir``, ``slice_dir`` (unit vectors) and
+``position`` (centre of the slice or slab excited last, mm), all in patient coordinates LPS.
+The file is written atomically: an error never leaves a partial file.
 
 >>> from harmoniq.simulation import simulate                       # doctest: +SKIP
 >>> write_ismrmrd("raw.h5", simulate("gre.seq", "nist", "siemens-prisma-3t"))
@@ -59,13 +61,13 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset") -> Non
             file.write_xml_header(header.toXML("utf-8"))
             counter = 0
             for scan in raw.noise_scans:
-                acq = _acquisition(scan, raw.noise_dwell_s, counter)
+                acq = _acquisition(scan, raw.noise_dwell_s, counter, raw.prescription.rotation)
                 acq.setFlag(ismrmrd.ACQ_IS_NOISE_MEASUREMENT)
                 file.append_acquisition(acq)
                 counter += 1
             flags = _flags(timeline.labels, idx, len(raw.signals))
             for i, (signal, readout) in enumerate(zip(raw.signals, timeline.readouts)):
-                acq = _acquisition(signal, readout.dwell_s, counter,
+                acq = _acquisition(signal, readout.dwell_s, counter, raw.prescription.rotation,
                                    trajectory=trajectory[i] * geo["recon_fov_m"] if kind != "cartesian" else None)
                 head = acq.getHead()
                 head.flags = int(flags[i])
@@ -80,7 +82,9 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset") -> Non
                 counter += 1
 
 
-def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, trajectory=None) -> ismrmrd.Acquisition:
+def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, rotation: np.ndarray,
+                 trajectory=None) -> ismrmrd.Acquisition:
+    """One acquisition; ``rotation`` (3, 3) has the read, phase and slice directions as columns."""
     n_coils, n_samples = samples.shape
     dims = 0 if trajectory is None else 3
     acq = ismrmrd.Acquisition.from_array(np.ascontiguousarray(samples, dtype=np.complex64),
@@ -91,9 +95,7 @@ def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, trajectory=N
     head.active_channels = n_coils
     head.available_channels = n_coils
     head.trajectory_dimensions = dims
-    head.read_dir[:] = [1.0, 0.0, 0.0]
-    head.phase_dir[:] = [0.0, 1.0, 0.0]
-    head.slice_dir[:] = [0.0, 0.0, 1.0]
+    head.read_dir[:], head.phase_dir[:], head.slice_dir[:] = (rotation[:, i].tolist() for i in range(3))
     acq.setHead(head)
     return acq
 

@@ -2,6 +2,9 @@
 
 >>> from harmoniq.simulation import simulate                     # doctest: +SKIP
 >>> raw = simulate("gre.seq", "nist", "ge-premier-3t", matrix=64, seed=1)
+>>> from harmoniq.simulation.prescription import Prescription
+>>> tilted = Prescription.from_angles(offset_mm=(15, -10, 20), angles_deg=(20, 10, 0))
+>>> oblique = simulate("gre.seq", "nist", "ge-premier-3t", prescription=tilted)
 >>> write_ismrmrd("gre.h5", raw)                                   # harmoniq.io.ismrmrd_writer
 """
 
@@ -17,6 +20,7 @@ import numpy as np
 from harmoniq.backend import xp_for_device
 from harmoniq.errors import HarmoniqError
 from harmoniq.simulation.engine import EngineOptions, run, total_events
+from harmoniq.simulation.prescription import Prescription, physical_timeline
 from harmoniq.simulation.scanner_model import ScannerModel, load_scanner_model
 from harmoniq.simulation.spins import SpinModel, SpinSampling
 from harmoniq.simulation.timeline import Timeline, compile_sequence
@@ -35,7 +39,9 @@ class SimulatedRaw:
     ``noise_scans`` is empty for noise-free data; ``noise_covariance`` is the model's channel covariance at ``noise_dwell_s``;
     ``conjugated`` says the data follow the scanner vendor's conjugated convention;
     ``nominal_trajectory`` is the k-space (J, 3) per readout the scanner believes it played
-    (without its gradient delays), what a scanner writes into its raw data.
+    (logical read/phase/slice axes, without its gradient delays), what a scanner writes into
+    its raw data; ``prescription`` places the logical axes in the patient (LPS), and
+    ``timeline`` is what was played in physical axes.
     """
 
     signals: list[np.ndarray]
@@ -51,6 +57,7 @@ class SimulatedRaw:
     seed: int | None = None
     conjugated: bool = False
     nominal_trajectory: list = field(default_factory=list)
+    prescription: Prescription = field(default_factory=Prescription)
 
 
 def load_sequence(seq):
@@ -103,11 +110,12 @@ def _available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int):
-    """Phantom ``name`` on a ``matrix`` grid for ``scanner``'s field, 2D or 3D like ``seq``."""
+def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescription: Prescription = Prescription()):
+    """Phantom ``name`` on a ``matrix`` grid for ``scanner``'s field, 2D or 3D like ``seq``;
+    3D whenever the prescription tilts the slice away from z."""
     from harmoniq.phantoms import make_phantom
 
-    ndim = sequence_ndim(seq)
+    ndim = 3 if not prescription.keeps_slice_axis() else sequence_ndim(seq)
     if matrix < 1:
         raise HarmoniqError(f"--matrix={matrix} must be a positive number of voxels")
     check_memory(matrix**ndim, scanner.coils.channels, f"phantom {name!r} at matrix {matrix} ({ndim}D)")
@@ -116,20 +124,26 @@ def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int):
 
 def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, noise: bool = True,
              device: str = "cpu", sampling: SpinSampling = SpinSampling(),
-             options: EngineOptions = EngineOptions(), progress=None) -> SimulatedRaw:
+             options: EngineOptions = EngineOptions(), prescription: Prescription = Prescription(),
+             progress=None) -> SimulatedRaw:
     """Simulate ``seq`` (path or pypulseq Sequence) on ``phantom`` (Phantom or name) in ``scanner``.
 
     matrix: phantom grid when ``phantom`` is a name; seed: noise seed (same seed, same data);
-    progress: True for a tqdm bar, or a callable receiving event counts.
+    prescription: where the sequence's slice or slab lies in the patient (default: axial,
+    centred; see :mod:`harmoniq.simulation.prescription`); progress: True for a tqdm bar, or a
+    callable receiving event counts.
     """
     xp = xp_for_device(device)
     scanner = scanner if isinstance(scanner, ScannerModel) else load_scanner_model(scanner)
     sequence = load_sequence(seq)
     if isinstance(phantom, str):
-        phantom = make_phantom_for(phantom, sequence, scanner, matrix)
+        phantom = make_phantom_for(phantom, sequence, scanner, matrix, prescription)
+    if phantom.shape[0] == 1 and not prescription.keeps_slice_axis():
+        raise HarmoniqError(f"phantom {phantom.name!r} is 2D (uniform along z), so the prescription's slice "
+                            f"direction must be +-z, not {prescription.slice_dir.round(4).tolist()}; use a 3D phantom")
     check_memory(int(np.prod(phantom.shape)), scanner.coils.channels, f"phantom {phantom.name!r}")
-    timeline = compile_sequence(sequence, scanner.field_t, scanner.gradient_delays_s)
-    nominal = compile_sequence(sequence, scanner.field_t) if any(scanner.gradient_delays_s) else timeline
+    nominal = compile_sequence(sequence, scanner.field_t)
+    timeline = physical_timeline(sequence, scanner.field_t, scanner.gradient_delays_s, prescription, nominal)
     spins = SpinModel(phantom, scanner, timeline, sampling)
     coil_maps = scanner.coil_maps(spins.voxel_positions())
     bar = None
@@ -157,7 +171,8 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
     return SimulatedRaw(signals=signals, noise_scans=noise_scans, noise_dwell_s=dwell, noise_covariance=covariance,
                         timeline=timeline, scanner=scanner, phantom_name=phantom.name, phantom_fov_m=phantom.fov_m,
                         phantom_shape=phantom.shape, definitions=dict(sequence.definitions), seed=seed,
-                        conjugated=scanner.raw_data_conjugated, nominal_trajectory=nominal.trajectory)
+                        conjugated=scanner.raw_data_conjugated, nominal_trajectory=nominal.trajectory,
+                        prescription=prescription)
 
 
 def _noise(rng, covariance: np.ndarray, n_samples: int) -> np.ndarray:
