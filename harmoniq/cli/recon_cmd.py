@@ -15,16 +15,17 @@ from harmoniq.recon.reconstruct import COMBINATIONS, METHODS, reconstruct
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output image (.nii.gz); the sidecar goes next to it (.json).")
 @click.option("--seq", "seq_path", type=click.Path(exists=True, dir_okay=False),
-              help="The .seq file the data were acquired with (its SHA-256 goes into the provenance).")
+              help="The .seq file the data were acquired with: sorts raw data without usable counters, gives "
+                   "the trajectory of non-Cartesian data; its SHA-256 goes into the provenance.")
 @click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True)
 @click.option("--combination", type=click.Choice(COMBINATIONS), default="auto", show_default=True,
-              help="Coil combination for fft/grappa.")
+              help="Coil combination for fft, grappa and nufft.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--complex", "complex_output", is_flag=True, help="Write complex images instead of magnitude.")
 @click.option("--group", default="dataset", show_default=True, help="ISMRMRD dataset group in the file.")
 def command(raw, output, seq_path, method, combination, device, complex_output, group):
     """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
-    kspace = read_ismrmrd(raw, group)
+    kspace = read_ismrmrd(raw, group, seq=seq_path)
     series = reconstruct(kspace, method, combination=combination, device=device, progress=True)
     inputs = {"raw": raw, **({"seq": seq_path} if seq_path else {})}
     image_path, json_path = write_nifti(series, output, inputs=inputs, complex_output=complex_output)

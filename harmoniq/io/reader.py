@@ -13,6 +13,10 @@ sample arrays), not one acquisition at a time. Then, in order:
 4. readout oversampling is removed in image space after the readout FFT (the encoded to
    recon field-of-view ratio of the header);
 5. Siemens data are conjugated to our convention (:mod:`harmoniq.io.fourier`).
+
+Raw data without usable counters (a plain converter of Pulseq data) are sorted by the
+``.seq`` file they were acquired with (:mod:`harmoniq.io.seq_sorting`); so are non-Cartesian
+data, whose readouts keep their trajectory (:class:`~harmoniq.io.seq_sorting.NonCartesianKSpace`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.kspace import KSpace
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
+from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
 
 SORT_COUNTERS = ("repetition", "set", "phase", "contrast", "slice", "kspace_encode_step_2",
                  "kspace_encode_step_1")
@@ -123,11 +128,14 @@ def _readout_window(heads, n0: int, source: Path):
     return pre, start, length
 
 
-def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, source):
-    """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line)."""
+def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window):
+    """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line).
+
+    ``window``: (first kept sample, grid start, length) of each line (:func:`_readout_window`).
+    """
     grid = np.zeros((n_lines, n_coils, n0), np.complex64)
     count = np.zeros(n_lines, np.int64)
-    pre, start, length = _readout_window(heads, n0, source)
+    pre, start, length = window
     keys = np.stack([heads["number_of_samples"], pre, start, length], axis=1)
     for key in np.unique(keys, axis=0):
         members = np.flatnonzero((keys == key).all(axis=1))
@@ -168,19 +176,53 @@ def _geometry(heads, n_slices: int):
     return positions, dirs
 
 
-def read_ismrmrd(path: str | Path, group: str = "dataset", *, prewhiten_noise: bool = True,
-                 remove_oversampling: bool = True) -> KSpace:
-    """Read and sort a Cartesian ISMRMRD v1 HDF5 file.
+def _sort_along_trajectory(heads, samples, k_per_m, header, n_coils, whiten, source):
+    """Non-Cartesian readouts into (repetition, set, phase, contrast, slice, coil, 1, readout,
+    sample) frames, each frame's readouts in acquisition order, and their k (..., 3) alike."""
+    index = [heads["idx"][name].astype(np.int64) for name in SORT_COUNTERS[:5]]
+    sizes = [int(i.max()) + 1 for i in index]
+    frame = np.ravel_multi_index(index, sizes)
+    per_frame = np.bincount(frame, minlength=int(np.prod(sizes)))
+    pre, post = heads["discard_pre"].astype(np.int64), heads["discard_post"].astype(np.int64)
+    length = heads["number_of_samples"].astype(np.int64) - pre - post
+    if per_frame.min() != per_frame.max() or np.ptp(length) > 0:
+        raise HarmoniqError(f"{source}: non-Cartesian frames hold {per_frame.min()}..{per_frame.max()} readouts of "
+                            f"{length.min()}..{length.max()} samples; a frame (repetition, set, phase, contrast, "
+                            "slice) must hold the same number of equally long readouts")
+    n1, n0 = int(per_frame[0]), int(length[0])
+    order = np.argsort(frame, kind="stable")
+    line = np.empty_like(frame)
+    line[order] = np.arange(frame.size) % n1 + frame[order] * n1
+    window = (pre, np.zeros_like(pre), length)
+    grid, _ = _place(line, heads, samples, frame.size, n_coils, n0, whiten, header.is_siemens, window)
+    data = np.moveaxis(grid.reshape(*sizes, 1, n1, n_coils, n0), -2, -4)
+    k_sorted = np.zeros((frame.size, n0, 3), np.float32)
+    k_sorted[line] = [k[p:p + n0] for k, p in zip(k_per_m, pre)]
+    return data, k_sorted.reshape(*sizes, 1, n1, n0, 3), np.ones((*sizes, 1, n1), bool)
 
-    ``prewhiten_noise``: whiten the coils with the covariance of the noise scans (when the
-    file has some); ``remove_oversampling``: crop the readout to the recon field of view.
+
+def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | None = None,
+                 prewhiten_noise: bool = True, remove_oversampling: bool = True) -> KSpace:
+    """Read and sort an ISMRMRD v1 HDF5 file.
+
+    ``seq``: the ``.seq`` file the data were acquired with; it must play one ADC event per
+    readout with the same number of samples, sorts data whose counters are unusable, and
+    gives the trajectory of non-Cartesian data (then a :class:`NonCartesianKSpace` is
+    returned). ``prewhiten_noise``: whiten the coils with the covariance of the noise scans
+    (when the file has some); ``remove_oversampling``: crop the readout to the recon field
+    of view (Cartesian data).
     """
     path = Path(path)
     xml, heads, samples = read_raw(path, group)
     header = parse_header(xml, source=str(path))
-    if header.trajectory not in CARTESIAN_TRAJECTORIES:
-        raise HarmoniqError(f"{path}: trajectory {header.trajectory!r} is not Cartesian; "
-                            f"this reader sorts {', '.join(CARTESIAN_TRAJECTORIES)} data")
+    readouts = read_seq_readouts(seq) if seq is not None else None
+    if readouts is not None:
+        heads, header, adc = assign_readouts(heads, header, readouts, path)
+    elif header.trajectory not in CARTESIAN_TRAJECTORIES:
+        raise HarmoniqError(f"{path}: trajectory {header.trajectory!r} is not Cartesian; pass the .seq file the "
+                            "data were acquired with (--seq), whose k-space trajectory places the samples")
+    non_cartesian = header.trajectory not in CARTESIAN_TRAJECTORIES or (
+        readouts is not None and not readouts.is_cartesian(header))
     flags = heads["flags"]
     is_imaging = ~acq_flags.has_any_flag(flags, acq_flags.NOT_IMAGING)
     is_calibration = acq_flags.has_any_flag(flags, (acq_flags.PARALLEL_CALIBRATION,
@@ -193,8 +235,23 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, prewhiten_noise: b
                             "or navigator scans)")
     n_coils = _imaging_channel_count(heads[usable & is_imaging], path)
     usable &= heads["active_channels"] == n_coils
+    if readouts is None and not counters_vary(heads[usable & is_imaging]):
+        raise HarmoniqError(f"{path}: the acquisition counters (idx) are the same for all readouts, so they cannot "
+                            "be sorted; pass the .seq file the data were acquired with (--seq)")
     heads, samples = heads[usable], samples[usable]
     is_imaging, is_calibration = is_imaging[usable], is_calibration[usable]
+    whiten = None
+    if prewhiten_noise and covariance is not None:
+        whiten = whitening_matrix(covariance, f"{path}: noise scans")
+    if non_cartesian:
+        imaging = np.flatnonzero(is_imaging)
+        k_per_m = [readouts.k_per_m[i] for i in adc[usable][imaging]]
+        data, k_sorted, mask = _sort_along_trajectory(heads[imaging], samples[imaging], k_per_m, header, n_coils,
+                                                      whiten, path)
+        positions, (read_dir, phase_dir, slice_dir) = _geometry(heads, data.shape[4])
+        return NonCartesianKSpace(data=data, mask=mask, header=header, slice_position_m=positions,
+                                  read_dir=read_dir, phase_dir=phase_dir, slice_dir=slice_dir,
+                                  noise_covariance=covariance, prewhitened=whiten is not None, k_per_m=k_sorted)
 
     n0, n1, n2 = header.encoded_matrix
     sizes = [int(heads["idx"][name].max()) + 1 for name in SORT_COUNTERS[:5]] + [n2, n1]
@@ -202,14 +259,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, prewhiten_noise: b
     index += [_grid_index(heads, name, size, header, path) for name, size in zip(SORT_COUNTERS[5:], (n2, n1))]
     line = np.ravel_multi_index(index, sizes)
     n_lines = int(np.prod(sizes))
-    whiten = None
-    if prewhiten_noise and covariance is not None:
-        whiten = whitening_matrix(covariance, f"{path}: noise scans")
     crop_readout = remove_oversampling and header.recon_fov_m[0] < header.encoded_fov_m[0]
 
     def sorted_grid(select):
         grid, count = _place(line[select], heads[select], samples[select], n_lines, n_coils, n0, whiten,
-                             header.is_siemens, path)
+                             header.is_siemens, _readout_window(heads[select], n0, path))
         grid /= np.maximum(count, 1)[:, None, None]
         data = np.moveaxis(grid.reshape(*sizes, n_coils, n0), -2, -4)
         if crop_readout:

@@ -4,7 +4,9 @@ Methods: ``fft`` (zero-filled inverse FFT, partial Fourier by POCS), ``grappa`` 
 POCS), ``sense`` (ESPIRiT maps + CG-SENSE), ``cs`` (ESPIRiT maps + L1-wavelet), ``tv``
 (ESPIRiT maps + total variation). ``auto`` picks from the sampling: fully sampled -> fft;
 regular undersampling -> sense, or grappa when partial Fourier is also used; irregular
-undersampling -> cs. The choice is recorded in ``ImageSeries.recon``.
+undersampling -> cs. The choice is recorded in ``ImageSeries.recon``. Non-Cartesian data
+(:class:`~harmoniq.io.seq_sorting.NonCartesianKSpace`) go to :mod:`harmoniq.recon.nufft`:
+``nufft`` (density-compensated gridding, what ``auto`` picks) or ``sense`` (iterative SENSE).
 
 For quantitative series the coil weights must not change between contrasts (else the
 combination biases the fit), so coil maps are computed once per slice, from the frame
@@ -21,14 +23,16 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.io.fourier import k_to_image
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.io.kspace import KSpace, image_geometry
+from harmoniq.io.seq_sorting import NonCartesianKSpace
 from harmoniq.recon import coils
 from harmoniq.recon.calibration import acs, with_calibration_lines
 from harmoniq.recon.grappa import grappa
 from harmoniq.recon.iterative import reconstruct_frame
+from harmoniq.recon.nufft import reconstruct_along_trajectory
 from harmoniq.recon.partial_fourier import pocs
 from harmoniq.recon.sampling import acceleration, is_regular, partial_fourier_extent
 
-METHODS = ("auto", "fft", "grappa", "sense", "cs", "tv")
+METHODS = ("auto", "fft", "grappa", "sense", "cs", "tv", "nufft")
 COMBINATIONS = ("auto", "rss", "adaptive", "espirit")
 MAP_METHODS = ("sense", "cs", "tv")
 
@@ -99,6 +103,12 @@ def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "aut
         raise HarmoniqError(f"method={method!r} is not valid; choose one of {', '.join(METHODS)}")
     if combination not in COMBINATIONS:
         raise HarmoniqError(f"combination={combination!r} is not valid; choose one of {', '.join(COMBINATIONS)}")
+    if isinstance(kspace, NonCartesianKSpace):
+        return reconstruct_along_trajectory(kspace, method, combination=combination, device=device,
+                                            coil_map_frame=_reference_frame(kspace), progress=progress)
+    if method == "nufft":
+        raise HarmoniqError("method 'nufft' needs a non-Cartesian trajectory; these data are Cartesian: use "
+                            "--method auto, fft, grappa, sense, cs or tv")
     xp = xp_for_device(device)
     kspace = with_calibration_lines(kspace)
     sampling = describe_sampling(kspace)
