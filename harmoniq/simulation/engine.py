@@ -24,7 +24,6 @@ loops); their signals add up. The same code runs on CuPy arrays.
 from __future__ import annotations
 
 import math
-import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -260,11 +259,18 @@ def run(timeline, spins, coil_maps: np.ndarray, xp=np, options: EngineOptions = 
     """
     shared = _Shared(timeline, spins)
     n_coils = coil_maps.shape[0]
-    signals = [np.zeros((n_coils, r.t_s.size), dtype=np.complex128) for r in timeline.readouts]
-    lock = threading.Lock()
+    chunks = spins.row_chunks(options.max_chunk_spins)
+    workers = 1 if xp is not np else max(1, min(options.workers, len(chunks)))
+    # one accumulator per worker, each worker taking a fixed round-robin share of the chunks, and
+    # the accumulators summed in a fixed order: the same input gives the same bits on any machine
+    partial = [[np.zeros((n_coils, r.t_s.size), dtype=np.complex128) for r in timeline.readouts] for _ in range(workers)]
     report_every = 512
 
-    def play(rows):
+    def play_share(worker):
+        for rows in chunks[worker::workers]:
+            play(rows, partial[worker])
+
+    def play(rows, signals):
         row0, row1 = rows
         chunk = spins.chunk(row0, row1)
         state = _ChunkRun(chunk, coil_maps[:, :, row0:row1], shared, xp, options)
@@ -277,8 +283,7 @@ def run(timeline, spins, coil_maps: np.ndarray, xp=np, options: EngineOptions = 
             else:
                 contribution = state.readout(event)
                 contribution = contribution.get() if hasattr(contribution, "get") else contribution
-                with lock:
-                    signals[event.index] += contribution
+                signals[event.index] += contribution
             done += 1
             if progress is not None and done == report_every:
                 progress(done)
@@ -286,14 +291,15 @@ def run(timeline, spins, coil_maps: np.ndarray, xp=np, options: EngineOptions = 
         if progress is not None and done:
             progress(done)
 
-    chunks = spins.row_chunks(options.max_chunk_spins)
-    workers = 1 if xp is not np else max(1, min(options.workers, len(chunks)))
     if workers == 1:
-        for rows in chunks:
-            play(rows)
+        play_share(0)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(play, chunks))
+            list(pool.map(play_share, range(workers)))
+    signals = partial[0]
+    for other in partial[1:]:
+        for total, part in zip(signals, other):
+            total += part
     for readout, signal in zip(timeline.readouts, signals):
         signal *= np.exp(1j * readout.phase_rad)[None, :]
     return [s.astype(np.complex64) for s in signals]
