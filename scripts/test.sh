@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Reference tools the tests compare against (ISMRMRD reference writer, BART).
+# Reference tools the tests compare against (ISMRMRD reference writer, BART) and a headless browser.
 need_apt=()
 command -v ismrmrd_info >/dev/null 2>&1 || need_apt+=(ismrmrd-tools)
 command -v bart >/dev/null 2>&1 || need_apt+=(bart)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # renders the comparison report in a test
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq

@@ -31,7 +31,9 @@ def _save(fig, path: Path) -> Path:
 
 
 def _arms(comparison: Comparison) -> list[str]:
-    return [a for a in ARMS if any(r.arm == a for r in comparison.rows)]
+    """Arms present, harmonized and site first (a study batch has one arm: the study)."""
+    present = list(dict.fromkeys(r.arm for r in comparison.rows))
+    return sorted(present, key=lambda a: ARMS.index(a) if a in ARMS else len(ARMS))
 
 
 def plot_measured_vs_reference(c: Comparison, protocol: str, path: Path) -> Path:
@@ -85,7 +87,7 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
 
 def plot_maps(c: Comparison, protocol: str, path: Path) -> Path:
     keys = [k for k in c.maps if k[1] == protocol]
-    arms = [a for a in ARMS if any(k[0] == a for k in keys)]
+    arms = [a for a in _arms(c) if any(k[0] == a for k in keys)]
     scanners = sorted({k[2] for k in keys})
     fig, axes = plt.subplots(len(arms), len(scanners), figsize=(3.2 * len(scanners), 3.2 * len(arms)), squeeze=False)
     quantity, valid = c.ranges[protocol]

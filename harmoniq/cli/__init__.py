@@ -41,7 +41,7 @@ def _register():
     main.add_command(catalog.protocols)
     main.add_command(catalog.scanners)
     main.add_command(seq.seq)
-    for name in ("phantoms_cmd", "simulate_cmd", "recon_cmd", "fit_cmd", "run_cmd", "compare_cmd"):
+    for name in ("phantoms_cmd", "simulate_cmd", "recon_cmd", "fit_cmd", "run_cmd", "compare_cmd", "batch_cmd"):
         try:
             module = __import__(f"harmoniq.cli.{name}", fromlist=["command"])
         except ModuleNotFoundError as exc:

@@ -1,0 +1,177 @@
+"""Study batches on Dask: many datasets through the same pipeline, resumable, on a laptop or a cluster.
+
+A study file lists datasets, real or simulated::
+
+    name = "phantom-study"
+    [[dataset]]                      # a site's raw data (path relative to the study file)
+    site = "site-a"
+    subject = "nist-001"
+    protocol = "t1-irse"
+    raw = "site-a/t1-irse.h5"
+    [[dataset]]                      # a simulated run
+    site = "sim-prisma"
+    subject = "nist"
+    protocol = "t2-mese"
+    scanner = "siemens-prisma-3t"
+    phantom = "nist"
+    matrix = 64
+    seed = 1
+
+Every dataset runs :func:`harmoniq.pipeline.run` into ``OUT/<site>/<subject>/`` on a Dask
+worker (a local cluster by default, or the ``dask.distributed`` scheduler at an address).
+Stages already finished with the same inputs are not recomputed, so a killed batch restarts
+where it stopped; a failing dataset is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harmoniq.errors import HarmoniqError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_KEYS = {"site": str, "subject": str, "protocol": str, "raw": str, "scanner": str, "phantom": str, "matrix": int, "seed": int}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One row of a study: where its data come from and where its outputs go."""
+
+    site: str
+    subject: str
+    protocol: str
+    raw: Path | None = None
+    scanner: str | None = None
+    phantom: str = "nist"
+    matrix: int | None = None
+    seed: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.site}/{self.subject}/{self.protocol}"
+
+
+@dataclass
+class Study:
+    name: str
+    datasets: list[Dataset]
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and check a study file; every dataset needs either ``raw`` or ``scanner``."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarmoniqError(f"study file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise HarmoniqError(f"study {path.name}: not valid TOML ({exc})") from exc
+    unknown = set(data) - {"name", "dataset"}
+    if unknown:
+        raise HarmoniqError(f"study {path.name}: unknown key {sorted(unknown)[0]!r}; valid keys are name, dataset")
+    rows = data.get("dataset", [])
+    if not isinstance(rows, list) or not rows:
+        raise HarmoniqError(f"study {path.name}: no [[dataset]] entries")
+    datasets = []
+    for i, row in enumerate(rows, start=1):
+        where = f"study {path.name}, dataset {i}"
+        for key, value in row.items():
+            if key not in _KEYS:
+                raise HarmoniqError(f"{where}: unknown key {key!r}; valid keys are {', '.join(_KEYS)}")
+            if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+                raise HarmoniqError(f"{where}: {key}={value!r} must be a {_KEYS[key].__name__}")
+        for key in ("site", "subject", "protocol"):
+            if key not in row:
+                raise HarmoniqError(f"{where}: key {key!r} is required")
+        if ("raw" in row) == ("scanner" in row):
+            raise HarmoniqError(f"{where}: give exactly one of raw (a site's data) or scanner (a simulated run)")
+        raw = (path.parent / row["raw"]).resolve() if "raw" in row else None
+        datasets.append(Dataset(**{**row, "raw": raw}))
+    keys = [d.key for d in datasets]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise HarmoniqError(f"study {path.name}: dataset {duplicates[0]} appears twice (site/subject/protocol must be unique)")
+    return Study(data.get("name", path.stem), datasets)
+
+
+@dataclass
+class BatchResult:
+    """Finished runs by dataset key, failures with their one-line reason."""
+
+    runs: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+
+
+def run_dataset(dataset: Dataset, outdir: str | Path):
+    """Run one dataset (this is what a Dask worker executes)."""
+    from harmoniq.pipeline import run
+
+    return run(dataset.protocol, Path(outdir) / dataset.site / dataset.subject, phantom=dataset.phantom,
+               scanner=dataset.scanner, raw=dataset.raw, matrix=dataset.matrix, seed=dataset.seed)
+
+
+def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None, workers: int = 2,
+              progress: bool = True) -> BatchResult:
+    """Run every dataset of ``study`` on Dask; a local cluster of ``workers`` processes unless
+    ``scheduler`` gives the address of a running ``dask.distributed`` scheduler."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler is None:
+        if workers < 1:
+            raise HarmoniqError(f"--workers={workers} must be at least 1")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        cluster = None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise HarmoniqError(f"--scheduler {scheduler}: no dask scheduler answers there ({exc})") from exc
+    result = BatchResult()
+    try:
+        futures = {client.submit(run_dataset, d, str(outdir), key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futures), unit="dataset", desc=study.name)
+        for future in as_completed(futures):
+            dataset = futures[future]
+            try:
+                result.runs[dataset.key] = future.result()
+            except Exception as exc:  # a failing dataset is reported, the others go on
+                result.failed[dataset.key] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return result
+
+
+def summary(study: Study, result: BatchResult):
+    """The study's comparison: ROI rows of every simulated dataset (sites as raters)."""
+    from harmoniq.analysis.compare import QUANTITY, Comparison, roi_rows
+    from harmoniq.io.nifti import sha256_file
+
+    comparison = Comparison(rows=[])
+    for dataset in study.datasets:
+        run_result = result.runs.get(dataset.key)
+        if run_result is None or run_result.phantom is None or run_result.protocol.model not in QUANTITY:
+            continue
+        protocol = run_result.protocol
+        _, attribute, quantity = QUANTITY[protocol.model]
+        comparison.ranges[protocol.name] = (quantity, protocol.valid_range.get(f"{attribute[:2]}_ms"))
+        rows, image = roi_rows(study.name, protocol, dataset.site, run_result, sha256_file(run_result.seq))
+        comparison.rows += rows
+        comparison.maps[(study.name, protocol.name, dataset.site)] = image
+    return comparison
