@@ -27,8 +27,8 @@ def _triplet(text: str, option: str) -> tuple[float, float, float]:
 @click.option("--phantom", required=True, help="Phantom name (see `harmoniq phantoms`).")
 @click.option("--scanner", required=True, help="Simulated scanner name or model TOML file.")
 @click.option("--matrix", type=int, default=64, show_default=True, help="Phantom grid (voxels per axis).")
-@click.option("--spins-per-voxel", type=int, default=1, show_default=True,
-              help="Spins per voxel along each in-plane axis (2-4 for gradient-spoiled steady states).")
+@click.option("--spins-per-voxel", type=int, default=None,
+              help="In-plane spins per voxel along each axis (default: chosen from the sequence's spoiler moments).")
 @click.option("--slice-offset-mm", default="0,0,0", show_default=True,
               help="Slice or slab centre X,Y,Z in patient coordinates (LPS: +x left, +y posterior, +z head), mm.")
 @click.option("--slice-angles-deg", default="0,0,0", show_default=True,
@@ -47,7 +47,7 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
 
     prescription = Prescription.from_angles(_triplet(slice_offset_mm, "--slice-offset-mm"),
                                             _triplet(slice_angles_deg, "--slice-angles-deg"))
-    sampling = SpinSampling(per_voxel=(2, spins_per_voxel, spins_per_voxel))
+    sampling = SpinSampling(per_voxel=None if spins_per_voxel is None else (2, spins_per_voxel, spins_per_voxel))
     raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
                    sampling=sampling, prescription=prescription, progress=True)
     write_ismrmrd(output, raw)

@@ -8,9 +8,36 @@ A 2D phantom (one voxel along z) stands for an object that is uniform along z: i
 fill the slabs that the sequence's slice-selective pulses excite (each slice thickness
 plus ``slab_margin`` of it on both sides), ``per_slice_thickness`` spins per thickness, so
 slices get their true profile and slice-axis crushers and spoilers act on a distribution
-of phases. Spoiling by gradients needs several spins per cycle of the largest spoiler
-moment across a slice: a crusher of n cycles per slice thickness is sampled without
-aliasing with more than 2 n spins per thickness (16 spins: up to 7 cycles).
+of phases.
+
+How many spins gradient spoiling needs (the rule used when the counts are not given).
+A gradient lobe of q cycles across a sub-voxel span writes the phase 2 pi q u on the
+spins at fractions u of the span; a pathway that has gathered q cycles in all sums to
+zero over N equally spaced spins of uniform weight unless q is a multiple of N (a
+configuration order that aliases to 0). So the spins of one span must outnumber the
+cycles any pathway can gather while it still carries signal: C, the largest sum of
+|zeroth moment| between the centres of consecutive RF pulses (per axis, the moment
+from a pulse's centre to the start of the next) over any window of
+``ln(1/tolerance) T2_max`` (T2_max the longest T2 of the phantom; 1 % by default). A
+window ends with an interval longer than T2_max (the long fill of a spin-echo TR): what
+crosses it has lost most of its amplitude and met the end-of-TR spoiler.
+An RF-spoiled steady state keeps configuration orders alive for several T2 (Preibisch
+and Deichmann, MRM 2009;61:125), e.g. 84 TRs of 10 ms for water with T2 = 1.5 s.
+
+- 2D slab: ``C_z + 1`` spins per slice thickness (at least 16, for the slice profile).
+  In-plane one spin per voxel: spoiler moments of whole cycles per voxel leave a spin at
+  the voxel centre unchanged, and the orders they would dephase in-plane are already
+  cancelled through the slice.
+- 3D: the spins of a voxel sit along the axis with the largest moment per RF interval,
+  c cycles per voxel, on ONE period of that moment (a span of voxel/c around the voxel
+  centre): every distinct phase of that lobe is sampled once, so N = ceil(C / c) + 1
+  spins cancel every order below N exactly, where a uniform grid over the whole voxel
+  would need c times more. The other axes keep one spin per voxel.
+
+A uniform grid would alias configuration orders that are multiples of its spins per
+cycle, which shows as stripes in gradient-spoiled gradient echoes. The total is capped at
+``max_spins`` (run time grows with it); a sequence that needs more gets fewer spins per
+voxel and a warning naming the order up to which spoiling is exact.
 
 Reversible dephasing (T2') is a Lorentzian distribution of frequencies inside a voxel
 (Yablonskiy and Haacke, MRM 1994;32:749): the K spins of a voxel get the offsets
@@ -22,27 +49,82 @@ Spins are handed out in chunks of whole voxel rows (along y) to keep memory boun
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
+from harmoniq.simulation.timeline import Free, Pulse
 
 _SHUFFLE_SEED = 20240901
 
 
+MIN_PER_SLICE_THICKNESS = 16
+"""Spins per slice thickness that resolve a slice profile (and 2-cycle crushers) at least."""
+
+
 @dataclass(frozen=True)
 class SpinSampling:
-    """Spins per voxel ``(z, y, x)``; for 2D phantoms, spins per slice thickness along z."""
+    """Spins per voxel ``(z, y, x)`` spread evenly over each voxel; for 2D phantoms, spins per
+    slice thickness along z. ``None`` derives the count from the sequence (module doc), with
+    at most ``max_spins`` spins in all; ``tolerance`` is the signal fraction below which a
+    configuration order may alias.
+    """
 
-    per_voxel: tuple[int, int, int] = (2, 1, 1)
-    per_slice_thickness: int = 16
+    per_voxel: tuple[int, int, int] | None = None
+    per_slice_thickness: int | None = None
     slab_margin: float = 0.5
+    tolerance: float = 0.01
+    max_spins: int = 1 << 23
 
     def __post_init__(self):
-        if len(self.per_voxel) != 3 or min(self.per_voxel) < 1 or self.per_slice_thickness < 1:
-            raise HarmoniqError(f"spin sampling: per_voxel={self.per_voxel} needs three integers >= 1 and "
-                                f"per_slice_thickness={self.per_slice_thickness} an integer >= 1")
+        if self.per_voxel is not None and (len(self.per_voxel) != 3 or min(self.per_voxel) < 1):
+            raise HarmoniqError(f"spin sampling: per_voxel={self.per_voxel} needs three integers >= 1 (or None)")
+        if self.per_slice_thickness is not None and self.per_slice_thickness < 1:
+            raise HarmoniqError(f"spin sampling: per_slice_thickness={self.per_slice_thickness} needs an "
+                                "integer >= 1 (or None)")
+        if not 0 < self.tolerance < 1 or self.max_spins < 1:
+            raise HarmoniqError(f"spin sampling: tolerance={self.tolerance} must lie in (0, 1) and "
+                                f"max_spins={self.max_spins} be >= 1")
+
+
+@dataclass(frozen=True)
+class SpoilingDemand:
+    """Per axis (x, y, z), in cycles per voxel (per slice thickness for a 2D slab's z):
+    ``per_interval`` the largest moment between two RF pulses, ``window`` the largest sum of
+    such moments inside the life of a coherence (module doc)."""
+
+    per_interval: np.ndarray
+    window: np.ndarray
+
+
+def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float | None) -> SpoilingDemand:
+    """What the gradients of ``timeline`` ask of the spin grid of ``phantom`` (module doc)."""
+    moments, times = [], []
+    k, t = np.zeros(3), 0.0
+    for event in timeline.events:
+        if isinstance(event, Free):
+            k, t = k + event.k, t + event.duration_s
+        elif isinstance(event, Pulse):
+            moments.append(np.abs(k))
+            times.append(t + event.shape.center_s)
+            k, t = event.k_halves[1].copy(), t + event.duration_s
+    dz, dy, dx = phantom.voxel_size_m
+    size = np.array([dx, dy, slab_thickness_m or dz])
+    if len(times) < 2:
+        return SpoilingDemand(np.zeros(3), np.zeros(3))
+    cycles = np.array(moments[1:]) * size  # interval i: pulse i -> pulse i + 1
+    t2 = phantom.t2_s[(phantom.pd > 0) & np.isfinite(phantom.t2_s)]
+    lifetime = math.log(1.0 / tolerance) * (float(t2.max()) if t2.size else 0.0)
+    starts = np.asarray(times[:-1])
+    ends = np.searchsorted(starts, starts + lifetime, side="right")
+    gaps = np.flatnonzero(np.diff(times) > lifetime / math.log(1.0 / tolerance))  # intervals longer than T2_max
+    ends = np.minimum(ends, gaps[np.minimum(np.searchsorted(gaps, np.arange(starts.size)), gaps.size - 1)] + 1
+                      if gaps.size else ends)
+    running = np.vstack([np.zeros(3), np.cumsum(cycles, axis=0)])
+    window = (running[ends] - running[np.arange(starts.size)]).max(axis=0)
+    return SpoilingDemand(cycles.max(axis=0), window)
 
 
 @dataclass
@@ -75,23 +157,27 @@ class SpinModel:
         self.scanner = scanner
         nz, ny, nx = phantom.shape
         dz, dy, dx = phantom.voxel_size_m
-        sz, sy, sx = sampling.per_voxel
         self.voxel_x = (np.arange(nx) - nx // 2) * dx
         self.voxel_y = (np.arange(ny) - ny // 2) * dy
-        slabs = _excited_slabs(timeline, sampling) if nz == 1 else []
+        slabs = _excited_slabs(timeline, sampling.slab_margin) if nz == 1 else []
+        thinnest = min(s[2] for s in slabs) if slabs else None
+        self.demand = spoiling_demand(timeline, phantom, sampling.tolerance, thinnest)
         if slabs:
-            z_spins, spacing = _slab_axis(slabs, sampling.per_slice_thickness)
+            extent = sum(high - low for low, high in _merged(slabs)) / thinnest  # slab length in thicknesses
+            (sy, sx), spans = _in_plane_counts(sampling), (1.0, 1.0, 1.0)
+            per_thickness = _per_slice_thickness(sampling, self.demand, extent * ny * nx * sy * sx)
+            z_spins, spin_dz = _slab_axis(slabs, per_thickness)
             self.voxel_z = np.zeros(1)
             self.sub = (z_spins.size, sy, sx)
-            spin_dz = spacing
         else:
             self.voxel_z = (np.arange(nz) - nz // 2) * dz
-            z_spins = _sub_axis(self.voxel_z, dz, sz)
+            (sz, sy, sx), spans = _voxel_counts(sampling, self.demand, nz * ny * nx)
+            z_spins = _sub_axis(self.voxel_z, dz * spans[2], sz)
             self.sub = (sz, sy, sx)
             spin_dz = dz / sz
         self.z_m = z_spins
-        self.x_m = _sub_axis(self.voxel_x, dx, sx)
-        self.y_all = _sub_axis(self.voxel_y, dy, sy)
+        self.x_m = _sub_axis(self.voxel_x, dx * spans[0], sx)
+        self.y_all = _sub_axis(self.voxel_y, dy * spans[1], sy)
         self.spin_volume_mm3 = spin_dz * dy / sy * dx / sx * 1e9
         self.pattern = _lorentz_pattern(self.sub)
         self.field_ratio = scanner.field_t / phantom.field_t if phantom.field_t else 1.0
@@ -165,10 +251,51 @@ class SpinModel:
         return np.array([[a.min(), a.max()] for a in (self.x_m, self.y_all, self.z_m)])
 
 
-def _sub_axis(centres: np.ndarray, size: float, n: int) -> np.ndarray:
-    """Sub-voxel positions: n evenly spaced points inside each voxel of the axis."""
-    offsets = ((np.arange(n) + 0.5) / n - 0.5) * size
+def _sub_axis(centres: np.ndarray, span: float, n: int) -> np.ndarray:
+    """Sub-voxel positions: n evenly spaced points over ``span`` (m) centred on each voxel centre."""
+    offsets = ((np.arange(n) + 0.5) / n - 0.5) * span
     return (centres[:, None] + offsets[None, :]).reshape(-1)
+
+
+def _in_plane_counts(sampling: SpinSampling) -> tuple[int, int]:
+    """In-plane spins per voxel of a 2D slab: as given, else one (module doc)."""
+    return (1, 1) if sampling.per_voxel is None else tuple(sampling.per_voxel[1:])
+
+
+def _per_slice_thickness(sampling: SpinSampling, demand: SpoilingDemand, spins_per_unit: float) -> int:
+    """Spins per slice thickness of a 2D slab: as given, else C_z + 1 (at least 16), capped."""
+    if sampling.per_slice_thickness is not None:
+        return sampling.per_slice_thickness
+    needed = max(MIN_PER_SLICE_THICKNESS, math.ceil(demand.window[2]) + 1)
+    allowed = max(MIN_PER_SLICE_THICKNESS, int(sampling.max_spins / spins_per_unit))
+    if needed > allowed:
+        _warn_capped(needed - 1, allowed - 1, "cycles per slice thickness", sampling.max_spins)
+    return min(needed, allowed)
+
+
+def _voxel_counts(sampling: SpinSampling, demand: SpoilingDemand, n_voxels: int):
+    """Spins per voxel (z, y, x) and the voxel fraction (x, y, z) they span (module doc)."""
+    if sampling.per_voxel is not None:
+        return tuple(sampling.per_voxel), (1.0, 1.0, 1.0)
+    axis = int(np.argmax(demand.per_interval))  # x, y, z
+    if demand.window[axis] == 0:
+        return (1, 1, 1), (1.0, 1.0, 1.0)
+    period = max(float(demand.per_interval[axis]), 1.0)  # cycles per voxel of the largest lobe
+    needed = math.ceil(demand.window[axis] / period) + 1
+    allowed = max(1, sampling.max_spins // n_voxels)
+    if needed > allowed:
+        _warn_capped(needed - 1, allowed - 1, "lobes", sampling.max_spins)
+    counts = [1, 1, 1]
+    counts[axis] = min(needed, allowed)
+    spans = [1.0, 1.0, 1.0]
+    spans[axis] = 1.0 / period
+    return (counts[2], counts[1], counts[0]), tuple(spans)
+
+
+def _warn_capped(needed: float, resolved: float, unit: str, cap: int) -> None:
+    warnings.warn(f"spin sampling: gradient spoiling needs {needed:.0f} {unit} resolved, max_spins={cap} allows "
+                  f"{resolved:.0f}; configuration orders beyond that alias (raise max_spins for an exact result)",
+                  stacklevel=3)
 
 
 def _lorentz_pattern(sub: tuple[int, int, int]) -> np.ndarray:
@@ -179,7 +306,7 @@ def _lorentz_pattern(sub: tuple[int, int, int]) -> np.ndarray:
     return quantiles[order].reshape(sub)
 
 
-def _excited_slabs(timeline, sampling: SpinSampling) -> list[tuple[float, float, float]]:
+def _excited_slabs(timeline, slab_margin: float) -> list[tuple[float, float, float]]:
     """(low, high, thickness) in m of the z-slabs of slice-selective excitation/refocusing pulses."""
     slabs = set()
     for pulse in timeline.pulses:
@@ -188,21 +315,26 @@ def _excited_slabs(timeline, sampling: SpinSampling) -> list[tuple[float, float,
             continue
         centre = -pulse.freq_hz / g[2]
         thickness = pulse.shape.bandwidth_hz / abs(g[2])
-        half = thickness * (0.5 + sampling.slab_margin)
+        half = thickness * (0.5 + slab_margin)
         slabs.add((round(centre - half, 9), round(centre + half, 9), round(thickness, 9)))
     return sorted(slabs)
 
 
-def _slab_axis(slabs, per_thickness: int) -> tuple[np.ndarray, float]:
-    """Spin positions along z covering the union of the slabs, one spacing for all."""
-    spacing = min(s[2] for s in slabs) / per_thickness
+def _merged(slabs) -> list[list[float]]:
+    """The union of the slabs as disjoint [low, high] intervals."""
     merged: list[list[float]] = []
     for low, high, _ in slabs:
         if merged and low <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], high)
         else:
             merged.append([low, high])
-    axis = [low + (np.arange(int(math.ceil((high - low) / spacing))) + 0.5) * spacing for low, high in merged]
+    return merged
+
+
+def _slab_axis(slabs, per_thickness: int) -> tuple[np.ndarray, float]:
+    """Spin positions along z covering the union of the slabs, one spacing for all."""
+    spacing = min(s[2] for s in slabs) / per_thickness
+    axis = [low + (np.arange(int(math.ceil((high - low) / spacing))) + 0.5) * spacing for low, high in _merged(slabs)]
     z = np.concatenate(axis)
     if z.size > 1 << 16:
         raise HarmoniqError(f"sequence: its slice-selective pulses span {z.size} spin planes along z "
