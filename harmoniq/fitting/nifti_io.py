@@ -6,7 +6,6 @@ The sidecar of ``x.nii.gz`` (or ``x.nii``) is ``x.json`` (BIDS keys, BIDS units)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 
 from harmoniq.atomic import atomic_path, write_text_atomic
 from harmoniq.errors import HarmoniqError
+from harmoniq.io.nifti import sha256_file, sidecar_path
 
 
 @dataclass
@@ -27,25 +27,6 @@ class NiftiSeries:
     affine: np.ndarray
     sidecar: dict
     sha256: str
-
-
-def sidecar_path(nifti_path) -> Path:
-    """``x.nii.gz`` / ``x.nii`` -> ``x.json``."""
-    path = Path(nifti_path)
-    name = path.name
-    for ext in (".nii.gz", ".nii"):
-        if name.endswith(ext):
-            return path.with_name(name[: -len(ext)] + ".json")
-    raise HarmoniqError(f"{path}: not a NIfTI file name; expected a name ending in .nii.gz or .nii")
-
-
-def file_sha256(path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_series(path, need_sidecar: bool = True) -> NiftiSeries:
@@ -70,7 +51,7 @@ def read_series(path, need_sidecar: bool = True) -> NiftiSeries:
             raise HarmoniqError(f"{side}: sidecar is not valid JSON ({exc})") from exc
     elif need_sidecar:
         raise HarmoniqError(f"{side}: sidecar not found; the fit reads its sequence parameters from it")
-    return NiftiSeries(path, np.ascontiguousarray(data.transpose(3, 2, 1, 0)), image.affine, sidecar, file_sha256(path))
+    return NiftiSeries(path, np.ascontiguousarray(data.transpose(3, 2, 1, 0)), image.affine, sidecar, sha256_file(path))
 
 
 def read_map(path, shape: tuple, what: str) -> NiftiSeries:
