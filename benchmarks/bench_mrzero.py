@@ -18,7 +18,7 @@ process, imports included) with 2 threads. Compared:
   the expected images of ``tests/integration/roundtrip_reference.py`` (spinor slice profiles, EPG
   of the played RF train, transients line by line) and against the textbook closed form
   (spoiled GRE: Ernst signal; IR spin echo: |1 - 2 exp(-TI/T1) + exp(-TR/T1)| exp(-TE/T2)).
-  Spin echoes leave the centre row out (the refocusing pulse's FID, see RESULTS_simulation.md).
+  Spin echoes leave the centre row out (the refocusing pulse's FID, see BENCHMARKS.md).
 """
 
 from __future__ import annotations

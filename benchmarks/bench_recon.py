@@ -1,4 +1,4 @@
-"""Reader and reconstruction benchmarks; writes benchmarks/RESULTS_recon.md.
+"""Reader and reconstruction benchmarks; prints the Markdown section of BENCHMARKS.md.
 
 (a) bulk ISMRMRD read vs a loop of ``ismrmrd.Dataset.read_acquisition``;
 (b) ESPIRiT + SENSE vs BART ``ecalib`` + ``pics`` (2 threads) on a 256 x 256, 8-coil, R = 2
@@ -28,7 +28,6 @@ import numpy as np
 import sigpy
 from sigpy.mri import birdcage_maps
 
-from harmoniq.atomic import write_text_atomic
 from harmoniq.io.fourier import k_to_image
 from harmoniq.io.header import AcquisitionHeader
 from harmoniq.io.reader import read_ismrmrd, read_raw
@@ -227,9 +226,7 @@ def main() -> None:
         "",
         "NRMSE is against the phantom itself: the k-space corners beyond the sampled disk are lost to every method.",
     ]
-    text = "\n".join(lines) + "\n"
-    write_text_atomic(Path(__file__).with_name("RESULTS_recon.md"), text)
-    print(text)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

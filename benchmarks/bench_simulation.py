@@ -1,7 +1,7 @@
 """Simulator benchmarks: speed of a full IR spin echo, and how many spins crushers need.
 
 Run from the repository root:  python benchmarks/bench_simulation.py
-Results (with machine and date) go to benchmarks/RESULTS_simulation.md by hand.
+Results (with machine and date) go to BENCHMARKS.md by hand.
 
 1. IR spin echo, 128 x 128 NIST phantom, 8 inversion times x 128 lines, TR 3 s, 20-channel
    simulated scanner (siemens-prisma-3t): wall time and peak memory (``ru_maxrss``).

@@ -11,7 +11,7 @@ below 5 % inside the object (spin echoes: without the centre line) for every con
 volume closest to its own contrast, and the sidecar lists TI/TE/flip in the protocol's order.
 The spins follow the simulator's own rule, uncapped (a capping warning fails the test): the
 32-echo t2-mese asks for 306 spins per slice thickness (305 crusher cycles over its echo
-train), so it runs at 16 x 16 like the 3D t1-vfa (see benchmarks/RESULTS_simulation.md).
+train), so it runs at 16 x 16 like the 3D t1-vfa (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
