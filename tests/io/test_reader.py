@@ -10,10 +10,8 @@ import pytest
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.fourier import k_to_image
 from harmoniq.io.reader import read_ismrmrd, read_raw
-from harmoniq.io.reference_tools import SHEPP_LOGAN_TOOL, generate_shepp_logan, have_tool, stored_reference
+from harmoniq.io.reference_tools import generate_shepp_logan, stored_reference
 
-pytestmark = pytest.mark.skipif(not have_tool(SHEPP_LOGAN_TOOL),
-                                reason="ismrmrd-tools not installed (apt-get install ismrmrd-tools)")
 NOISE_SD = 0.05  # generator default: standard deviation of the real and the imaginary part
 
 

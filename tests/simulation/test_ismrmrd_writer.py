@@ -103,7 +103,6 @@ def test_non_cartesian_file_carries_its_trajectory(tmp_path):
     assert angle == pytest.approx(np.pi * 3 / 12, abs=1e-3)
 
 
-@pytest.mark.skipif(shutil.which("ismrmrd_info") is None, reason="ismrmrd-tools (ismrmrd_info) is not installed")
 def test_reference_tools_read_the_file(written, tmp_path):
     _, xml, _ = _header(written)
     header_file = tmp_path / "header.xml"
