@@ -154,12 +154,13 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
     from harmoniq.simulation.simulate import load_sequence, sequence_ndim, simulate
 
     model = load_scanner_model(scanner)
-    ndim = sequence_ndim(load_sequence(str(seq_path)))
+    sequence = load_sequence(str(seq_path))  # read once: its dimensionality picks the phantom
+    ndim = sequence_ndim(sequence)
     ph = make_phantom_for_protocol(phantom, protocol, model.field_t, ndim, protocol.parameters["matrix"])
     raw_path = folder / "raw.h5"
 
     def compute():
-        data = simulate(str(seq_path), ph, model, seed=seed, noise=noise, device=device, progress=progress or None)
+        data = simulate(sequence, ph, model, seed=seed, noise=noise, device=device, progress=progress or None)
         write_ismrmrd(raw_path, data)
         return [raw_path]
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from harmoniq.analysis import metrics
 from harmoniq.errors import HarmoniqError
+from harmoniq.io.nifti import sha256_file
 from harmoniq.pipeline import run
 from harmoniq.protocols import Protocol, load_protocol
 
@@ -131,17 +132,10 @@ def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, ph
                 protocol, recon_filter = (base, "none") if arm == "harmonized" else base.site_variant(vendor)
                 result = run(protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
                              seed=seed + k, device=device, recon_filter=recon_filter, progress=progress)
-                sha = _seq_sha(result.seq)
-                rows, image = roi_rows(arm, protocol, scanner, result, sha)
+                rows, image = roi_rows(arm, protocol, scanner, result, sha256_file(result.seq))
                 comparison.rows += rows
                 comparison.maps[(arm, name, scanner)] = image
     return comparison
-
-
-def _seq_sha(path: Path) -> str:
-    from harmoniq.io.nifti import sha256_file
-
-    return sha256_file(path)
 
 
 def write_csv(comparison: Comparison, path: Path) -> None:

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pypulseq as pp
 
 from harmoniq import __version__
@@ -24,6 +25,7 @@ from harmoniq.atomic import atomic_path, write_text_atomic
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import Protocol
 from harmoniq.sequences.common import AcquisitionInfo
+from harmoniq.sequences.timeline import timeline
 
 _SIGNATURE = re.compile(rb"\n\[SIGNATURE\]\n.*?Hash ([0-9a-f]{32})\n", re.S)
 
@@ -68,10 +70,6 @@ def verify_signature(data: bytes) -> bool:
 
 def measured_timing(seq: pp.Sequence) -> dict:
     """TE, TR and TI read back from the sequence's own timeline (s)."""
-    import numpy as np
-
-    from harmoniq.sequences.timeline import timeline
-
     tl = timeline(seq)
     te = np.unique(np.round(tl.echo_times(), 7))
     ti = tl.inversion_times()
