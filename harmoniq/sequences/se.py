@@ -7,6 +7,10 @@ One TR (one GE segment instance, TRID 1):
     [crusher] [180 + gz] [crusher] [fill] [gx + ADC (labels)] [spoiler] [TR fill]
 
 The encodes before the 180 carry the opposite sign (the refocusing pulse negates k).
+The refocusing phase alternates 0, 180 deg from line to line: the echo (phase 2 phi_180)
+is unchanged, while the FID that the 180's slice edges leave past the crushers (phase
+phi_180, not phase-encoded) alternates in sign and moves from the centre row (the "zipper")
+to the edge of the field of view (Bernstein et al., Handbook of MRI Pulse Sequences, 2004).
 A list of TIs (IR T1 mapping) or of TEs (SE T2 mapping) makes a series along SET; every
 series member differs only in pure-delay durations, so all TRs share one TRID.
 The inversion is a non-selective hyperbolic-secant adiabatic pulse (Silver et al.,
@@ -76,9 +80,10 @@ class RefocusedSlice:
         self.exc.freq_offset = self.gz_exc.amplitude * slice_offset
         seq.add_block(self.exc, self.gz_exc, *extra)
 
-    def refocus(self, seq, slice_offset: float):
-        """Crusher, refocusing pulse, crusher."""
+    def refocus(self, seq, slice_offset: float, phase: float = 0.0):
+        """Crusher, refocusing pulse (RF phase ``phase``, rad), crusher."""
         self.ref.freq_offset = self.gz_ref.amplitude * slice_offset
+        self.ref.phase_offset = phase
         if self.crusher:
             seq.add_block(self.crusher)
         seq.add_block(self.ref, self.gz_ref)
@@ -175,7 +180,7 @@ class SpinEcho(RefocusedSlice):
                         pp.make_trapezoid("z", area=self.reph_area, duration=self.enc_dur, system=sys),
                     )
                     self.fill(seq, fill_a)
-                    self.refocus(seq, offset)
+                    self.refocus(seq, offset, phase=np.pi * (line % 2))
                     self.fill(seq, fill_b)
                     seq.add_block(ro.gx, ro.adc, *ev.readout_labels(LIN=line, SLC=slc, SET=s))
                     if self.spoil:

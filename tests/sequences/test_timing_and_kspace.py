@@ -1,6 +1,8 @@
 """TE, TR, TI read from each built file's own timeline, and its k-space coverage by label."""
 
 import numpy as np
+import pytest
+from conftest import built
 
 from harmoniq.sequences.params import si
 from harmoniq.sequences.timeline import timeline
@@ -55,3 +57,14 @@ def test_kspace_visits_every_line_of_every_contrast_once_at_its_label(shipped):
     assert len(np.unique(keys, axis=0)) == n_adc  # no line twice
     n_contrasts = len(np.unique(labels["SET"])) * len(np.unique(labels["ECO"]))
     assert n_adc == n_contrasts * info.n_slices * ny * nz  # every line once
+
+
+@pytest.mark.parametrize("name", ["t1-irse", "t2-se"])
+def test_spin_echo_refocusing_phase_alternates_line_by_line(name):
+    """0, 180 deg by LIN parity: the echo (2 phi) is unchanged, the 180's FID moves to the FOV edge."""
+    seq = built(name).seq
+    phases = [seq.get_block(b).rf.phase_offset for b in seq.block_events
+              if seq.get_block(b).rf is not None and getattr(seq.get_block(b).rf, "use", "") == "refocusing"]
+    lines = seq.evaluate_labels(evolution="adc")["LIN"]
+    assert len(phases) == len(lines)  # one refocusing pulse per readout
+    np.testing.assert_allclose(np.mod(phases, 2 * np.pi), np.pi * (lines % 2), atol=1e-9)
