@@ -23,7 +23,8 @@ def noise_covariance(noise: np.ndarray) -> np.ndarray:
     if n_samples < 2:
         raise HarmoniqError("noise scans: need at least 2 noise samples per coil to estimate a covariance")
     centred = noise - noise.mean(axis=-1, keepdims=True)
-    return (centred @ centred.conj().T) / (n_samples - 1)
+    # einsum's own loop, not BLAS: the sum order, hence the bits, do not depend on the thread count
+    return np.einsum("ck,dk->cd", centred, centred.conj()) / (n_samples - 1)
 
 
 def whitening_matrix(covariance: np.ndarray, source: str = "noise scans") -> np.ndarray:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from harmoniq.backend import get_array_module
 
@@ -133,7 +134,17 @@ def espirit_maps(acs_k, shape: tuple[int, int, int], *, kernel_width: int = ESPI
     2014). The operator is built from the coil x coil kernel correlation (coil^2 FFTs), not
     kernel by kernel as ``sigpy.mri.app.EspiritCalib`` does, which makes it several times
     faster; the tests check both agree. Phases are referenced to the first coil.
+    On the CPU the dense linear algebra runs on one BLAS thread: a threaded eigensolver sums in
+    a thread-count-dependent order, and the same data must give the same bits on a laptop and
+    on a one-thread cluster worker.
     """
+    if get_array_module(acs_k) is np:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _espirit_maps(acs_k, shape, kernel_width, iterations, max_chunk_elements)
+    return _espirit_maps(acs_k, shape, kernel_width, iterations, max_chunk_elements)
+
+
+def _espirit_maps(acs_k, shape, kernel_width, iterations, max_chunk_elements):
     xp = get_array_module(acs_k)
     acs_k = acs_k[(slice(None), *[slice(n // 2 - min(n, ESPIRIT_CALIBRATION_SIZE) // 2,
                                         n // 2 - min(n, ESPIRIT_CALIBRATION_SIZE) // 2

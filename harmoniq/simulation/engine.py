@@ -23,12 +23,14 @@ loops); their signals add up. The same code runs on CuPy arrays.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from harmoniq.simulation.readout import TimeSegmentation, encode
 from harmoniq.simulation.rotation import RotationTable, rotate_steps, rotation_factors
@@ -291,11 +293,14 @@ def run(timeline, spins, coil_maps: np.ndarray, xp=np, options: EngineOptions = 
         if progress is not None and done:
             progress(done)
 
-    if workers == 1:
-        play_share(0)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(play_share, range(workers)))
+    # BLAS on one thread inside the workers: its sums then run in one order whatever the
+    # machine's thread setting (a Dask worker has one), and two workers do not oversubscribe
+    with threadpool_limits(limits=1, user_api="blas") if xp is np else contextlib.nullcontext():
+        if workers == 1:
+            play_share(0)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(play_share, range(workers)))
     signals = partial[0]
     for other in partial[1:]:
         for total, part in zip(signals, other):
