@@ -43,6 +43,7 @@ class RoiRow:
     n_voxels: int
     in_range: bool
     seq_sha256: str
+    crlb_ms: float = float("nan")  # RMS over the ROI of the per-voxel Cramer-Rao SD (noise alone)
 
     @property
     def bias(self) -> float:
@@ -57,18 +58,19 @@ class Comparison:
     maps: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> (map array (y, x), label)
     ranges: dict = field(default_factory=dict)  # protocol -> (quantity, [low, high] ms)
 
-    def table(self, arm: str, protocol: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
-        """(rois, scanners, values (roi, scanner) in ms, references (roi,)) for in-range ROIs
-        measured on every scanner (an ROI whose voxels were all flagged on one scanner is left out)."""
+    def table(self, arm: str, protocol: str, field: str = "mean_ms") -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+        """(rois, scanners, ``field`` of each (roi, scanner), references (roi,) in ms) for in-range
+        ROIs measured on every scanner (an ROI whose voxels were all flagged on one scanner is left out)."""
         rows = [r for r in self.rows if r.arm == arm and r.protocol == protocol and r.in_range]
         rois = sorted({r.roi for r in rows}, key=lambda n: next(x.reference_ms for x in rows if x.roi == n))
         scanners = sorted({r.scanner for r in rows})
-        values = np.full((len(rois), len(scanners)), np.nan)
+        means, values = (np.full((len(rois), len(scanners)), np.nan) for _ in range(2))
         refs = np.zeros(len(rois))
         for r in rows:
-            values[rois.index(r.roi), scanners.index(r.scanner)] = r.mean_ms
+            means[rois.index(r.roi), scanners.index(r.scanner)] = r.mean_ms
+            values[rois.index(r.roi), scanners.index(r.scanner)] = getattr(r, field)
             refs[rois.index(r.roi)] = r.reference_ms
-        complete = np.all(np.isfinite(values), axis=1)
+        complete = np.all(np.isfinite(means), axis=1)
         return [n for n, ok in zip(rois, complete) if ok], scanners, values[complete], refs[complete]
 
     def summary(self, arm: str, protocol: str) -> dict:
@@ -77,10 +79,12 @@ class Comparison:
         if len(rois) < 2 or len(scanners) < 2:
             return {}
         cov = metrics.cov_across_raters(values)
+        noise_cov = metrics.noise_only_cov(values, self.table(arm, protocol, "crlb_ms")[2],
+                                           self.table(arm, protocol, "n_voxels")[2])
         bias = metrics.relative_bias(values, refs)
         ba = [metrics.bland_altman(refs, values[:, j]) for j in range(len(scanners))]
         return {
-            "rois": rois, "scanners": scanners, "cov": cov, "bias": bias,
+            "rois": rois, "scanners": scanners, "cov": cov, "noise_cov": noise_cov, "bias": bias,
             "icc": metrics.icc_2_1(values),
             "ccc": {s: metrics.lins_ccc(refs, values[:, j]) for j, s in enumerate(scanners)},
             "bland_altman": dict(zip(scanners, ba)),
@@ -95,6 +99,8 @@ def roi_rows(arm: str, protocol: Protocol, scanner: str, result, seq_sha: str) -
         raise HarmoniqError(f"compare: run {result.folder} wrote no {suffix}")
     values = np.asarray(nib.load(str(result.maps[suffix])).dataobj, dtype=float).T  # (z, y, x)
     outside = np.asarray(nib.load(str(result.maps["desc-outofrange_mask"])).dataobj).T.astype(bool)
+    crlb_map = result.maps.get(f"desc-crlb_{suffix}")
+    crlb = (np.asarray(nib.load(str(crlb_map)).dataobj, dtype=float).T if crlb_map else np.full(values.shape, np.nan))
     phantom = result.phantom
     low, high = protocol.valid_range.get(f"{attribute[:2]}_ms", (0.0, np.inf))
     rows = []
@@ -106,15 +112,20 @@ def roi_rows(arm: str, protocol: Protocol, scanner: str, result, seq_sha: str) -
         v = values[voxels & ~outside] * 1e3
         if v.size == 0:
             continue
+        noise_sd = float(np.sqrt(np.mean(crlb[voxels & ~outside] ** 2)) * 1e3)
         rows.append(RoiRow(arm, protocol.name, scanner, roi.name, ref * 1e3, float(np.mean(v)), float(np.std(v)),
-                           int(v.size), bool(low <= ref * 1e3 <= high), seq_sha))
+                           int(v.size), bool(low <= ref * 1e3 <= high), seq_sha, noise_sd))
     return rows, values[values.shape[0] // 2]
 
 
 def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, phantom: str = "nist",
-            arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, device: str = "cpu",
-            progress: bool = True) -> Comparison:
-    """Run every protocol on every scanner in every arm (resumable) and collect the ROI table."""
+            arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, noise: bool = True,
+            device: str = "cpu", progress: bool = True) -> Comparison:
+    """Run every protocol on every scanner in every arm (resumable) and collect the ROI table.
+
+    Scanner k gets noise seed ``seed + k`` in both arms (paired noise); ``noise=False``
+    leaves only the systematic differences between scanners and protocol variants.
+    """
     from harmoniq.simulation.scanner_model import load_scanner_model
 
     outdir = Path(outdir)
@@ -131,7 +142,7 @@ def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, ph
                 vendor = load_scanner_model(scanner).vendor.lower()
                 protocol, recon_filter = (base, "none") if arm == "harmonized" else base.site_variant(vendor)
                 result = run(protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
-                             seed=seed + k, device=device, recon_filter=recon_filter, progress=progress)
+                             seed=seed + k, noise=noise, device=device, recon_filter=recon_filter, progress=progress)
                 rows, image = roi_rows(arm, protocol, scanner, result, sha256_file(result.seq))
                 comparison.rows += rows
                 comparison.maps[(arm, name, scanner)] = image
@@ -146,14 +157,15 @@ def write_csv(comparison: Comparison, path: Path) -> None:
     for arm in {r.arm for r in comparison.rows}:
         for protocol in {r.protocol for r in comparison.rows}:
             s = comparison.summary(arm, protocol)
-            for roi, c in zip(s.get("rois", []), s.get("cov", [])):
-                cov[(arm, protocol, roi)] = c
+            for roi, c, floor in zip(s.get("rois", []), s.get("cov", []), s.get("noise_cov", [])):
+                cov[(arm, protocol, roi)] = (c, floor)
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         w = csv.writer(handle, lineterminator="\n")
         w.writerow(["arm", "protocol", "scanner", "roi", "reference_ms", "mean_ms", "sd_ms", "n_voxels",
-                    "bias_percent", "in_designed_range", "cross_scanner_cov_percent", "seq_sha256"])
+                    "bias_percent", "in_designed_range", "cross_scanner_cov_percent", "noise_only_cov_percent",
+                    "seq_sha256"])
         for r in comparison.rows:
             c = cov.get((r.arm, r.protocol, r.roi))
             w.writerow([r.arm, r.protocol, r.scanner, r.roi, f"{r.reference_ms:.2f}", f"{r.mean_ms:.2f}",
                         f"{r.sd_ms:.2f}", r.n_voxels, f"{100 * r.bias:.3f}", r.in_range,
-                        "" if c is None else f"{100 * c:.3f}", r.seq_sha256])
+                        *(["", ""] if c is None else [f"{100 * c[0]:.3f}", f"{100 * c[1]:.3f}"]), r.seq_sha256])

@@ -32,6 +32,27 @@ def cov_across_raters(values) -> np.ndarray:
     return x.std(axis=1, ddof=1) / np.abs(x.mean(axis=1))
 
 
+def noise_only_cov(means, sds, counts) -> np.ndarray:
+    """Per-subject CoV across raters that measurement noise alone would give, as a fraction.
+
+    ``sds``: per-voxel noise SD of the estimate (e.g. its Cramer-Rao bound; not the ROI's SD,
+    which also holds spatial structure). Each rater's ROI mean then carries the standard error
+    sd / sqrt(n) of its n voxels; with no true difference between raters their SD is about
+    sqrt(mean_r(sd_r^2 / n_r)), divided by the mean. Voxel noise correlated by filtering makes
+    this a lower estimate.
+    """
+    m, s, n = (_matrix(a, name) for a, name in ((means, "means"), (sds, "sds"), (counts, "counts")))
+    return np.sqrt(np.mean(s**2 / n, axis=1)) / np.abs(m.mean(axis=1))
+
+
+def noise_only_cov_bound(n_raters: int, level: float = 0.975) -> float:
+    """Factor on :func:`noise_only_cov` below which the CoV of ``n_raters`` noisy means stays with
+    probability ``level``: sqrt(chi2_level(k - 1) / (k - 1)) (sample SD of k Gaussian values)."""
+    from scipy.stats import chi2
+
+    return float(np.sqrt(chi2.ppf(level, n_raters - 1) / (n_raters - 1)))
+
+
 def relative_bias(values, reference) -> np.ndarray:
     """(measured - reference) / reference, elementwise, reference broadcast over raters."""
     x = np.asarray(values, dtype=float)

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from harmoniq.analysis import metrics  # noqa: E402
 from harmoniq.analysis.compare import ARMS, Comparison  # noqa: E402
 from harmoniq.atomic import atomic_path, write_text_atomic  # noqa: E402
 
@@ -79,6 +80,8 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
             continue
         x = np.arange(len(s["rois"]))
         ax.bar(x + i * width, 100 * s["cov"], width, label=arm)
+        bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"]
+        ax.plot(x + i * width, 100 * bound, "k_", ms=12, label="noise alone, 97.5 %" if i == 0 else None)
         ax.set_xticks(x + width * (len(arms) - 1) / 2, s["rois"], rotation=60, fontsize=8)
     ax.set(ylabel="cross-scanner CoV (%)", title=f"{protocol}: cross-scanner CoV per ROI")
     ax.legend()
@@ -122,21 +125,45 @@ def summary_lines(c: Comparison) -> list[str]:
                 f"|bias| max {100 * np.nanmax(np.abs(s['bias'])):.2f} % | ICC(2,1) {s['icc']:.4f} | "
                 f".seq files: {len(s['seq_sha256'])}"
             )
+        lines += _site_vs_harmonized(c, protocol)
     return lines
+
+
+def _site_vs_harmonized(c: Comparison, protocol: str) -> list[str]:
+    """Per ROI: is the site arm's CoV larger, and where not, are both within noise alone?"""
+    h, s = c.summary("harmonized", protocol), c.summary("site", protocol)
+    if not h or not s:
+        return []
+    common = [r for r in h["rois"] if r in s["rois"]]
+    cov = {arm: dict(zip(x["rois"], x["cov"])) for arm, x in (("harmonized", h), ("site", s))}
+    bound = {arm: dict(zip(x["rois"], metrics.noise_only_cov_bound(len(x["scanners"])) * x["noise_cov"]))
+             for arm, x in (("harmonized", h), ("site", s))}
+    larger = [r for r in common if cov["site"][r] > cov["harmonized"][r]]
+    rest = [r for r in common if r not in larger]
+    line = f"{protocol:8s} site vs harmonized: site CoV larger in {len(larger)} of {len(common)} ROIs"
+    if rest:
+        noisy = [r for r in rest if all(cov[a][r] <= bound[a][r] for a in cov)]
+        line += f"; not in {', '.join(rest)}"
+        line += f" ({', '.join(noisy) or 'none'} with both CoVs within noise alone)"
+    return [line]
 
 
 def _roi_table(c: Comparison, protocol: str) -> str:
     arms = _arms(c)
     s = {a: c.summary(a, protocol) for a in arms}
     rois = s[arms[0]].get("rois", [])
-    head = "".join(f"<th>CoV {a} (%)</th><th>mean bias {a} (%)</th>" for a in arms)
+    refs = c.table(arms[0], protocol)[3]
+    head = "".join(f"<th>CoV {a} (%)</th><th>noise alone (%)</th><th>mean bias {a} (%)</th>" for a in arms)
     body = []
-    for i, roi in enumerate(rois):
-        cells = "".join(
-            f"<td>{100 * s[a]['cov'][i]:.2f}</td><td>{100 * np.mean(s[a]['bias'][i]):+.2f}</td>" if s[a] and roi in s[a]["rois"]
-            else "<td></td><td></td>" for a in arms
-        )
-        ref = c.table(arms[0], protocol)[3][i]
+    for roi, ref in zip(rois, refs):
+        cells = ""
+        for a in arms:
+            if s[a] and roi in s[a]["rois"]:
+                j = s[a]["rois"].index(roi)
+                cells += (f"<td>{100 * s[a]['cov'][j]:.2f}</td><td>{100 * s[a]['noise_cov'][j]:.2f}</td>"
+                          f"<td>{100 * np.mean(s[a]['bias'][j]):+.2f}</td>")
+            else:
+                cells += "<td></td><td></td><td></td>"
         body.append(f"<tr><td>{html.escape(roi)}</td><td>{ref:.1f}</td>{cells}</tr>")
     return f"<table><tr><th>ROI</th><th>reference (ms)</th>{head}</tr>{''.join(body)}</table>"
 

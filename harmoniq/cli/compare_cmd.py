@@ -36,10 +36,11 @@ def scanner_names(value: str) -> list[str]:
 @click.option("--variants", type=click.Choice(["none", "site"]), default="site", show_default=True,
               help="'site' adds the arm where each scanner runs its site variant.")
 @click.option("--matrix", type=int, default=64, show_default=True, help="Protocol matrix used for the simulation.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Noise seed of the first scanner (the k-th gets seed + k).")
+@click.option("--no-noise", is_flag=True, help="Simulate without noise: only systematic differences remain.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False))
-def command(protocols, scanners, phantom, variants, matrix, seed, device, outdir):
+def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, device, outdir):
     """Run PROTOCOLS (comma-separated) on simulated scanners, harmonized and as site variants; write the report."""
     from harmoniq.analysis.compare import compare, write_csv
     from harmoniq.analysis.report import summary_lines, write_report
@@ -47,7 +48,7 @@ def command(protocols, scanners, phantom, variants, matrix, seed, device, outdir
     names = [p.strip() for p in protocols.split(",") if p.strip()]
     arms = ("harmonized", "site") if variants == "site" else ("harmonized",)
     result = compare(names, scanner_names(scanners), outdir, phantom=phantom, arms=arms, matrix=matrix, seed=seed,
-                     device=device)
+                     noise=not no_noise, device=device)
     out = Path(outdir)
     write_csv(result, out / "metrics.csv")
     report = write_report(result, out)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from harmoniq.analysis import metrics
 from harmoniq.analysis.metrics import bland_altman, cov_across_raters, icc_2_1, lins_ccc, repeatability_coefficient
 from harmoniq.errors import HarmoniqError
 
@@ -49,3 +50,19 @@ def test_bad_tables_are_rejected():
         icc_2_1([1.0, 2.0, 3.0])
     with pytest.raises(HarmoniqError, match="NaN"):
         cov_across_raters([[1.0, np.nan], [2.0, 3.0]])
+
+
+def test_noise_only_cov_predicts_the_spread_of_noisy_roi_means():
+    """3 scanners with no true difference: ROI means of n noisy voxels each. The variance of their
+    sample SD averages the predicted (noise-only CoV x mean)^2, and about 97.5 % of draws stay below the bound."""
+    rng = np.random.default_rng(3)
+    truth, n, sds = 1000.0, 9, np.array([20.0, 30.0, 25.0])
+    voxels = truth + sds[None, :, None] * rng.standard_normal((20000, 3, n))
+    means, sd = voxels.mean(axis=2), voxels.std(axis=2, ddof=1)
+    predicted = metrics.noise_only_cov(means, sd, np.full(means.shape, n))
+    observed = metrics.cov_across_raters(means)
+    np.testing.assert_allclose(np.mean(observed**2), np.mean(predicted**2), rtol=0.03)
+    exact = metrics.noise_only_cov(means, np.broadcast_to(sds, means.shape), np.full(means.shape, n))
+    below_exact = np.mean(observed <= metrics.noise_only_cov_bound(3) * exact)  # true standard errors
+    below = np.mean(observed <= metrics.noise_only_cov_bound(3) * predicted)  # SDs estimated from 9 voxels
+    assert 0.965 < below_exact < 0.985 and 0.94 < below < 0.975, (below_exact, below)
