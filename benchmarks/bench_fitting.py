@@ -252,7 +252,7 @@ def main():
             f"{r['harmoniq_error'] * 100:.2f} % / {r['curve_fit_error'] * 100:.2f} % / {qm_err} | "
             f"{r['agreement_with_curve_fit'] * 100:.4f} % |"
         )
-    print(f"\nOne-off setup (imports; for t2-mese the EPG dictionary of the protocol), not in the rates: "
+    print("\nOne-off setup (imports; for t2-mese the EPG dictionary of the protocol), not in the rates: "
           + ", ".join(f"{r['model']} {r['setup_s']:.2f} s" for r in rows))
     if not args.quick:
         seconds, error = big_ir_volume(rng)

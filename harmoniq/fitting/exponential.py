@@ -2,8 +2,9 @@
 
 Model:  S(TE) = S0 exp(-TE/T2) [+ c]   (magnitude data; the optional offset c absorbs a
 noise floor or a slowly decaying component). S0 is the signal extrapolated to TE = 0 (it
-still carries the T1 and PD weighting of the sequence). Fit: grid search over T2 with S0
-(and c) linear, then Levenberg-Marquardt on all parameters, all voxels at once.
+still carries the T1 and PD weighting of the sequence). Fit: variable projection (S0 and c
+linear, :mod:`harmoniq.fitting.varpro`): the projection energy on a grid of 1/T2, then
+safeguarded Newton steps on it, all voxels at once.
 
 Valid range (ours): T2 in [TE_(2) / 3, 2 TE_max], TE_(2) the second-shortest TE: at least two
 echoes keep more than 5 % of S0 (exp(-TE/T2) >= e^-3), and the last echo has decayed by at
@@ -17,11 +18,12 @@ import numpy as np
 
 from harmoniq.backend import get_array_module
 from harmoniq.errors import HarmoniqError
-from harmoniq.fitting.engine import assemble, rms_residual, solve_chunked, uncertainties
+from harmoniq.fitting.decay import decay_grid, decay_moments
+from harmoniq.fitting.engine import assemble, map_chunks, rms_residual, uncertainties
 from harmoniq.fitting.maps import ParameterMaps, gather_voxels
-from harmoniq.fitting.varpro import grid_search, grid_value, log_grid
+from harmoniq.fitting.varpro import VarProFit, fit_rate
 
-N_GRID = 48
+N_GRID = 32
 
 
 def valid_decay_range(te_s) -> tuple[float, float]:
@@ -40,36 +42,6 @@ def _check_te(te_s, n_params: int, what: str) -> np.ndarray:
     return te
 
 
-def _model(te, offset: bool):
-    xp = get_array_module(te)
-
-    def model(params, aux):
-        s0, t2 = params[0], params[1]
-        e = xp.exp(-te[:, None] / t2)
-        pred = s0 * e
-        jac = [e, s0 * e * te[:, None] / t2**2]
-        if offset:
-            pred = pred + params[2]
-            jac.append(xp.ones_like(e))
-        return pred, jac
-
-    return model
-
-
-def _initial(te, t2_grid, offset: bool):
-    xp = get_array_module(te)
-    columns = [xp.exp(-te[None, :] / t2_grid[:, None])]
-    if offset:
-        columns.append(xp.ones((t2_grid.size, te.size)))
-    basis = xp.stack(columns, axis=2)
-
-    def initial(data, aux):
-        fit = grid_search(data, basis)
-        return [([fit.amplitudes[0], grid_value(t2_grid, fit.position), *fit.amplitudes[1:]], data)]
-
-    return initial
-
-
 def fit_exponential(
     images, te_s, *, name: str, model: str, offset: bool = False, mask=None, noise_sigma=None
 ) -> ParameterMaps:
@@ -82,27 +54,27 @@ def fit_exponential(
     te = _check_te(te_s, n_params, model)
     voxels = gather_voxels(images, te.size, model, mask)
     xp = get_array_module(voxels.data)
-    data = xp.abs(voxels.data).astype(xp.float64)
     te_x = xp.asarray(te)
     t_lo, t_hi = valid_decay_range(te)
-    t2_grid = log_grid(t_lo / 5, 5 * t_hi, N_GRID, xp)
-    result = solve_chunked(
-        _model(te_x, offset),
-        _initial(te_x, t2_grid, offset),
-        data,
-        lower=[None, t_lo / 100] + ([None] if offset else []),
-        upper=[None, t_hi * 100] + ([None] if offset else []),
-    )
-    names = ["S0", name] + (["offset"] if offset else [])
-    sds, sigma = uncertainties(result, names, te.size, noise_sigma)
-    values = {name: result.params[1], "S0": result.params[0], "residual": rms_residual(result.rss, te.size)}
+    grid = decay_grid(te_x, t_lo / 5, 5 * t_hi, N_GRID, offset)
+    moments = decay_moments(te_x, offset)
+
+    def fit_chunk(part) -> VarProFit:
+        data = xp.abs(voxels.data[:, part]).astype(xp.float64, copy=False)
+        return fit_rate(moments, data, {}, grid.start(data))
+
+    result = VarProFit.concatenate(map_chunks(fit_chunk, voxels.count, xp))
+    t = 1.0 / result.rate
+    s0 = result.amplitudes[0]
+    values = {name: t, "S0": s0, "residual": rms_residual(result.rss, te.size)}
     if offset:
-        values["offset"] = result.params[2]
-    values.update({k: v for k, v in sds.items() if k in (f"{name}_crlb", "S0_crlb")})
+        values["offset"] = result.amplitudes[1]
+    sds, sigma = uncertainties(result.rss, result.variances, te.size, noise_sigma)
+    if sds is not None:
+        values.update({f"{name}_crlb": sds[-1] * t**2, "S0_crlb": sds[0]})  # sd(T) = sd(R) / R^2
     units = {name: "s", "S0": "a.u.", "offset": "a.u.", "residual": "a.u.", f"{name}_crlb": "s", "S0_crlb": "a.u."}
-    t = result.params[1]
     info = {
-        "model": f"S(TE) = S0 exp(-TE/{name})" + (" + c" if offset else "") + ", grid + Levenberg-Marquardt",
+        "model": f"S(TE) = S0 exp(-TE/{name})" + (" + c" if offset else "") + ", variable projection: grid + safeguarded Newton",
         "EchoTime": te.tolist(),
         f"valid_{name}_range_s": [t_lo, t_hi],
         "noise_sigma": sigma,

@@ -12,8 +12,8 @@ Complex data carry the sign: the common phase phi = arg(sum S^2)/2 is removed (s
 so that the longest TI is positive) and the real part is fitted; the imaginary part counts
 in the residual.
 
-Fit: reduced-dimension grid search over T1 (a, b linear) then Levenberg-Marquardt on
-(a, b, T1) from the best grid point, all voxels at once.
+Fit: variable projection (a, b linear, :mod:`harmoniq.fitting.varpro`): the projection energy
+on a grid of 1/T1, then safeguarded Newton steps on it, all voxels at once.
 
 Valid range (ours): T1 in [TI_(2) / 3, 2 TI_max], TI_(2) the second-shortest TI. Then at
 least two TIs still see the exponential (exp(-TI/T1) >= e^-3 = 5 %), which the three
@@ -28,14 +28,13 @@ import numpy as np
 
 from harmoniq.backend import get_array_module
 from harmoniq.errors import HarmoniqError
-from harmoniq.fitting.engine import assemble, rms_residual, solve_chunked, uncertainties
+from harmoniq.fitting.decay import decay_grid, decay_moments
+from harmoniq.fitting.engine import assemble, map_chunks, rms_residual, uncertainties
 from harmoniq.fitting.maps import ParameterMaps, gather_voxels
-from harmoniq.fitting.varpro import grid_search, grid_value, log_grid
+from harmoniq.fitting.varpro import VarProFit, fit_rate, maximise, solution
 
 MODEL = "t1-ir"
 N_GRID = 32
-MAX_ITER = 20  # from the parabolic grid start the winning candidate converges in 3-6 steps;
-# the losing polarity candidate may wander: capping it saves time, the slow rest is flagged
 
 
 def valid_t1_range(ti_s) -> tuple[float, float]:
@@ -60,44 +59,25 @@ def _check_ti(ti_s) -> np.ndarray:
     return ti
 
 
-def _model(ti):
-    """a + b exp(-TI/T1) and its Jacobian in (a, b, T1)."""
-    xp = get_array_module(ti)
-
-    def model(params, aux):
-        a, b, t1 = params
-        e = xp.exp(-ti[:, None] / t1)
-        return a + b * e, [xp.ones_like(e), e, b * e * ti[:, None] / t1**2]
-
-    return model
-
-
-def _initial(ti, t1_grid, magnitude: bool):
-    """Grid starts: one for signed data, one per polarity restoration for magnitude data."""
-    xp = get_array_module(ti)
-    basis = xp.stack([xp.ones((t1_grid.size, ti.size)), xp.exp(-ti[None, :] / t1_grid[:, None])], axis=2)
-
-    def start(signed):
-        fit = grid_search(signed, basis)
-        return [fit.amplitudes[0], fit.amplitudes[1], grid_value(t1_grid, fit.position)], signed
-
-    def initial(data, aux):
-        if not magnitude:
-            return [start(data)]
-        position = xp.arange(ti.size)[:, None]
-        null = xp.argmin(data, axis=0)[None, :]
-        return [start(data * xp.where(position <= null, -1.0, 1.0)), start(data * xp.where(position < null, -1.0, 1.0))]
-
-    return initial
+def _polarity_candidates(data):
+    """The two sign restorations of magnitude samples sorted by TI: negative up to and
+    including the smallest sample, or up to and excluding it."""
+    xp = get_array_module(data)
+    position = xp.arange(data.shape[0])[:, None]
+    null = xp.argmin(data, axis=0)
+    return [xp.where(position <= null, -data, data), xp.where(position < null, -data, data)]
 
 
 def _align_phase(data):
-    """Real signed signals from complex ones: remove phi = arg(sum S^2)/2, last TI positive."""
+    """Real signed signals from complex ones: remove phi = arg(sum S^2)/2, last TI positive.
+
+    Returns the real parts (N, V) and the energy of the imaginary parts (V,), which the real
+    fit cannot explain and adds to the residual."""
     xp = get_array_module(data)
     phase = 0.5 * xp.angle((data**2).sum(axis=0))
     rotated = data * xp.exp(-1j * phase)
     rotated *= xp.where(rotated[-1].real < 0, -1.0, 1.0)
-    return rotated.real.copy(), (rotated.imag**2).sum(axis=0)
+    return rotated.real.astype(xp.float64), (rotated.imag**2).sum(axis=0)
 
 
 def fit_t1_ir(images, ti_s, *, mask=None, noise_sigma=None, n_grid: int = N_GRID) -> ParameterMaps:
@@ -113,42 +93,46 @@ def fit_t1_ir(images, ti_s, *, mask=None, noise_sigma=None, n_grid: int = N_GRID
     voxels = gather_voxels(images, ti.size, MODEL, mask)
     xp = get_array_module(voxels.data)
     order = np.argsort(ti)
+    rows = None if np.array_equal(order, np.arange(ti.size)) else xp.asarray(order)
     ti_sorted = xp.asarray(ti[order])
-    data = voxels.data[xp.asarray(order)]
-    magnitude = not xp.iscomplexobj(data)
-    extra_rss = 0.0
-    if magnitude:
-        data = xp.abs(data).astype(xp.float64)
-    else:
-        data, extra_rss = _align_phase(data)
-    t1_lo, t1_hi = valid_t1_range(ti)
-    t1_grid = log_grid(ti.min() / 10, 10 * ti.max(), n_grid, xp)
-    result = solve_chunked(
-        _model(ti_sorted),
-        _initial(ti_sorted, t1_grid, magnitude),
-        data,
-        lower=[None, None, float(ti.min()) / 100],
-        upper=[None, None, float(ti.max()) * 100],
-        max_iter=MAX_ITER,
-    )
-    a, b, t1 = result.params
-    result.rss = result.rss + extra_rss
-    sds, sigma = uncertainties(result, ["a", "b", "T1"], ti.size if magnitude else 2 * ti.size - 1, noise_sigma)
+    magnitude = not xp.iscomplexobj(voxels.data)
+    grid = decay_grid(ti_sorted, float(ti.min()) / 10, 10 * float(ti.max()), n_grid, offset=True)
+    moments = decay_moments(ti_sorted, offset=True)
+
+    def fit_chunk(part) -> VarProFit:
+        chunk = voxels.data[:, part] if rows is None else voxels.data[:, part][rows]
+        if not magnitude:
+            signed, unexplained = _align_phase(chunk)
+            fit = fit_rate(moments, signed, {}, grid.start(signed))
+            fit.rss = fit.rss + unexplained
+            return fit
+        first, second = _polarity_candidates(xp.abs(chunk).astype(xp.float64, copy=False))
+        rate_1, rss_1, converged_1 = maximise(moments, first, {}, grid.start(first))
+        rate_2, rss_2, converged_2 = maximise(moments, second, {}, grid.start(second))
+        second_wins = rss_2 < rss_1  # both candidates to convergence, the smaller residual wins
+        signed = xp.where(second_wins, second, first)
+        return solution(moments, signed, {}, xp.where(second_wins, rate_2, rate_1), xp.where(second_wins, converged_2, converged_1))
+
+    result = VarProFit.concatenate(map_chunks(fit_chunk, voxels.count, xp))
+    b, a = result.amplitudes
+    t1 = 1.0 / result.rate
+    sds, sigma = uncertainties(result.rss, result.variances, ti.size if magnitude else 2 * ti.size - 1, noise_sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = {
             "T1": t1,
-            "M0": a,
+            "M0": a.copy(),  # with every voxel fitted the maps are views of these arrays: one each
             "inversion_efficiency": -b / a,
             "a": a,
             "b": b,
             "residual": rms_residual(result.rss, ti.size),
         }
-    if sds:
-        values.update(T1_crlb=sds["T1_crlb"], M0_crlb=sds["a_crlb"])
+    if sds is not None:
+        values.update(T1_crlb=sds[2] * t1**2, M0_crlb=sds[1])  # sd(T1) = sd(R1) / R1^2
+    t1_lo, t1_hi = valid_t1_range(ti)
     out_of_range = (t1 < t1_lo) | (t1 > t1_hi) | ~result.converged
     units = {"T1": "s", "M0": "a.u.", "inversion_efficiency": "1", "a": "a.u.", "b": "a.u.", "residual": "a.u.", "T1_crlb": "s", "M0_crlb": "a.u."}
     info = {
-        "model": "S(TI) = a + b exp(-TI/T1), reduced-dimension grid + Levenberg-Marquardt (Barral et al., MRM 2010;64:1057)",
+        "model": "S(TI) = a + b exp(-TI/T1), variable projection: grid + safeguarded Newton (Barral et al., MRM 2010;64:1057)",
         "data": "magnitude with polarity restoration" if magnitude else "complex, common phase removed",
         "InversionTime": ti.tolist(),
         "valid_T1_range_s": [t1_lo, t1_hi],

@@ -44,23 +44,39 @@ class ParameterMaps:
 
 @dataclass
 class Voxels:
-    """The fitted voxels of an image series: ``data`` (N, V) and where they came from."""
+    """The fitted voxels of an image series: ``data`` (N, V) and where they came from.
+
+    ``index``: flat indices of the fitted voxels in ``spatial_shape``, None when every voxel
+    is fitted (then ``data`` is a view of the images and no copy is made either way).
+    """
 
     data: object
     index: object
     spatial_shape: tuple
 
+    @property
+    def count(self) -> int:
+        return int(self.data.shape[1])
+
     def scatter(self, values, fill=np.nan):
-        """Put per-voxel ``values`` (V,) back into an array of the spatial shape."""
+        """Put per-voxel ``values`` (V,) back into an array of the spatial shape (a view of
+        ``values`` when every voxel is fitted)."""
+        if self.index is None:
+            return values.reshape(self.spatial_shape)
         xp = get_array_module(values)
         out = xp.full(int(np.prod(self.spatial_shape)), fill, dtype=values.dtype)
         out[self.index] = values
         return out.reshape(self.spatial_shape)
 
+    def take(self, spatial_values):
+        """The fitted voxels' entries (V,) of an array of the spatial shape."""
+        flat = spatial_values.reshape(-1)
+        return flat if self.index is None else flat[self.index]
+
     def mask(self):
         """Boolean map of the fitted voxels."""
-        xp = get_array_module(self.index)
-        return self.scatter(xp.ones(self.index.shape, dtype=bool), fill=False)
+        xp = get_array_module(self.data)
+        return self.scatter(xp.ones(self.count, dtype=bool), fill=False)
 
 
 def gather_voxels(images, n_expected: int, what: str, mask=None) -> Voxels:
@@ -79,12 +95,14 @@ def gather_voxels(images, n_expected: int, what: str, mask=None) -> Voxels:
         )
     spatial = tuple(images.shape[1:])
     flat = images.reshape(n_expected, -1)
-    keep = xp.all(xp.isfinite(flat), axis=0) & xp.any(flat != 0, axis=0)
+    keep = xp.isfinite(flat).all(axis=0) & (flat != 0).any(axis=0)
     if mask is not None:
         mask = xp.asarray(mask)
         if tuple(mask.shape) != spatial:
             raise HarmoniqError(f"{what}: mask has shape {tuple(mask.shape)}, expected the image's spatial shape {spatial}")
         keep &= mask.reshape(-1).astype(bool)
+    if bool(keep.all()):
+        return Voxels(data=flat, index=None, spatial_shape=spatial)
     index = xp.nonzero(keep)[0]
     if index.size == 0:
         raise HarmoniqError(
@@ -99,10 +117,10 @@ def per_voxel_map(values, voxels: Voxels, name: str):
     xp = get_array_module(voxels.data)
     values = xp.asarray(values, dtype=xp.float64)
     if values.ndim == 0:
-        return xp.full(voxels.index.shape, float(values))
+        return xp.full(voxels.count, float(values))
     if tuple(values.shape) != voxels.spatial_shape:
         raise HarmoniqError(f"{name} has shape {tuple(values.shape)}, expected the image's spatial shape {voxels.spatial_shape}")
-    return values.reshape(-1)[voxels.index]
+    return voxels.take(values)
 
 
 def chunks(n: int, size: int):

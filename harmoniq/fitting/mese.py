@@ -29,7 +29,7 @@ from harmoniq.backend import get_array_module
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.engine import assemble, map_chunks, rms_residual
 from harmoniq.fitting.exponential import valid_decay_range
-from harmoniq.fitting.levmar import column_dot, normal_matrix
+from harmoniq.fitting.smallmatrix import column_dot, normal_matrix
 from harmoniq.fitting.maps import ParameterMaps, gather_voxels
 from harmoniq.fitting.uncertainty import crlb_sd, noise_sigma_from_residuals
 from harmoniq.simulation.epg import cpmg
@@ -189,7 +189,7 @@ def fit_t2_mese(
     te, refocus = _check(te_s, refocus_rad)
     voxels = gather_voxels(images, te.size, MODEL, mask)
     xp = get_array_module(voxels.data)
-    data = xp.abs(voxels.data).astype(xp.float64)
+    data = xp.abs(voxels.data).astype(xp.float64, copy=False)
     t_lo, t_hi = valid_decay_range(te)
     b1_max = float(math.pi / refocus.max())
     profile = () if slice_profile is None else tuple(float(p) for p in np.asarray(slice_profile).reshape(-1))

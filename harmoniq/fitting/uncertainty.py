@@ -11,7 +11,7 @@ from __future__ import annotations
 from scipy.stats import chi2
 
 from harmoniq.backend import get_array_module
-from harmoniq.fitting.levmar import inverse_diagonal
+from harmoniq.fitting.smallmatrix import inverse_diagonal
 
 
 def noise_sigma_from_residuals(rss, n_samples: int, n_params: int) -> float:

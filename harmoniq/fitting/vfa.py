@@ -62,10 +62,9 @@ def fit_t1_vfa(
     flips = _check(flip_rad, tr_s, method)
     voxels = gather_voxels(images, flips.size, MODEL, mask)
     xp = get_array_module(voxels.data)
-    data = xp.abs(voxels.data).astype(xp.float64)
     b1_v = per_voxel_map(b1, voxels, "t1-vfa: the B1 map")
     flip_eff = xp.asarray(flips)[:, None] * b1_v[None, :]
-    m0, t1, rss, result = fit_despot1(data, flip_eff, tr_s, method)
+    m0, t1, rss, result = fit_despot1(voxels.data, flip_eff, tr_s, method)
     values = {"T1": t1, "M0": m0, "residual": rms_residual(rss, flips.size)}
     units = {"T1": "s", "M0": "a.u.", "residual": "a.u.", "T1_crlb": "s", "M0_crlb": "a.u.", "T1_uncorrected": "s"}
     info = {
@@ -75,8 +74,9 @@ def fit_t1_vfa(
         "b1_map": not np.isscalar(b1),
     }
     if result is not None:
-        sds, info["noise_sigma"] = uncertainties(result, ["M0", "T1"], flips.size, noise_sigma)
-        values.update(sds)
+        sds, info["noise_sigma"] = uncertainties(rss, result.variances, flips.size, noise_sigma)
+        if sds is not None:
+            values.update(M0_crlb=sds[0], T1_crlb=sds[1] * t1**2)  # sd(T1) = sd(R1) / R1^2
     if spoiling is not None:
         values["T1_uncorrected"] = t1
         values["T1"] = correct_t1(t1, b1_v, flips, tr_s, spoiling, method)
@@ -85,7 +85,7 @@ def fit_t1_vfa(
             "assumed_T2_s": spoiling.t2_s,
             "method": "EPG lookup of apparent vs true T1 (Preibisch and Deichmann, MRM 2009;61:125)",
         }
-    t1_lo, t1_hi = valid_t1_range(flip_eff, tr_s)
+    t1_lo, t1_hi = valid_t1_range(flips, b1_v, tr_s)
     info["valid_T1_range"] = "Ernst angle within the effective flip angles"
     out_of_range = (values["T1"] < t1_lo) | (values["T1"] > t1_hi)
     if result is not None:

@@ -26,7 +26,8 @@ def _same(cupy, fit, images, *args, **kwargs):
     got = fit(cupy.asarray(images), *args, **kwargs)
     for name, value in ref.maps.items():
         assert isinstance(got.maps[name], cupy.ndarray)
-        assert np.allclose(cupy.asnumpy(got.maps[name]), value, rtol=1e-6, equal_nan=True), name
+        # the Newton iterations stop within ~2e-6 of the optimum (varpro), on either device
+        assert np.allclose(cupy.asnumpy(got.maps[name]), value, rtol=1e-5, equal_nan=True), name
 
 
 def test_models_on_cupy(cupy):
