@@ -83,13 +83,15 @@ def run(
     noise: bool = True,
     device: str = "cpu",
     recon_filter: str = "none",
+    recon_combination: str = "auto",
     progress: bool = False,
 ) -> RunResult:
     """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
     seed/noise: simulation noise; recon_filter: k-space apodization applied after the
-    reconstruction (``harmoniq.recon.filters``; 'none' in a harmonized pipeline).
+    reconstruction (``harmoniq.recon.filters``; 'none' in a harmonized pipeline);
+    recon_combination: coil combination (``harmoniq.recon.reconstruct.COMBINATIONS``).
     Returns every stage's output paths.
     """
     from harmoniq.sequences.export import export
@@ -102,7 +104,8 @@ def run(
     outdir = Path(outdir)
     required = [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=None if raw is None else raw, matrix=matrix,
-            seed=seed, noise=noise, device=device, recon_filter=recon_filter, progress=progress)
+            seed=seed, noise=noise, device=device, recon_filter=recon_filter, recon_combination=recon_combination,
+            progress=progress)
         for r in protocol.requires
     ]
     folder = outdir / protocol.name
@@ -130,11 +133,13 @@ def run(
 
         kspace = read_ismrmrd(raw_path)
         kspace.data = apply_filter(kspace.data, recon_filter)
-        series = reconstruct(kspace, device=device, progress=progress)
+        series = reconstruct(kspace, combination=recon_combination, device=device, progress=progress)
         series.recon["filter"] = recon_filter
         return list(write_nifti(series, folder / "image.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
 
-    (image, _), done = _stage(folder, "recon", {"raw_sha256": sha256_file(raw_path), "device": device, "filter": recon_filter}, reconstruct_stage)
+    recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, "filter": recon_filter,
+                    "combination": recon_combination}
+    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage)
     computed += ["recon"] * done
 
     maps: dict[str, Path] = {}

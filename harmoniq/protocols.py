@@ -62,15 +62,18 @@ class Protocol:
     requires: list[str] = field(default_factory=list)
     site_variants: dict = field(default_factory=dict)
 
-    def site_variant(self, vendor: str) -> tuple["Protocol", str]:
-        """The illustrative variant a site of ``vendor`` might run instead, and its recon filter.
+    def site_variant(self, vendor: str) -> tuple["Protocol", str, str]:
+        """The illustrative variant a site of ``vendor`` might run instead, with its recon filter
+        and coil combination.
 
         Variants are plausible local choices (TR, spoiling increment, flip angles, refocusing,
-        echo spacing, vendor-like k-space filter), not any vendor's real product protocol.
+        echo spacing, vendor-like k-space filter and coil combination), not any vendor's real
+        product protocol.
         """
         changes = dict(self.site_variants.get(vendor.lower(), {}))
         recon_filter = changes.pop("recon_filter", "none")
-        return (self.with_parameters(**changes) if changes else self), recon_filter
+        combination = changes.pop("recon_combination", "auto")
+        return (self.with_parameters(**changes) if changes else self), recon_filter, combination
 
     def with_parameters(self, **changes) -> "Protocol":
         """The same protocol with some parameters changed (checked, timing validated).
@@ -143,6 +146,7 @@ def _valid_range(src: str, table) -> dict:
 
 def _site_variants(src: str, table, family: str) -> dict:
     from harmoniq.recon.filters import FILTERS
+    from harmoniq.recon.reconstruct import COMBINATIONS
 
     if not isinstance(table, dict):
         raise HarmoniqError(f"{src}: [site_variants] must be a table of vendors")
@@ -151,9 +155,10 @@ def _site_variants(src: str, table, family: str) -> dict:
         if vendor not in VENDORS:
             raise HarmoniqError(f"{src}: site_variants.{vendor} is not a vendor; valid are {', '.join(VENDORS)}")
         for key, value in changes.items():
-            if key == "recon_filter":
-                if value not in FILTERS:
-                    raise HarmoniqError(f"{src}: site_variants.{vendor}.recon_filter={value!r}; valid are {', '.join(FILTERS)}")
+            if key in ("recon_filter", "recon_combination"):
+                valid = FILTERS if key == "recon_filter" else COMBINATIONS
+                if value not in valid:
+                    raise HarmoniqError(f"{src}: site_variants.{vendor}.{key}={value!r}; valid are {', '.join(valid)}")
             elif key not in declared:
                 raise HarmoniqError(f"{src}: site_variants.{vendor}.{key} is not a parameter of family {family}")
     return {v: dict(c) for v, c in table.items()}

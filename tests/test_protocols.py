@@ -90,3 +90,18 @@ def test_cli_reports_an_infeasible_protocol_on_one_line_and_writes_nothing(tmp_p
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "te_ms=1 is below the minimum" in run.stderr
     assert not out.exists()
+
+
+def test_site_variants_carry_protocol_changes_and_a_vendor_like_reconstruction(tmp_path):
+    variant, recon_filter, combination = load_protocol("t2-se").site_variant("GE")
+    assert (recon_filter, combination) == ("fermi", "rss")
+    assert variant.parameters["te_ms"] == [10.0, 20.0, 40.0, 80.0, 160.0, 320.0]
+    assert load_protocol("t2-se").site_variant("unknown-vendor")[1:] == ("none", "auto")
+    for table, words in [
+        ('[site_variants.ge]\nrecon_combination = "sum"', "recon_combination='sum'; valid are auto, rss"),
+        ('[site_variants.ge]\nrecon_filter = "gauss"', "recon_filter='gauss'; valid are none"),
+        ('[site_variants.toshiba]\ntr_ms = 10.0', "site_variants.toshiba is not a vendor"),
+        ('[site_variants.ge]\ncolour = 1', "site_variants.ge.colour is not a parameter of family gre"),
+    ]:
+        with pytest.raises(HarmoniqError, match=words.replace("(", r"\(")):
+            load_protocol(_protocol(tmp_path, "gre", {}, extra=table))

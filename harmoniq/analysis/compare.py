@@ -2,7 +2,8 @@
 
 Arms: ``harmonized`` — every scanner runs the identical .seq, reconstruction and fit;
 ``site`` — each scanner runs its vendor's illustrative variant of the protocol
-(``[site_variants]`` in the protocol file, with a vendor-like k-space filter). Per ROI the
+(``[site_variants]`` in the protocol file, with a vendor-like k-space filter and coil
+combination). Per ROI the
 table holds the mean and SD of the map, the reference value and the relative bias; per ROI
 and arm the cross-scanner CoV; per protocol and arm ICC(2,1), Lin's CCC and Bland-Altman
 statistics against the reference (harmoniq.analysis.metrics).
@@ -140,9 +141,11 @@ def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, ph
         for arm in arms:
             for k, scanner in enumerate(scanners):
                 vendor = load_scanner_model(scanner).vendor.lower()
-                protocol, recon_filter = (base, "none") if arm == "harmonized" else base.site_variant(vendor)
+                protocol, recon_filter, combination = ((base, "none", "auto") if arm == "harmonized"
+                                                       else base.site_variant(vendor))
                 result = run(protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
-                             seed=seed + k, noise=noise, device=device, recon_filter=recon_filter, progress=progress)
+                             seed=seed + k, noise=noise, device=device, recon_filter=recon_filter,
+                             recon_combination=combination, progress=progress)
                 rows, image = roi_rows(arm, protocol, scanner, result, sha256_file(result.seq))
                 comparison.rows += rows
                 comparison.maps[(arm, name, scanner)] = image
