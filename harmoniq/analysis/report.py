@@ -153,7 +153,7 @@ def _roi_table(c: Comparison, protocol: str) -> str:
     s = {a: c.summary(a, protocol) for a in arms}
     rois = s[arms[0]].get("rois", [])
     refs = c.table(arms[0], protocol)[3]
-    head = "".join(f"<th>CoV {a} (%)</th><th>noise alone (%)</th><th>mean bias {a} (%)</th>" for a in arms)
+    head = "".join(f"<th>CoV {a} (%)</th><th>CoV from noise alone (%)</th><th>mean bias {a} (%)</th>" for a in arms)
     body = []
     for roi, ref in zip(rois, refs):
         cells = ""
