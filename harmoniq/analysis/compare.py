@@ -58,6 +58,7 @@ class Comparison:
     rows: list[RoiRow]
     maps: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> (map array (y, x), label)
     ranges: dict = field(default_factory=dict)  # protocol -> (quantity, [low, high] ms)
+    noise: bool = True  # False: noise-free simulations, no noise-only CoV
 
     def table(self, arm: str, protocol: str, field: str = "mean_ms") -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         """(rois, scanners, ``field`` of each (roi, scanner), references (roi,) in ms) for in-range
@@ -80,8 +81,9 @@ class Comparison:
         if len(rois) < 2 or len(scanners) < 2:
             return {}
         cov = metrics.cov_across_raters(values)
-        noise_cov = metrics.noise_only_cov(values, self.table(arm, protocol, "crlb_ms")[2],
-                                           self.table(arm, protocol, "n_voxels")[2])
+        noise_cov = (metrics.noise_only_cov(values, self.table(arm, protocol, "crlb_ms")[2],
+                                            self.table(arm, protocol, "n_voxels")[2])
+                     if self.noise else np.full(len(rois), np.nan))
         bias = metrics.relative_bias(values, refs)
         ba = [metrics.bland_altman(refs, values[:, j]) for j in range(len(scanners))]
         return {
@@ -130,7 +132,7 @@ def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, ph
     from harmoniq.simulation.scanner_model import load_scanner_model
 
     outdir = Path(outdir)
-    comparison = Comparison(rows=[])
+    comparison = Comparison(rows=[], noise=noise)
     for name in protocols:
         base = load_protocol(name)
         if base.model not in QUANTITY:
@@ -171,4 +173,8 @@ def write_csv(comparison: Comparison, path: Path) -> None:
             c = cov.get((r.arm, r.protocol, r.roi))
             w.writerow([r.arm, r.protocol, r.scanner, r.roi, f"{r.reference_ms:.2f}", f"{r.mean_ms:.2f}",
                         f"{r.sd_ms:.2f}", r.n_voxels, f"{100 * r.bias:.3f}", r.in_range,
-                        *(["", ""] if c is None else [f"{100 * c[0]:.3f}", f"{100 * c[1]:.3f}"]), r.seq_sha256])
+                        *(_percent(v) for v in (c or (np.nan, np.nan))), r.seq_sha256])
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.3f}" if np.isfinite(fraction) else ""

@@ -80,8 +80,9 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
             continue
         x = np.arange(len(s["rois"]))
         ax.bar(x + i * width, 100 * s["cov"], width, label=arm)
-        bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"]
-        ax.plot(x + i * width, 100 * bound, "k_", ms=12, label="noise alone, 97.5 %" if i == 0 else None)
+        if c.noise:
+            bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"]
+            ax.plot(x + i * width, 100 * bound, "k_", ms=12, label="noise alone, 97.5 %" if i == 0 else None)
         ax.set_xticks(x + width * (len(arms) - 1) / 2, s["rois"], rotation=60, fontsize=8)
     ax.set(ylabel="cross-scanner CoV (%)", title=f"{protocol}: cross-scanner CoV per ROI")
     ax.legend()
@@ -142,8 +143,9 @@ def _site_vs_harmonized(c: Comparison, protocol: str) -> list[str]:
     rest = [r for r in common if r not in larger]
     line = f"{protocol:8s} site vs harmonized: site CoV larger in {len(larger)} of {len(common)} ROIs"
     if rest:
-        noisy = [r for r in rest if all(cov[a][r] <= bound[a][r] for a in cov)]
         line += f"; not in {', '.join(rest)}"
+    if rest and c.noise:
+        noisy = [r for r in rest if all(cov[a][r] <= bound[a][r] for a in cov)]
         line += f" ({', '.join(noisy) or 'none'} with both CoVs within noise alone)"
     return [line]
 
@@ -160,7 +162,8 @@ def _roi_table(c: Comparison, protocol: str) -> str:
         for a in arms:
             if s[a] and roi in s[a]["rois"]:
                 j = s[a]["rois"].index(roi)
-                cells += (f"<td>{100 * s[a]['cov'][j]:.2f}</td><td>{100 * s[a]['noise_cov'][j]:.2f}</td>"
+                noise = f"{100 * s[a]['noise_cov'][j]:.2f}" if c.noise else ""
+                cells += (f"<td>{100 * s[a]['cov'][j]:.2f}</td><td>{noise}</td>"
                           f"<td>{100 * np.mean(s[a]['bias'][j]):+.2f}</td>")
             else:
                 cells += "<td></td><td></td><td></td>"
