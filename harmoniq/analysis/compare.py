@@ -3,9 +3,9 @@
 Arms: ``harmonized`` — every scanner runs the identical .seq, reconstruction and fit;
 ``site`` — each scanner runs its vendor's illustrative variant of the protocol
 (``[site_variants]`` in the protocol file, with a vendor-like k-space filter and coil
-combination). Per ROI the
-table holds the mean and SD of the map, the reference value and the relative bias; per ROI
-and arm the cross-scanner CoV; per protocol and arm ICC(2,1), Lin's CCC and Bland-Altman
+combination). Per ROI the table holds the mean and SD of the map, the reference value and the
+relative bias; per ROI and arm the cross-scanner CoV and the CoV that noise alone would give
+(from the fits' Cramer-Rao maps); per protocol and arm ICC(2,1), Lin's CCC and Bland-Altman
 statistics against the reference (harmoniq.analysis.metrics).
 """
 
