@@ -145,8 +145,9 @@ def run(
     maps: dict[str, Path] = {}
     if protocol.model != "none":
         b1 = _required_b1(required)
-        inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1)}
-        written, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, folder / "maps", b1, device))
+        inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1),
+                  "seq_sha256": sha256_file(seq_path)}
+        written, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, folder / "maps", b1, device, seq_path))
         computed += ["fit"] * done
         maps = {p.name[len("image_"):].split(".")[0]: p for p in written if p.name.endswith(".nii.gz")}
     return RunResult(protocol, folder, seq_path, raw_path, image, maps, phantom_obj, computed)
@@ -186,14 +187,16 @@ def _required_b1(required: list[RunResult]) -> Path | None:
     return None
 
 
-def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str) -> list[Path]:
-    """Fit stage; a B1 map from another grid is resampled onto the image's grid first."""
+def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str, seq: Path) -> list[Path]:
+    """Fit stage; a B1 map from another grid is resampled onto the image's grid first; the
+    multi-echo spin echo's dictionary uses the slice profiles of the .seq it ran."""
     from harmoniq.fitting.bids import fit_files
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if b1 is not None:
         b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
-    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device)
+    options = {"seq": seq} if protocol.model == "t2-mese" else {}
+    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]
 
 

@@ -57,6 +57,8 @@ def t2_se(image, out_dir, **options):
 @command.command("t2-mese")
 @_common
 @click.option("--t1", "t1_s", type=float, default=1.0, show_default=True, help="Fixed T1 (s) of the EPG dictionary.")
+@click.option("--seq", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The protocol's .seq file: the dictionary then averages over its pulses' slice profiles.")
 def t2_mese(image, out_dir, **options):
     """Multi-echo spin-echo T2 and refocusing B1 by EPG (EchoTime, RefocusingFlipAngle)."""
     _run("t2-mese", image, out_dir, **options)

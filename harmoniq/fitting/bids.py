@@ -32,6 +32,8 @@ from harmoniq.fitting.mese import fit_t2_mese
 from harmoniq.fitting.nifti_io import NiftiSeries, read_map, read_series, write_map
 from harmoniq.fitting.vfa import fit_t1_vfa
 from harmoniq.fitting.vfa_spoiling import Spoiling
+from harmoniq.io.nifti import sha256_file
+from harmoniq.sequences.slice_profile import cpmg_profile
 
 COPIED_KEYS = ("MagneticFieldStrength", "Manufacturer", "ManufacturersModelName")
 
@@ -108,6 +110,7 @@ def _run_mese(series, data, opts):
         _per_volume(series, "EchoTime"),
         refocus if refocus.size > 1 else float(refocus[0]),
         t1_s=opts.get("t1_s", 1.0),
+        slice_profile=cpmg_profile(opts["seq"]) if opts.get("seq") else None,
         mask=opts["mask"],
         noise_sigma=opts["noise_sigma"],
     )
@@ -156,7 +159,9 @@ def fit_files(
 
     b1: relative (or percent, BIDS TB1map) transmit-field map file, for t1-vfa; mask:
     mask file (non-zero = fit); device: 'cpu' or 'gpu'; options: model options (method,
-    spoiling_correction, spoiling_t2_s, offset, t1_s). Returns the written NIfTI paths.
+    spoiling_correction, spoiling_t2_s, offset, t1_s; seq: for t2-mese, the .seq file whose
+    excitation and refocusing slice profiles the EPG dictionary averages over). Returns the
+    written NIfTI paths.
     """
     if model not in MODELS:
         raise HarmoniqError(f"model {model!r} is not valid; choose one of {', '.join(MODELS)}")
@@ -164,6 +169,8 @@ def fit_files(
     series = read_series(image)
     spatial = series.data.shape[1:]
     inputs = {str(series.path): series.sha256}
+    if options.get("seq"):
+        inputs[str(options["seq"])] = sha256_file(options["seq"])
     opts = dict(options, noise_sigma=noise_sigma, b1=None, mask=None)
     if b1 is not None:
         b1_series = read_map(b1, spatial, "the B1 map")

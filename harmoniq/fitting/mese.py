@@ -46,17 +46,33 @@ ATOM_BLOCK = 128
 def epg_dictionary(etl, esp_s, refocus_rad, excite_rad, t1_s, t2_range, b1_range, slice_profile=()):
     """Echo magnitudes (n_T2, n_B1, etl) for unit M0 on log-T2 x linear-B1 grids (NumPy).
 
-    ``slice_profile``: relative flip factors across the slice (the echo is the complex mean
-    over them), () for an ideal profile. Returns (t2_grid, b1_grid, atoms).
+    ``slice_profile``: relative flip factors at positions across the slice, one row for both
+    pulses or two rows (excitation, refocusing: :func:`harmoniq.sequences.slice_profile.cpmg_profile`);
+    the echo is the complex mean over the positions; () for an ideal profile. Returns
+    (t2_grid, b1_grid, atoms).
     """
     n_t2 = int(math.ceil(math.log(t2_range[1] / t2_range[0]) / math.log1p(T2_STEP))) + 1
     t2 = np.exp(np.linspace(math.log(t2_range[0]), math.log(t2_range[1]), n_t2))
     n_b1 = int(math.ceil((b1_range[1] - b1_range[0]) / B1_STEP)) + 1
     b1 = np.linspace(b1_range[0], b1_range[1], n_b1)
     profile = np.asarray(slice_profile or (1.0,), dtype=float)
-    scale = b1[None, :, None] * profile[None, None, :]
-    echoes = cpmg(etl, esp_s, t1_s, t2[:, None, None], np.asarray(refocus_rad), excite_rad, b1=scale)
-    return t2, b1, np.abs(echoes.mean(axis=2))
+    refocus = np.asarray(refocus_rad)
+    if profile.ndim == 1:
+        scale = b1[None, :, None] * profile[None, None, :]
+        return t2, b1, np.abs(cpmg(etl, esp_s, t1_s, t2[:, None, None], refocus, excite_rad, b1=scale).mean(axis=2))
+    # cpmg scales both pulses by b1: the excitation angle carries the ratio of the two profiles
+    echoes = sum(cpmg(etl, esp_s, t1_s, t2[:, None], refocus, excite_rad * e / r, b1=b1[None, :] * r)
+                 for e, r in zip(*profile) if r > 0 and e > 1e-3)  # no echo without both pulses
+    return t2, b1, np.abs(echoes / profile.shape[1])
+
+
+def _profile_key(slice_profile) -> tuple:
+    """The profile as nested tuples (hashable, for the dictionary cache): one row or two."""
+    rows = np.asarray(slice_profile, dtype=float)
+    if rows.ndim == 1 or (rows.ndim == 2 and rows.shape[0] == 2):
+        return tuple(rows.tolist()) if rows.ndim == 1 else tuple(tuple(r) for r in rows.tolist())
+    raise HarmoniqError(f"t2-mese: slice_profile has shape {rows.shape}; give one row of flip factors, or two "
+                        "(excitation, refocusing)")
 
 
 def _check(te_s, refocus_rad):
@@ -183,7 +199,7 @@ def fit_t2_mese(
     images: (n_echo, *spatial), magnitude taken; te_s: echo times n ESP (s); refocus_rad:
     nominal refocusing angle (or one per echo); t1_s: fixed T1 of the dictionary;
     b1_min: lower end of the B1 grid; slice_profile: relative flip factors across the
-    slice (optional). Maps: T2, B1, S0, residual (RMS), T2_crlb, B1_crlb, S0_crlb,
+    slice, one row for both pulses or two rows (excitation, refocusing), optional. Maps: T2, B1, S0, residual (RMS), T2_crlb, B1_crlb, S0_crlb,
     out_of_range, mask.
     """
     te, refocus = _check(te_s, refocus_rad)
@@ -192,7 +208,7 @@ def fit_t2_mese(
     data = xp.abs(voxels.data).astype(xp.float64, copy=False)
     t_lo, t_hi = valid_decay_range(te)
     b1_max = float(math.pi / refocus.max())
-    profile = () if slice_profile is None else tuple(float(p) for p in np.asarray(slice_profile).reshape(-1))
+    profile = () if slice_profile is None else _profile_key(slice_profile)
     t2_np, b1_np, raw_np = epg_dictionary(
         te.size, float(te[0]), tuple(refocus.tolist()) if refocus.size > 1 else float(refocus[0]),
         float(excite_rad), float(t1_s), (t_lo / 2, 2 * t_hi), (float(b1_min), b1_max), profile,
@@ -215,7 +231,7 @@ def fit_t2_mese(
         "fixed_T1_s": t1_s,
         "B1_grid": [float(b1_min), b1_max, B1_STEP],
         "T2_grid_relative_step": T2_STEP,
-        "slice_profile": list(profile),
+        "slice_profile": [list(r) if isinstance(r, tuple) else r for r in profile],
         "valid_T2_range_s": [t_lo, t_hi],
         "noise_sigma": sigma,
     }

@@ -2,7 +2,8 @@
 
 The sequence is read back with pypulseq as a train of RF pulses and readouts. Each pulse's
 flip angle across the slice comes from a Cayley-Klein (spinor) integration of its own
-waveform under its slice gradient (Pauly et al., IEEE TMI 1991;10:53):
+waveform under its slice gradient (Pauly et al., IEEE TMI 1991;10:53;
+:func:`harmoniq.sequences.slice_profile.flip_profile`):
 alpha(z) = 2 arcsin |beta(z)|; non-selective inversions are ideal 180s (the adiabatic pulse
 is B1-insensitive). The magnetisation of every (tissue, z) pair then follows extended phase
 graphs (:mod:`harmoniq.simulation.epg`, Weigel, JMRI 2015;41:266) with ideal gradient
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harmoniq.sequences.slice_profile import flip_profile
 from harmoniq.simulation import epg
 
 SPINECHO_FAMILIES = ("se", "mese")
@@ -43,25 +45,6 @@ class AdcEvent:
     time_s: float  # centre sample (k = 0)
     phase_rad: float
     labels: dict
-
-
-def flip_profile(rf, gz_hz_per_m: float, z_m: np.ndarray) -> np.ndarray:
-    """Flip angle (rad) at positions ``z_m`` of pulse ``rf`` played under ``gz_hz_per_m``."""
-    signal = np.asarray(rf.signal, dtype=np.complex128)
-    t = np.asarray(rf.t, dtype=np.float64)
-    dt = np.diff(np.concatenate(([0.0], t[:-1] + np.diff(t) / 2, [rf.shape_dur])))
-    offset = gz_hz_per_m * z_m - rf.freq_offset  # Hz in the frame of the pulse
-    a = np.ones_like(z_m, dtype=np.complex128)
-    b = np.zeros_like(a)
-    for b1, step in zip(signal, dt):
-        field = np.stack([np.full_like(z_m, b1.real), np.full_like(z_m, b1.imag), offset])
-        norm = np.sqrt((field**2).sum(axis=0))
-        angle = 2 * math.pi * step * norm
-        n = field / np.where(norm > 0, norm, 1.0)
-        aj = np.cos(angle / 2) - 1j * n[2] * np.sin(angle / 2)
-        bj = -1j * (n[0] + 1j * n[1]) * np.sin(angle / 2)
-        a, b = aj * a - np.conj(bj) * b, bj * a + np.conj(aj) * b
-    return 2 * np.arcsin(np.clip(np.abs(b), 0.0, 1.0))
 
 
 def read_train(seq, z_m: np.ndarray) -> tuple[list[RfEvent], list[AdcEvent]]:
