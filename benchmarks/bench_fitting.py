@@ -95,38 +95,40 @@ def fit_harmoniq(name, images, extra):
 # ---- scipy curve_fit, voxel by voxel --------------------------------------------------------------
 
 def fit_curve_fit(name, images, truth, extra):
-    from scipy.optimize import curve_fit
-
+    """Per-voxel curve_fit estimates; NaN where it does not converge (a miss in median_error)."""
     out = np.full(images.shape[1], np.nan)
     for v in range(images.shape[1]):
-        y = images[:, v]
         try:
-            if name == "t1-ir":
-                popt, _ = curve_fit(lambda t, a, b, t1: np.abs(a + b * np.exp(-t / t1)), TI, y, p0=(y[-1], -2 * y[-1], 1.0), maxfev=2000)
-                out[v] = popt[2]
-            elif name == "t1-vfa":
-                a = np.radians(FLIPS_DEG) * extra["b1"][v]
-                f = lambda a_, m0, t1: m0 * np.sin(a_) * (1 - np.exp(-TR / t1)) / (1 - np.exp(-TR / t1) * np.cos(a_))  # noqa: E731
-                popt, _ = curve_fit(f, a, y, p0=(20.0, 1.0), maxfev=2000)
-                out[v] = popt[1]
-            elif name in ("t2-se", "t2star"):
-                te = TE if name == "t2-se" else TE_GRE
-                popt, _ = curve_fit(lambda t, s0, t2: s0 * np.exp(-t / t2), te, y, p0=(y[0], te[-1] / 2), maxfev=2000)
-                out[v] = popt[1]
-            elif name == "t2-mese":
-                from harmoniq.simulation.epg import cpmg
-
-                f = lambda _, s0, t2, b1: s0 * np.abs(cpmg(MESE_ETL, TE[0], 1.0, t2, math.pi, b1=b1))  # noqa: E731
-                popt, _ = curve_fit(f, TE[:MESE_ETL], y, p0=(y[0], 0.1, 0.8), bounds=([0, 1e-3, 0.3], [np.inf, 5.0, 1.0]))
-                out[v] = popt[1]
-            elif name == "b1-dam":
-                a = math.radians(DAM_DEG)
-                f = lambda k, m0, b1: m0 * np.abs(np.sin(k * a * b1))  # noqa: E731
-                popt, _ = curve_fit(f, np.array([1.0, 2.0]), y, p0=(1.0, 1.0))
-                out[v] = popt[1]
-        except RuntimeError:
-            pass
+            out[v] = _curve_fit_voxel(name, images[:, v], v, extra)
+        except RuntimeError:  # no convergence within maxfev
+            out[v] = np.nan
     return out
+
+
+def _curve_fit_voxel(name, y, v, extra) -> float:
+    """The main parameter of one voxel's curve_fit."""
+    from scipy.optimize import curve_fit
+
+    if name == "t1-ir":
+        popt, _ = curve_fit(lambda t, a, b, t1: np.abs(a + b * np.exp(-t / t1)), TI, y, p0=(y[-1], -2 * y[-1], 1.0), maxfev=2000)
+        return popt[2]
+    if name == "t1-vfa":
+        a = np.radians(FLIPS_DEG) * extra["b1"][v]
+        f = lambda a_, m0, t1: m0 * np.sin(a_) * (1 - np.exp(-TR / t1)) / (1 - np.exp(-TR / t1) * np.cos(a_))  # noqa: E731
+        return curve_fit(f, a, y, p0=(20.0, 1.0), maxfev=2000)[0][1]
+    if name in ("t2-se", "t2star"):
+        te = TE if name == "t2-se" else TE_GRE
+        return curve_fit(lambda t, s0, t2: s0 * np.exp(-t / t2), te, y, p0=(y[0], te[-1] / 2), maxfev=2000)[0][1]
+    if name == "t2-mese":
+        from harmoniq.simulation.epg import cpmg
+
+        f = lambda _, s0, t2, b1: s0 * np.abs(cpmg(MESE_ETL, TE[0], 1.0, t2, math.pi, b1=b1))  # noqa: E731
+        return curve_fit(f, TE[:MESE_ETL], y, p0=(y[0], 0.1, 0.8), bounds=([0, 1e-3, 0.3], [np.inf, 5.0, 1.0]))[0][1]
+    if name == "b1-dam":
+        a = math.radians(DAM_DEG)
+        f = lambda k, m0, b1: m0 * np.abs(np.sin(k * a * b1))  # noqa: E731
+        return curve_fit(f, np.array([1.0, 2.0]), y, p0=(1.0, 1.0))[0][1]
+    raise ValueError(name)
 
 
 # ---- qmrpy worker (runs in qmrpy's environment) ---------------------------------------------------
@@ -176,7 +178,9 @@ def fit_qmrpy(python, name, images, extra):
 # ---- the run --------------------------------------------------------------------------------------
 
 def median_error(estimate, truth):
-    return float(np.nanmedian(np.abs(estimate / truth - 1)))
+    """Median |relative error|; a voxel without an estimate (NaN) counts as an infinite error."""
+    error = np.abs(estimate / truth - 1)
+    return float(np.median(np.where(np.isfinite(error), error, np.inf)))
 
 
 def timed(func, *args):

@@ -28,52 +28,37 @@ def command():
     """Fit T1, T2, T2* or B1 maps to a NIfTI series; parameters come from its JSON sidecar."""
 
 
-@command.command("t1-ir")
-@_common
-def t1_ir(image, out_dir, **options):
-    """Inversion-recovery T1 (InversionTime per volume)."""
-    _run("t1-ir", image, out_dir, **options)
+OFFSET = click.option("--offset", is_flag=True, help="Fit a constant offset too.")
+
+#: model -> (help, the options it adds to the common ones)
+MODELS = {
+    "t1-ir": ("Inversion-recovery T1 (InversionTime per volume).", []),
+    "t1-vfa": ("Variable-flip-angle T1 (FlipAngle per volume, RepetitionTimeExcitation).", [
+        click.option("--b1", type=click.Path(dir_okay=False), default=None, help="Relative (or percent) B1 map NIfTI."),
+        click.option("--method", type=click.Choice(["linear", "nonlinear"]), default="nonlinear", show_default=True),
+        click.option("--spoiling-correction", is_flag=True, help="Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement)."),
+        click.option("--spoiling-t2", "spoiling_t2_s", type=float, default=0.1, show_default=True,
+                     help="T2 (s) assumed by the spoiling correction."),
+    ]),
+    "t2-se": ("Spin-echo T2, mono-exponential (EchoTime per volume).", [OFFSET]),
+    "t2-mese": ("Multi-echo spin-echo T2 and refocusing B1 by EPG (EchoTime, RefocusingFlipAngle).", [
+        click.option("--t1", "t1_s", type=float, default=1.0, show_default=True, help="Fixed T1 (s) of the EPG dictionary."),
+        click.option("--seq", type=click.Path(dir_okay=False, exists=True), default=None,
+                     help="The protocol's .seq file: the dictionary then averages over its pulses' slice profiles."),
+    ]),
+    "b1-dam": ("Double-angle B1 map (FlipAngle of the two volumes: a and 2a).", []),
+    "t2star": ("Multi-echo gradient-echo T2* (EchoTime per volume).", [OFFSET]),
+}
 
 
-@command.command("t1-vfa")
-@_common
-@click.option("--b1", type=click.Path(dir_okay=False), default=None, help="Relative (or percent) B1 map NIfTI.")
-@click.option("--method", type=click.Choice(["linear", "nonlinear"]), default="nonlinear", show_default=True)
-@click.option("--spoiling-correction", is_flag=True, help="Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement).")
-@click.option("--spoiling-t2", "spoiling_t2_s", type=float, default=0.1, show_default=True, help="T2 (s) assumed by the spoiling correction.")
-def t1_vfa(image, out_dir, **options):
-    """Variable-flip-angle T1 (FlipAngle per volume, RepetitionTimeExcitation)."""
-    _run("t1-vfa", image, out_dir, **options)
+def _subcommand(model: str, help_text: str, options: list) -> None:
+    def fit_model(image, out_dir, **values):
+        _run(model, image, out_dir, **values)
+
+    for option in reversed(options):
+        fit_model = option(fit_model)
+    command.command(model, help=help_text)(_common(fit_model))
 
 
-@command.command("t2-se")
-@_common
-@click.option("--offset", is_flag=True, help="Fit a constant offset too.")
-def t2_se(image, out_dir, **options):
-    """Spin-echo T2, mono-exponential (EchoTime per volume)."""
-    _run("t2-se", image, out_dir, **options)
-
-
-@command.command("t2-mese")
-@_common
-@click.option("--t1", "t1_s", type=float, default=1.0, show_default=True, help="Fixed T1 (s) of the EPG dictionary.")
-@click.option("--seq", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="The protocol's .seq file: the dictionary then averages over its pulses' slice profiles.")
-def t2_mese(image, out_dir, **options):
-    """Multi-echo spin-echo T2 and refocusing B1 by EPG (EchoTime, RefocusingFlipAngle)."""
-    _run("t2-mese", image, out_dir, **options)
-
-
-@command.command("b1-dam")
-@_common
-def b1_dam(image, out_dir, **options):
-    """Double-angle B1 map (FlipAngle of the two volumes: a and 2a)."""
-    _run("b1-dam", image, out_dir, **options)
-
-
-@command.command("t2star")
-@_common
-@click.option("--offset", is_flag=True, help="Fit a constant offset too.")
-def t2star(image, out_dir, **options):
-    """Multi-echo gradient-echo T2* (EchoTime per volume)."""
-    _run("t2star", image, out_dir, **options)
+for _model, (_help, _options) in MODELS.items():
+    _subcommand(_model, _help, _options)

@@ -33,7 +33,6 @@ from harmoniq.fitting.nifti_io import NiftiSeries, read_map, read_series, write_
 from harmoniq.fitting.vfa import fit_t1_vfa
 from harmoniq.fitting.vfa_spoiling import Spoiling
 from harmoniq.io.nifti import sha256_file
-from harmoniq.sequences.slice_profile import cpmg_profile
 
 COPIED_KEYS = ("MagneticFieldStrength", "Manufacturer", "ManufacturersModelName")
 
@@ -104,13 +103,18 @@ def _run_t2star(series, data, opts):
 
 
 def _run_mese(series, data, opts):
+    profile = None
+    if opts.get("seq"):
+        from harmoniq.sequences.slice_profile import cpmg_profile  # reads the .seq with pypulseq
+
+        profile = cpmg_profile(opts["seq"])
     refocus = np.radians(np.asarray(_number_or_list(series, "RefocusingFlipAngle"), dtype=float))
     return fit_t2_mese(
         data,
         _per_volume(series, "EchoTime"),
         refocus if refocus.size > 1 else float(refocus[0]),
         t1_s=opts.get("t1_s", 1.0),
-        slice_profile=cpmg_profile(opts["seq"]) if opts.get("seq") else None,
+        slice_profile=profile,
         mask=opts["mask"],
         noise_sigma=opts["noise_sigma"],
     )
