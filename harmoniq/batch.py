@@ -159,19 +159,9 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
 
 
 def summary(study: Study, result: BatchResult):
-    """The study's comparison: ROI rows of every simulated dataset (sites as raters)."""
-    from harmoniq.analysis.compare import QUANTITY, Comparison, roi_rows
-    from harmoniq.io.nifti import sha256_file
+    """The study's comparison: the maps of every simulated dataset, sites as raters."""
+    from harmoniq.analysis.compare import compare
+    from harmoniq.experiments import comparable, measurement
 
-    comparison = Comparison(rows=[])
-    for dataset in study.datasets:
-        run_result = result.runs.get(dataset.key)
-        if run_result is None or run_result.phantom is None or run_result.protocol.model not in QUANTITY:
-            continue
-        protocol = run_result.protocol
-        _, attribute, quantity = QUANTITY[protocol.model]
-        comparison.ranges[protocol.name] = (quantity, protocol.valid_range.get(f"{attribute[:2]}_ms"))
-        rows, image = roi_rows(study.name, protocol, dataset.site, run_result, sha256_file(run_result.seq))
-        comparison.rows += rows
-        comparison.maps[(study.name, protocol.name, dataset.site)] = image
-    return comparison
+    runs = [(d, result.runs.get(d.key)) for d in study.datasets]
+    return compare([measurement(study.name, d.site, r) for d, r in runs if r is not None and comparable(r)])

@@ -18,7 +18,7 @@ def protocols_list():
     from harmoniq.protocols import list_protocols, load_protocol
 
     for name in list_protocols():
-        p = load_protocol(name, check_timing=False)
+        p = load_protocol(name)
         click.echo(f"{name:10s} {p.family:5s} {p.description.split('. ')[0]}.")
 
 
@@ -27,14 +27,15 @@ def protocols_list():
 def protocols_show(protocol):
     """Description, targets and every parameter (defaults filled in) of PROTOCOL (name or path)."""
     from harmoniq.protocols import load_protocol
+    from harmoniq.sequences import check_timing
 
-    p = load_protocol(protocol)
+    p = check_timing(load_protocol(protocol))
     click.echo(f"{p.name} ({p.family}) — {p.path}\n\n{p.description}\n")
     click.echo(f"targets: {', '.join(p.targets)}")
     if p.valid_range:
         click.echo("valid range: " + ", ".join(f"{k} {v[0]:g}..{v[1]:g}" for k, v in p.valid_range.items()))
     click.echo("parameters:")
-    for key, value in p.parameters.items():
+    for key, value in p.values.items():
         click.echo(f"  {key:28s} {value}")
 
 

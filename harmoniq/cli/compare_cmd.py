@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from harmoniq.backend import DEVICES
+from harmoniq.names import DEVICES
 from harmoniq.errors import HarmoniqError
 
 
@@ -44,11 +44,13 @@ def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, devi
     """Run PROTOCOLS (comma-separated) on simulated scanners, harmonized and as site variants; write the report."""
     from harmoniq.analysis.compare import compare, write_csv
     from harmoniq.analysis.report import summary_lines, write_report
+    from harmoniq.experiments import run_comparison
 
     names = [p.strip() for p in protocols.split(",") if p.strip()]
     arms = ("harmonized", "site") if variants == "site" else ("harmonized",)
-    result = compare(names, scanner_names(scanners), outdir, phantom=phantom, arms=arms, matrix=matrix, seed=seed,
-                     noise=not no_noise, device=device)
+    measurements = run_comparison(names, scanner_names(scanners), outdir, phantom=phantom, arms=arms, matrix=matrix,
+                                  seed=seed, noise=not no_noise, device=device)
+    result = compare(measurements, noise=not no_noise)
     out = Path(outdir)
     write_csv(result, out / "metrics.csv")
     report = write_report(result, out)

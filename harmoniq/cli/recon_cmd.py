@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from harmoniq.backend import DEVICES
-from harmoniq.io.nifti import write_nifti
+from harmoniq.io.nifti import write_image_series
 from harmoniq.io.reader import read_ismrmrd
-from harmoniq.recon.reconstruct import COMBINATIONS, METHODS, reconstruct
+from harmoniq.names import COIL_COMBINATIONS, DEVICES, RECON_METHODS
+from harmoniq.protocols import ReconOptions
+from harmoniq.recon.reconstruct import reconstruct
 
 
 @click.command("recon")
@@ -17,8 +18,8 @@ from harmoniq.recon.reconstruct import COMBINATIONS, METHODS, reconstruct
 @click.option("--seq", "seq_path", type=click.Path(exists=True, dir_okay=False),
               help="The .seq file the data were acquired with: sorts raw data without usable counters, gives "
                    "the trajectory of non-Cartesian data; its SHA-256 goes into the provenance.")
-@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True)
-@click.option("--combination", type=click.Choice(COMBINATIONS), default="auto", show_default=True,
+@click.option("--method", type=click.Choice(RECON_METHODS), default="auto", show_default=True)
+@click.option("--combination", type=click.Choice(COIL_COMBINATIONS), default="auto", show_default=True,
               help="Coil combination for fft, grappa and nufft.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--complex", "complex_output", is_flag=True, help="Write complex images instead of magnitude.")
@@ -26,7 +27,7 @@ from harmoniq.recon.reconstruct import COMBINATIONS, METHODS, reconstruct
 def command(raw, output, seq_path, method, combination, device, complex_output, group):
     """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
     kspace = read_ismrmrd(raw, group, seq=seq_path)
-    series = reconstruct(kspace, method, combination=combination, device=device, progress=True)
+    series = reconstruct(kspace, ReconOptions(method, combination), device=device, progress=True)
     inputs = {"raw": raw, **({"seq": seq_path} if seq_path else {})}
-    image_path, json_path = write_nifti(series, output, inputs=inputs, complex_output=complex_output)
+    image_path, json_path = write_image_series(series, output, inputs=inputs, complex_output=complex_output)
     click.echo(f"{image_path} ({series.recon['method']}, {series.volumes().shape[0]} volume(s)); {json_path}")

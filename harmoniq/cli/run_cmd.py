@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harmoniq.backend import DEVICES
+from harmoniq.names import DEVICES
 
 
 @click.command("run")

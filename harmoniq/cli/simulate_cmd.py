@@ -7,7 +7,7 @@ import math
 
 import click
 
-from harmoniq.backend import DEVICES
+from harmoniq.names import DEVICES
 from harmoniq.errors import HarmoniqError
 
 

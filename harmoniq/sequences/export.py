@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import dataclasses
 import re
 import tempfile
 import warnings
@@ -24,6 +23,7 @@ from harmoniq import __version__
 from harmoniq.atomic import atomic_path, write_text_atomic
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import Protocol
+from harmoniq.sequences import builder_for
 from harmoniq.sequences.common import AcquisitionInfo
 from harmoniq.sequences.timeline import timeline
 
@@ -42,7 +42,7 @@ class BuiltSequence:
 
 def build(protocol: Protocol) -> BuiltSequence:
     """Build ``protocol`` on the harmonized limits of its targets."""
-    builder, limits = protocol.builder()
+    builder, limits = builder_for(protocol)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pypulseq's notes on rounded delays
         seq, info = builder.build()
@@ -88,12 +88,7 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
     from harmoniq.scanners import check, load_profile
 
     if scanners is not None:
-        unknown = [s for s in scanners if s not in protocol.targets]
-        if unknown:
-            raise HarmoniqError(
-                f"--scanners: {', '.join(unknown)} not among protocol {protocol.name}'s targets ({', '.join(protocol.targets)})"
-            )
-        protocol = dataclasses.replace(protocol, targets=list(scanners))
+        protocol = protocol.with_targets(scanners)
     built = build(protocol)
     data = seq_bytes(built.seq)
     checks = {}
@@ -109,7 +104,7 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
             "family": protocol.family,
             "file": protocol.path.name,
             "sha256": protocol.sha256,
-            "parameters": protocol.parameters,
+            "parameters": protocol.values,
             "valid_range": protocol.valid_range,
         },
         "seq": {"file": f"{protocol.name}.seq", "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)},

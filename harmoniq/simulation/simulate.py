@@ -109,16 +109,18 @@ def _available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescription: Prescription = Prescription()):
+def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescription: Prescription = Prescription(),
+                     fov_m: float | None = None, **options):
     """Phantom ``name`` on a ``matrix`` grid for ``scanner``'s field, 2D or 3D like ``seq``;
-    3D whenever the prescription tilts the slice away from z."""
+    3D whenever the prescription tilts the slice away from z. fov_m: the protocol's field of
+    view (m; None: the phantom's own); options: phantom options (e.g. the NIST ``plate``)."""
     from harmoniq.phantoms import make_phantom
 
     ndim = 3 if not prescription.keeps_slice_axis() else sequence_ndim(seq)
     if matrix < 1:
         raise HarmoniqError(f"--matrix={matrix} must be a positive number of voxels")
     check_memory(matrix**ndim, scanner.coils.channels, f"phantom {name!r} at matrix {matrix} ({ndim}D)")
-    return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim)
+    return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim, fov_m=fov_m, **options)
 
 
 def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, noise: bool = True,
