@@ -156,17 +156,27 @@ def _hidden_name(target: Path, tag: str) -> Path:
     return target.with_name(f".{target.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}{format_suffix(target)}")
 
 
-def _check_owner(target: Path, stage: str | None, force: bool) -> None:
-    if force or stage is None or not target.exists():
-        return
-    if target.is_dir():
-        raise HarmoniqError(f"cannot write {target}: a folder has that name; give a file name")
-    found = written_by(target)
-    if found != stage:
-        origin = "another file" if found is None else f"the output of '{found}'"
-        raise HarmoniqError(
-            f"{target} exists and is {origin}, not of '{stage}'; choose another output name or use --force to replace it"
-        )
+def check_targets(*targets: str | os.PathLike, stage: str | None, force: bool = False) -> None:
+    """Remove stale temps of ``targets``; raise :class:`HarmoniqError` if one may not be written.
+
+    Call it before long work so that a refused output is reported first; :func:`output_files`
+    calls it again.
+    """
+    for target in map(Path, targets):
+        try:
+            remove_stale(target)
+        except OSError as exc:
+            raise os_error(exc, target) from exc
+        if target.is_dir():
+            raise HarmoniqError(f"cannot write {target}: a folder has that name; give a file name")
+        if force or stage is None or not target.exists():
+            continue
+        found = written_by(target)
+        if found != stage:
+            origin = "another file" if found is None else f"the output of '{found}'"
+            raise HarmoniqError(
+                f"{target} exists and is {origin}, not of '{stage}'; choose another output name or use --force to replace it"
+            )
 
 
 def _check_stamp(temp: Path, target: Path, stage: str | None) -> None:
@@ -214,11 +224,10 @@ def output_files(*targets: str | os.PathLike, stage: str | None, force: bool = F
     temps: list[Path] = []
     current = paths[0] if paths else Path(".")
     try:
+        check_targets(*paths, stage=stage, force=force)
         for target in paths:
             current = target
             target.parent.mkdir(parents=True, exist_ok=True)
-            remove_stale(target)
-            _check_owner(target, stage, force)
         umask = os.umask(0)
         os.umask(umask)
         for target in paths:

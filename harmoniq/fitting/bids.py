@@ -29,7 +29,7 @@ from harmoniq.fitting.exponential import fit_t2_se, fit_t2star
 from harmoniq.fitting.inversion_recovery import fit_t1_ir
 from harmoniq.fitting.maps import ParameterMaps
 from harmoniq.fitting.mese import fit_t2_mese
-from harmoniq.fitting.nifti_io import NiftiSeries, read_map, read_series, write_map
+from harmoniq.fitting.nifti_io import NiftiSeries, read_map, read_series, write_maps
 from harmoniq.fitting.vfa import fit_t1_vfa
 from harmoniq.fitting.vfa_spoiling import Spoiling
 from harmoniq.io.nifti import sha256_file
@@ -157,18 +157,22 @@ def _stem(path: Path) -> str:
 
 
 def fit_files(
-    model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None, **options
+    model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None, force: bool = False,
+    **options
 ) -> list[Path]:
     """Fit ``model`` to the NIfTI series ``image`` (+ sidecar); write maps into ``out_dir``.
 
     b1: relative (or percent, BIDS TB1map) transmit-field map file, for t1-vfa; mask:
     mask file (non-zero = fit); device: 'cpu' or 'gpu'; options: model options (method,
     spoiling_correction, spoiling_t2_s, offset, t1_s; seq: for t2-mese, the .seq file whose
-    excitation and refocusing slice profiles the EPG dictionary averages over). Returns the
-    written NIfTI paths.
+    excitation and refocusing slice profiles the EPG dictionary averages over); noise_sigma:
+    the noise standard deviation (image units, > 0) for the uncertainty maps; force: replace
+    files a fit did not write. Writes every map or none. Returns the written NIfTI paths.
     """
     if model not in MODELS:
         raise HarmoniqError(f"model {model!r} is not valid; choose one of {', '.join(MODELS)}")
+    if noise_sigma is not None and not (math.isfinite(noise_sigma) and noise_sigma > 0):
+        raise HarmoniqError(f"--noise-sigma={noise_sigma} is not valid; give the noise standard deviation, a number > 0")
     spec = MODELS[model]
     series = read_series(image)
     spatial = series.data.shape[1:]
@@ -185,7 +189,7 @@ def fit_files(
         inputs[str(mask_series.path)] = mask_series.sha256
         opts["mask"] = to_device(mask_series.data != 0, device)
     maps = spec.run(series, to_device(series.data, device), opts).to_numpy()
-    return _write(maps, spec, series, Path(out_dir), inputs)
+    return _write(maps, spec, series, Path(out_dir), inputs, force)
 
 
 def _relative_b1(series: NiftiSeries) -> np.ndarray:
@@ -198,7 +202,8 @@ def _relative_b1(series: NiftiSeries) -> np.ndarray:
     return data
 
 
-def _write(maps: ParameterMaps, spec: FileModel, series: NiftiSeries, out_dir: Path, inputs: dict) -> list[Path]:
+def _write(maps: ParameterMaps, spec: FileModel, series: NiftiSeries, out_dir: Path, inputs: dict,
+           force: bool) -> list[Path]:
     stem = _stem(series.path)
     provenance = {"sha256": inputs, "method": maps.model, "version": __version__}
     common = {k: series.sidecar[k] for k in COPIED_KEYS if k in series.sidecar}
@@ -217,7 +222,6 @@ def _write(maps: ParameterMaps, spec: FileModel, series: NiftiSeries, out_dir: P
             Sources=[Path(p).name for p in inputs],
             HarmoniqProvenance=provenance,
         )
-        path = out_dir / f"{stem}_{suffix}.nii.gz"
-        write_map(path, data, series.affine, sidecar)
-        written.append(path)
-    return written
+        written.append((out_dir / f"{stem}_{suffix}.nii.gz", data, sidecar))
+    write_maps(written, series.affine, force=force)
+    return [path for path, _, _ in written]

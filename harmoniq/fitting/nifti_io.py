@@ -1,4 +1,4 @@
-"""NIfTI images with their JSON sidecars: read a series, read a map, write a map (atomically).
+"""NIfTI images with their JSON sidecars: read a series, read a map, write maps (all or nothing).
 
 NIfTI data axes are (x, y, z[, volume]); our arrays are (volume, z, y, x): the transpose.
 The sidecar of ``x.nii.gz`` (or ``x.nii``) is ``x.json`` (BIDS keys, BIDS units).
@@ -13,9 +13,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.atomic import output_files, sidecar_text
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.nifti import sha256_file, sidecar_path
+
+
+STAGE = "fit"
+"""The stage recorded in the sidecar of every fitted map."""
 
 
 @dataclass
@@ -66,10 +70,20 @@ def read_map(path, shape: tuple, what: str) -> NiftiSeries:
     return series
 
 
-def write_map(path, data, affine, sidecar: dict) -> None:
-    """Write a (z, y, x) map (float32, or uint8 for booleans) and its sidecar, atomically."""
-    data = np.asarray(data)
-    data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
-    with atomic_path(path) as tmp:
-        nib.save(nib.Nifti1Image(np.ascontiguousarray(data.transpose(2, 1, 0)), affine), str(tmp))
-    write_text_atomic(sidecar_path(path), json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+def write_maps(maps: list[tuple[Path, np.ndarray, dict]], affine, *, force: bool = False) -> None:
+    """Write (path, (z, y, x) map, sidecar) triples: float32 (uint8 for booleans) + JSON, all or none.
+
+    An existing map or sidecar that a fit did not write is kept (HarmoniqError) unless ``force``.
+    """
+    paths = [Path(path) for path, _, _ in maps]
+    with output_files(*paths, *map(sidecar_path, paths), stage=STAGE, force=force) as temps:
+        for (_, data, sidecar), image_tmp, json_tmp in zip(maps, temps, temps[len(paths):]):
+            data = np.asarray(data)
+            data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
+            nib.save(nib.Nifti1Image(np.ascontiguousarray(data.transpose(2, 1, 0)), affine), str(image_tmp))
+            json_tmp.write_text(sidecar_text(sidecar, STAGE), encoding="utf-8")
+
+
+def write_map(path, data, affine, sidecar: dict, *, force: bool = False) -> None:
+    """Write one (z, y, x) map and its sidecar together (see :func:`write_maps`)."""
+    write_maps([(path, data, sidecar)], affine, force=force)

@@ -11,17 +11,18 @@ SHA-256 of the inputs, the reconstruction and the harmoniq version.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
 from harmoniq import __version__
-from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.atomic import output_files, sidecar_of, sidecar_text
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.image_series import ImageSeries
 
+STAGE = "recon"
+"""The stage recorded in the sidecar of a reconstructed image."""
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 CONTRAST_DIMENSIONS = ("inversion_time", "echo_time", "flip_angle", "none")
 GRE_SEQUENCE_TYPES = ("gre", "flash", "spgr", "ffe", "fl")
@@ -46,11 +47,9 @@ def nifti_affine(affine_lps_m: np.ndarray) -> np.ndarray:
 def sidecar_path(nifti_path: str | Path) -> Path:
     """``x.nii.gz`` -> ``x.json`` (and ``x.nii`` -> ``x.json``)."""
     path = Path(nifti_path)
-    name = path.name
-    for suffix in (".nii.gz", ".nii"):
-        if name.endswith(suffix):
-            return path.with_name(name[: -len(suffix)] + ".json")
-    raise HarmoniqError(f"{path}: an image output must end in .nii.gz or .nii")
+    if not path.name.endswith((".nii.gz", ".nii")):
+        raise HarmoniqError(f"{path}: an image output must end in .nii.gz or .nii")
+    return sidecar_of(path)
 
 
 def contrast_dimension(series: ImageSeries) -> str:
@@ -119,8 +118,10 @@ def sidecar(series: ImageSeries, inputs: dict[str, str | Path]) -> dict:
 
 
 def write_nifti(series: ImageSeries, path: str | Path, *, inputs: dict[str, str | Path],
-                complex_output: bool = False) -> tuple[Path, Path]:
-    """Write ``series`` to ``path`` (.nii.gz) and its JSON sidecar, both atomically.
+                complex_output: bool = False, force: bool = False) -> tuple[Path, Path]:
+    """Write ``series`` to ``path`` (.nii.gz) and its JSON sidecar, together or not at all.
+
+    An existing image or sidecar that recon did not write is kept (HarmoniqError) unless ``force``.
 
     Magnitude (float32) by default, complex64 with ``complex_output``. A multi-volume
     series becomes a 4D image with one sidecar value per volume where parameters vary.
@@ -135,7 +136,7 @@ def write_nifti(series: ImageSeries, path: str | Path, *, inputs: dict[str, str 
         data = data[..., 0]
     image = nib.Nifti1Image(data, nifti_affine(series.affine_lps_m))
     image.header.set_xyzt_units("mm", "sec")
-    with atomic_path(path) as tmp:
-        nib.save(image, tmp)
-    write_text_atomic(json_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    with output_files(path, json_path, stage=STAGE, force=force) as (image_tmp, json_tmp):
+        nib.save(image, image_tmp)
+        json_tmp.write_text(sidecar_text(meta, STAGE), encoding="utf-8")
     return path, json_path

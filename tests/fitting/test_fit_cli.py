@@ -43,7 +43,7 @@ def test_series_round_trip_keeps_our_axis_order(tmp_path):
     assert series.sidecar == {"EchoTime": [0.01, 0.02]}
     write_map(tmp_path / "m.nii.gz", data[0], series.affine, {"Units": "s"})
     assert np.array_equal(load(tmp_path / "m.nii.gz"), data[0])
-    assert json.loads((tmp_path / "m.json").read_text()) == {"Units": "s"}
+    assert json.loads((tmp_path / "m.json").read_text()) == {"Units": "s", "HarmoniqStage": "fit"}
 
 
 def test_t1_ir_writes_bids_maps_with_provenance_and_masks_nan(tmp_path):
