@@ -14,6 +14,7 @@ sidecar naming the model, its parameters and the inputs' SHA-256.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,11 +47,25 @@ class FileModel:
     run: Callable  # (series, data, options) -> ParameterMaps
 
 
+SIDECAR_UNITS = {"InversionTime": "s", "EchoTime": "s", "RepetitionTime": "s", "RepetitionTimeExcitation": "s",
+                 "FlipAngle": "deg", "RefocusingFlipAngle": "deg", "SpoilingRFPhaseIncrement": "deg"}
+
+
+def _numbers(series: NiftiSeries, key: str) -> np.ndarray:
+    """The sidecar's ``key`` as a 1-D array of finite numbers (a number or a flat list of them)."""
+    value = series.sidecar[key]
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in items):
+        raise HarmoniqError(f"{series.path}: sidecar {key!r} = {json.dumps(value)} is not valid; give finite numbers "
+                            f"({SIDECAR_UNITS.get(key, 'BIDS units')}), a number or a list of numbers")
+    return np.asarray(items, dtype=float)
+
+
 def _per_volume(series: NiftiSeries, key: str, scale: float = 1.0) -> np.ndarray:
     n = series.data.shape[0]
     if key not in series.sidecar:
         raise HarmoniqError(f"{series.path}: sidecar has no {key!r}; it is needed with one value per volume ({n})")
-    values = np.atleast_1d(np.asarray(series.sidecar[key], dtype=float)) * scale
+    values = _numbers(series, key) * scale
     if values.size != n:
         raise HarmoniqError(
             f"{series.path}: sidecar {key!r} has {values.size} value(s) for {n} volume(s); give one per volume"
@@ -61,14 +76,14 @@ def _per_volume(series: NiftiSeries, key: str, scale: float = 1.0) -> np.ndarray
 def _number(series: NiftiSeries, keys: tuple, what: str) -> float:
     for key in keys:
         if key in series.sidecar:
-            return float(np.asarray(series.sidecar[key], dtype=float).reshape(-1)[0])
+            return float(_numbers(series, key)[0])
     raise HarmoniqError(f"{series.path}: sidecar has none of {', '.join(map(repr, keys))}; the fit needs {what}")
 
 
 def _number_or_list(series, key):
     if key not in series.sidecar:
         raise HarmoniqError(f"{series.path}: sidecar has no {key!r} (deg); the EPG fit needs the refocusing angle")
-    return np.atleast_1d(series.sidecar[key])
+    return _numbers(series, key)
 
 
 def _run_ir(series, data, opts):

@@ -51,8 +51,10 @@ def read_series(path, need_sidecar: bool = True) -> NiftiSeries:
     if side.is_file():
         try:
             sidecar = json.loads(side.read_text())
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise HarmoniqError(f"{side}: sidecar is not valid JSON ({exc})") from exc
+        if not isinstance(sidecar, dict):
+            raise HarmoniqError(f"{side}: sidecar holds a JSON {type(sidecar).__name__}; a sidecar is a JSON object of keys")
     elif need_sidecar:
         raise HarmoniqError(f"{side}: sidecar not found; the fit reads its sequence parameters from it")
     return NiftiSeries(path, np.ascontiguousarray(data.transpose(3, 2, 1, 0)), image.affine, sidecar, sha256_file(path))

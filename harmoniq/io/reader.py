@@ -117,7 +117,7 @@ def _grid_index(heads, counter: str, size: int, header: AcquisitionHeader, sourc
     return index
 
 
-def _noise(heads, samples, data_dwell_s: float):
+def _noise(heads, samples, data_dwell_s: float, source: Path):
     """Coil noise covariance scaled to the imaging dwell time (None without noise scans)."""
     is_noise = acq_flags.has_flag(heads["flags"], acq_flags.NOISE)
     if not is_noise.any():
@@ -125,8 +125,8 @@ def _noise(heads, samples, data_dwell_s: float):
     noise_heads, noise_samples = heads[is_noise], samples[is_noise]
     n_coils = int(noise_heads["active_channels"][0])
     lines = [_complex_lines(noise_samples[i:i + 1], n_coils, int(h["number_of_samples"]))[0]
-             for i, h in enumerate(noise_heads) if h["active_channels"] == n_coils]
-    covariance = noise_covariance(np.concatenate(lines, axis=-1))
+             for i, h in enumerate(noise_heads)]
+    covariance = noise_covariance(np.concatenate(lines, axis=-1), f"{source}: noise scans")
     noise_dwell_s = float(noise_heads["sample_time_us"][0]) * 1e-6
     if noise_dwell_s > 0 and data_dwell_s > 0:
         covariance = covariance * (noise_dwell_s / data_dwell_s)
@@ -249,7 +249,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     is_calibration = acq_flags.has_any_flag(flags, (acq_flags.PARALLEL_CALIBRATION,
                                                     acq_flags.PARALLEL_CALIBRATION_AND_IMAGING))
     data_dwell_s = float(heads["sample_time_us"][np.argmax(is_imaging)]) * 1e-6
-    covariance, is_noise = _noise(heads, samples, data_dwell_s)
+    covariance, is_noise = _noise(heads, samples, data_dwell_s, path)
     usable = (is_imaging | is_calibration) & ~is_noise & (heads["encoding_space_ref"] == 0)
     if not (usable & is_imaging).any():
         raise HarmoniqError(f"{path}: no imaging acquisitions (all {len(heads)} are noise, calibration "
