@@ -9,6 +9,7 @@ where the model needs them. Map names, suffixes and fitters come from the model 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -109,13 +110,13 @@ def run_dam(series, data, opts):
 
 
 def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None,
-              **options) -> list[Path]:
+              force: bool = False, **options) -> list[Path]:
     """Fit ``model`` to the NIfTI series ``image`` (+ sidecar); write its maps into ``out_dir``.
 
     b1: relative (or percent, BIDS TB1map) transmit-field map file, for t1-vfa; mask: mask
     file (non-zero = fit); device: 'cpu' or 'gpu'; noise_sigma: image noise SD (> 0) for the
-    uncertainty maps (default: from the residuals); options: the model's options
-    (:mod:`harmoniq.models`). Returns the written NIfTI paths.
+    uncertainty maps (default: from the residuals); force: replace existing files that no fit
+    wrote; options: the model's options (:mod:`harmoniq.models`). Returns the written NIfTI paths.
     """
     spec = get_model(model)
     if noise_sigma is not None and not (math.isfinite(noise_sigma) and noise_sigma > 0):
@@ -135,7 +136,7 @@ def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "
         opts["mask"] = to_device(data != 0, device)
     volumes = np.abs(series.volumes()) if np.iscomplexobj(series.data) else series.volumes()
     maps = spec.fit_function()(series, to_device(volumes, device), opts).to_numpy()
-    return maps.write(Path(out_dir), image_stem(series.source), series, inputs)
+    return maps.write(Path(out_dir), image_stem(series.source), series, inputs, force=force)
 
 
 def relative_b1(data: np.ndarray, sidecar: dict) -> np.ndarray:

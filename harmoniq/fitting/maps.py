@@ -46,13 +46,14 @@ class ParameterMaps:
         return ParameterMaps(self.model, {k: to_numpy(v) for k, v in self.maps.items()}, dict(self.units),
                              dict(self.info), self.affine_lps_m)
 
-    def write(self, out_dir: Path, stem: str, series, inputs: dict) -> list[Path]:
-        """Write every map as ``<stem>_<BIDS suffix>.nii.gz`` + sidecar, on ``series``' grid.
+    def write(self, out_dir: Path, stem: str, series, inputs: dict, force: bool = False) -> list[Path]:
+        """Write every map as ``<stem>_<BIDS suffix>.nii.gz`` + sidecar, on ``series``' grid, all
+        or none.
 
         Relative B1 is written in percent (BIDS TB1map); each sidecar names the model, its
         parameters, the map's name, the inputs (file names) and their SHA-256.
         """
-        from harmoniq.io.nifti import write_map
+        from harmoniq.io.nifti import write_maps
 
         spec = MODELS[self.model]
         provenance = {"sha256": {str(p): h for p, h in inputs.items()}, "method": self.model, "version": __version__}
@@ -66,10 +67,9 @@ class ParameterMaps:
             sidecar = dict(common, Description=f"{name} from the {self.model} fit", Model=self.model,
                            ModelParameters=self.info, Sources=[Path(p).name for p in inputs],
                            HarmoniqProvenance={**provenance, "map": name})
-            path = out_dir / f"{stem}_{suffix}.nii.gz"
-            write_map(path, data, series.affine_lps_m, sidecar, units)
-            written.append(path)
-        return written
+            written.append((out_dir / f"{stem}_{suffix}.nii.gz", data, sidecar, units))
+        write_maps(written, series.affine_lps_m, force=force)
+        return [path for path, *_ in written]
 
     @classmethod
     def read(cls, out_dir: Path, stem: str, model: str) -> "ParameterMaps":

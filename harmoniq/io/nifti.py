@@ -21,13 +21,17 @@ import nibabel as nib
 import numpy as np
 
 from harmoniq import __version__
-from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.atomic import output_files, sidecar_of, sidecar_text
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.header import AcquisitionHeader
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.names import CONTRAST_DIMENSIONS
 from harmoniq.provenance import sha256_file
 
+STAGE = "recon"
+"""The stage recorded in the sidecar of a reconstructed image."""
+FIT_STAGE = "fit"
+"""The stage recorded in the sidecars of fitted maps."""
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 GRE_SEQUENCE_TYPES = ("gre", "flash", "spgr", "ffe", "fl")
 #: sidecar key -> (header field, per volume)
@@ -54,11 +58,9 @@ def lps_affine(affine_ras_mm: np.ndarray) -> np.ndarray:
 def sidecar_path(nifti_path: str | Path) -> Path:
     """``x.nii.gz`` -> ``x.json`` (and ``x.nii`` -> ``x.json``)."""
     path = Path(nifti_path)
-    name = path.name
-    for suffix in (".nii.gz", ".nii"):
-        if name.endswith(suffix):
-            return path.with_name(name[: -len(suffix)] + ".json")
-    raise HarmoniqError(f"{path}: an image output must end in .nii.gz or .nii")
+    if not path.name.endswith((".nii.gz", ".nii")):
+        raise HarmoniqError(f"{path}: an image output must end in .nii.gz or .nii")
+    return sidecar_of(path)
 
 
 def contrast_dimension(series: ImageSeries) -> str:
@@ -127,8 +129,10 @@ def sidecar(series: ImageSeries, inputs: dict[str, str | Path]) -> dict:
 
 
 def write_image_series(series: ImageSeries, path: str | Path, *, inputs: dict[str, str | Path],
-                complex_output: bool = False) -> tuple[Path, Path]:
-    """Write ``series`` to ``path`` (.nii.gz) and its JSON sidecar, both atomically.
+                complex_output: bool = False, force: bool = False) -> tuple[Path, Path]:
+    """Write ``series`` to ``path`` (.nii.gz) and its JSON sidecar, together or not at all.
+
+    An existing image or sidecar that recon did not write is kept (HarmoniqError) unless ``force``.
 
     Magnitude (float32) by default, complex64 with ``complex_output``. A multi-volume
     series becomes a 4D image with one sidecar value per volume where parameters vary.
@@ -143,9 +147,9 @@ def write_image_series(series: ImageSeries, path: str | Path, *, inputs: dict[st
         data = data[..., 0]
     image = nib.Nifti1Image(data, nifti_affine(series.affine_lps_m))
     image.header.set_xyzt_units("mm", "sec")
-    with atomic_path(path) as tmp:
-        nib.save(image, tmp)
-    write_text_atomic(json_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    with output_files(path, json_path, stage=STAGE, force=force) as (image_tmp, json_tmp):
+        nib.save(image, image_tmp)
+        json_tmp.write_text(sidecar_text(meta, STAGE), encoding="utf-8")
     return path, json_path
 
 
@@ -235,16 +239,20 @@ def read_map(path: str | Path, shape_zyx: tuple, what: str) -> tuple[np.ndarray,
     return data[0], read_sidecar(path, required=False)
 
 
-def write_map(path: str | Path, data: np.ndarray, affine_lps_m: np.ndarray, sidecar: dict, units: str) -> None:
-    """Write a (z, y, x) map (float32, or uint8 for booleans) and its sidecar, atomically.
+def write_maps(maps: list[tuple[Path, np.ndarray, dict, str]], affine_lps_m: np.ndarray, *,
+               force: bool = False) -> None:
+    """Write (path, (z, y, x) map, sidecar, units) tuples: float32 (uint8 for booleans) + JSON, all
+    or none (:func:`harmoniq.atomic.output_files`).
 
-    ``units`` is the NIfTI spatial/time unit pair's meaning for the values (recorded in the
-    sidecar's ``Units``); the NIfTI header says mm and s.
+    ``units`` is recorded as the sidecar's ``Units``; the NIfTI header says mm and s. An
+    existing map or sidecar that a fit did not write is kept (HarmoniqError) unless ``force``.
     """
-    data = np.asarray(data)
-    data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
-    image = nib.Nifti1Image(np.ascontiguousarray(data.transpose(2, 1, 0)), nifti_affine(affine_lps_m))
-    image.header.set_xyzt_units("mm", "sec")
-    with atomic_path(path) as tmp:
-        nib.save(image, str(tmp))
-    write_text_atomic(sidecar_path(path), json.dumps({**sidecar, "Units": units}, indent=2, sort_keys=True) + "\n")
+    paths = [Path(path) for path, *_ in maps]
+    with output_files(*paths, *map(sidecar_path, paths), stage=FIT_STAGE, force=force) as temps:
+        for (_, data, sidecar, units), image_tmp, json_tmp in zip(maps, temps, temps[len(paths):]):
+            data = np.asarray(data)
+            data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
+            image = nib.Nifti1Image(np.ascontiguousarray(data.transpose(2, 1, 0)), nifti_affine(affine_lps_m))
+            image.header.set_xyzt_units("mm", "sec")
+            nib.save(image, str(image_tmp))
+            json_tmp.write_text(sidecar_text({**sidecar, "Units": units}, FIT_STAGE), encoding="utf-8")

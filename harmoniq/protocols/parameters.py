@@ -93,6 +93,8 @@ def _check_kind(source: str, p: Param, v):
     if not ok(v):
         shape = f"a list of {p.kind}" if p.list_of else p.kind
         raise HarmoniqError(f"{source}: {p.name}={v!r} has the wrong type; expected {shape} ({p.help})")
+    if p.kind == "float" and not math.isfinite(v):
+        raise HarmoniqError(f"{source}: {p.name}={v!r} is not a finite number; give a number ({p.help})")
     if p.choices and v not in p.choices:
         raise HarmoniqError(f"{source}: {p.name}={v!r} is not one of {', '.join(map(str, p.choices))}")
     if p.kind in ("int", "float"):

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from harmoniq.cli import main
-from harmoniq.io.nifti import read_image_series, sidecar_path, write_map
+from harmoniq.io.nifti import read_image_series, sidecar_path, write_maps
 from harmoniq.simulation.epg import cpmg
 
 SHAPE = (2, 3, 4)  # (z, y, x)
@@ -41,9 +41,9 @@ def test_series_round_trip_keeps_our_axis_order(tmp_path):
     series = read_image_series(save_series(tmp_path / "x.nii.gz", data, {"EchoTime": [0.01, 0.02]}))
     assert np.array_equal(series.volumes(), data)
     assert series.header.te_s == (0.01, 0.02)
-    write_map(tmp_path / "m.nii.gz", data[0], series.affine_lps_m, {"Description": "test"}, "s")
+    write_maps([(tmp_path / "m.nii.gz", data[0], {"Description": "test"}, "s")], series.affine_lps_m)
     assert np.array_equal(load(tmp_path / "m.nii.gz"), data[0])
-    assert json.loads((tmp_path / "m.json").read_text()) == {"Description": "test", "Units": "s"}
+    assert json.loads((tmp_path / "m.json").read_text()) == {"Description": "test", "Units": "s", "HarmoniqStage": "fit"}
     assert np.allclose(nib.load(str(tmp_path / "m.nii.gz")).affine, np.diag([2.0, 2.0, 5.0, 1.0]))
 
 
