@@ -157,10 +157,11 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
     """Simulation stage: the phantom on the protocol's FOV, in the simulated scanner."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation.scanner_model import load_scanner_model
-    from harmoniq.simulation.simulate import load_sequence, sequence_ndim, simulate
+    from harmoniq.seqfile import read_seq
+    from harmoniq.simulation.simulate import sequence_ndim, simulate
 
     model = load_scanner_model(scanner)
-    sequence = load_sequence(str(seq_path))  # read once: its dimensionality picks the phantom
+    sequence = read_seq(seq_path)  # read once: its dimensionality picks the phantom
     ndim = sequence_ndim(sequence)
     ph = make_phantom_for_protocol(phantom, protocol, model.field_t, ndim, protocol.parameters["matrix"])
     raw_path = folder / "raw.h5"

@@ -239,8 +239,10 @@ def _version(f: _File) -> tuple[int, int, int]:
                           "[VERSION] holds 'major N', 'minor N' and 'revision N'")
         token = row.tokens[1][:1] if row.tokens[0] == "revision" else row.tokens[1]
         values[row.tokens[0]] = f.integer(_Row(row.line, [token]), 0, f"the version's {row.tokens[0]}")
-    if "major" not in values or "minor" not in values:
-        raise f.error("[VERSION] lacks 'major' or 'minor'", f.header_line["VERSION"], "give both")
+    missing = [key for key in ("major", "minor") if key not in values]
+    if missing:
+        raise f.error(f"[VERSION] lacks {' and '.join(missing)}", f.header_line["VERSION"],
+                      "[VERSION] gives 'major 1' and 'minor 2' to 'minor 5'")
     version = (values["major"], values["minor"], values.get("revision", 0))
     if not OLDEST <= version[:2] <= NEWEST:
         raise f.error(f"format version {'.'.join(map(str, version))} is not supported", f.header_line["VERSION"],
