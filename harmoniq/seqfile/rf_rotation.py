@@ -73,9 +73,9 @@ def rotate_steps(b1_hz, dt_s, offset_hz, b1_scale):
 
 
 def flip_angles(rf, raster_s: float, offset_hz) -> np.ndarray:
-    """Flip angle (rad) of pypulseq RF event ``rf`` for spins at ``offset_hz`` (Hz, any shape):
-    gamma/2pi G.r of the gradient played with it, without the event's frequency offset."""
+    """Flip angle (rad) of pypulseq RF event ``rf`` (RF raster ``raster_s``) for spins at
+    ``offset_hz`` (Hz, any shape) from its carrier: gamma/2pi G.r minus its frequency offset."""
     values, dt = rf_steps(rf, raster_s)
-    offset = np.asarray(offset_hz, dtype=np.float64) - rf.freq_offset
+    offset = np.asarray(offset_hz, dtype=np.float64)
     _, b = rotate_steps(np.conj(values), dt, offset, np.ones_like(offset))
     return 2 * np.arcsin(np.clip(np.abs(b), 0.0, 1.0))
