@@ -119,7 +119,7 @@ def test_the_signature_guards_the_content(valid_files, tmp_path):
     (lambda t: t.replace("shape_id 1\nnum_samples 1000", "shape_id 1\nnum_samples 999", 1),
      r"shape 1 repeats a value 0\.99\d+ times"),
     (lambda t: t.replace("\n1 64 20000 80", "\n1 0 20000 80", 1), r"ADC 1 has 0 samples"),
-    (lambda t: t.replace("[VERSION]", "stray text\n[VERSION]", 1), r"'stray text' is outside any section \(line 3\)"),
+    (lambda t: t.replace("[VERSION]", "stray text\n[VERSION]", 1), r"'stray text' is outside any section \(line 4\)"),
 ])
 def test_structure_rules(valid_files, tmp_path, edit, expected):
     path = tmp_path / "edited.seq"
