@@ -65,9 +65,9 @@ class ScannerModel:
 
     @property
     def larmor_hz(self) -> float:
-        from harmoniq.simulation.timeline import GAMMA_BAR_HZ_PER_T
+        from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 
-        return GAMMA_BAR_HZ_PER_T * self.field_t
+        return PYPULSEQ_GAMMA_HZ_PER_T * self.field_t
 
     def hardware_profile(self):
         """The :mod:`harmoniq.scanners` profile this model refers to (imported lazily)."""
