@@ -330,3 +330,11 @@ def test_a_dataset_failing_on_its_worker_is_one_line(base, out):
     assert result.returncode == 1
     assert lines == [f"FAILED a/s1/gre-demo: {out / 'corrupt.h5'}: not a readable HDF5 file (truncated or another "
                      "format?): Unable to synchronously open file (file signature not found)"], result.stderr
+
+
+def test_force_replaces_a_file_the_command_did_not_write(base, out):
+    (out / "image.json").write_text('{"from": "another tool"}')
+    done = harmoniq("recon", base / "raw.h5", "-o", out / "image.nii.gz", "--force", cwd=base)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "image.json").read_text())["HarmoniqStage"] == "recon"
+    assert nib.load(str(out / "image.nii.gz")).shape == nib.load(str(base / "image.nii.gz")).shape

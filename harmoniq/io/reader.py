@@ -50,7 +50,7 @@ def read_raw(path: str | Path, group: str = "dataset"):
     """
     path = Path(path)
     if not path.is_file():
-        raise HarmoniqError(f"{path}: no such file")
+        raise HarmoniqError(f"{path}: no such file; give an ISMRMRD .h5 raw data file")
     try:
         with h5py.File(path, "r") as handle:
             if group not in handle:
