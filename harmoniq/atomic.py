@@ -118,6 +118,18 @@ def os_error(exc: OSError, target: Path) -> HarmoniqError:
     return HarmoniqError(f"cannot write {target}: {reason}; {hint}")
 
 
+def make_folder(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` (and its parents) if needed; an ``OSError`` becomes one HarmoniqError line."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise HarmoniqError(f"cannot write into {folder}: a file has that name; give a folder") from exc
+    except OSError as exc:
+        raise os_error(exc, folder) from exc
+    return folder
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -227,7 +239,7 @@ def output_files(*targets: str | os.PathLike, stage: str | None, force: bool = F
         check_targets(*paths, stage=stage, force=force)
         for target in paths:
             current = target
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(target.parent)
         umask = os.umask(0)
         os.umask(umask)
         for target in paths:

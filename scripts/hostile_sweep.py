@@ -484,13 +484,27 @@ def cases() -> list[Case]:
 # ---------------------------------------------------------------- running and classifying
 
 def snapshot(folder: Path) -> dict:
+    """sha256 of every file under ``folder`` (hidden ones too; empty folders do not count)."""
     if not folder.exists():
         return {}
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def classify(case: Case, code, stdout: str, stderr: str, before: dict, after: dict) -> tuple[str, str]:
+def finished_stages(out: Path) -> set:
+    """Files of pipeline stages that finished (their manifest lists them), with the manifests.
+
+    ``run``, ``compare`` and ``batch`` keep finished stages by design (a rerun resumes), so these
+    are not partial output.
+    """
+    kept = set()
+    for manifest in out.rglob(".*.stage.json"):
+        names = [manifest] + [manifest.parent / name for name, _ in json.loads(manifest.read_text())["outputs"]]
+        kept.update(str(path.relative_to(out)) for path in names)
+    return kept
+
+
+def classify(case: Case, code, stdout: str, stderr: str, before: dict, after: dict, kept=frozenset()) -> tuple[str, str]:
     lines = [line for line in re.split(r"[\r\n]", stderr) if line.strip() and "%|" not in line]
     last = lines[-1] if lines else ""
     user_lost = [name for name, digest in before.items() if after.get(name) != digest]
@@ -502,7 +516,7 @@ def classify(case: Case, code, stdout: str, stderr: str, before: dict, after: di
         return "lost file", ", ".join(user_lost)
     if code == 0:
         return "silent success", (stdout.strip().splitlines() or [""])[-1]
-    added = sorted(set(after) - set(before))
+    added = sorted(set(after) - set(before) - set(kept))
     if added and not case.extra.get("failed_line"):
         return "partial output", ", ".join(added[:4])
     expected_line = last.startswith("FAILED ") if case.extra.get("failed_line") else last.startswith("error:")
@@ -540,7 +554,7 @@ def run_case(index: int, case: Case, work: Path, base: Path, timeout: float, is_
         if case.fault == "kill":
             return run_killed(case, args, folder, out, timeout)
         code, stdout, stderr = run_cli(args, folder, timeout, as_nobody=case.fault == "readonly")
-        return classify(case, code, stdout, stderr, before, snapshot(out))
+        return classify(case, code, stdout, stderr, before, snapshot(out), finished_stages(out))
     finally:
         if mounted:
             subprocess.run(["umount", str(out)], check=False)

@@ -131,6 +131,8 @@ def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, ph
     """
     from harmoniq.simulation.scanner_model import load_scanner_model
 
+    if not protocols:
+        raise HarmoniqError("compare: no protocol given; name one or more, comma-separated (e.g. t1-irse,t2-se)")
     outdir = Path(outdir)
     comparison = Comparison(rows=[], noise=noise)
     for name in protocols:
