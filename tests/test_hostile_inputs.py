@@ -338,3 +338,23 @@ def test_force_replaces_a_file_the_command_did_not_write(base, out):
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "image.json").read_text())["HarmoniqStage"] == "recon"
     assert nib.load(str(out / "image.nii.gz")).shape == nib.load(str(base / "image.nii.gz")).shape
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--scanner", "ge-premier-9t"], r"scanner 'ge-premier-9t' is not known"),
+    (["--scanner", "ge-premier-3t", "--phantom", "banana"], r"phantom 'banana' is not known"),
+    (["--raw", "missing.h5"], r"raw file missing.h5 does not exist"),
+])
+def test_a_run_checks_its_inputs_before_any_stage_writes(base, out, options, message):
+    before = snapshot(out)
+    result = harmoniq("run", "gre-demo", *options, "-o", out / "run", cwd=base)
+    assert_clean_error(result, rf"^error: {message}")
+    assert snapshot(out) == before
+
+
+def test_a_run_into_a_read_only_folder_is_one_line(base, locked):
+    before = snapshot(locked)
+    result = harmoniq("run", "gre-demo", "--scanner", "ge-premier-3t", "--phantom", "shepp-logan", "--matrix", "32",
+                      "-o", locked / "run", cwd=base, as_nobody=True)
+    assert_clean_error(result, rf"^error: cannot write {re.escape(str(locked))}/run/gre-demo: Permission denied")
+    assert snapshot(locked) == before
