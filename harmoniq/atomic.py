@@ -11,7 +11,8 @@ The rule, for a group of target files written by one stage (``seq``, ``simulate`
    left exactly as it was: the group is committed all or nothing.
 3. Temporary files of the same targets left behind by a killed earlier run (their process id
    no longer runs on this machine) are removed when the next run starts; a target moved aside
-   during a commit that was killed half-way is put back.
+   during a commit that was killed half-way is put back. (Only a kill inside the commit itself,
+   a few renames long, can leave a group half old and half new.)
 4. An existing target is replaced only when this stage wrote it: a JSON sidecar records the
    stage that wrote it under the key ``HarmoniqStage`` (see :func:`sidecar_text`); a data file
    is ours when its sidecar (same name, ``.json``) records the stage, or, for an ISMRMRD

@@ -31,9 +31,9 @@ from harmoniq.io import flags as acq_flags
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.kspace import KSpace
-from harmoniq.memory import check_fits
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
+from harmoniq.memory import check_fits
 
 SORT_COUNTERS = ("repetition", "set", "phase", "contrast", "slice", "kspace_encode_step_2",
                  "kspace_encode_step_1")
