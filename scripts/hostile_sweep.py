@@ -627,7 +627,7 @@ def main() -> int:
         handle.write("command\tcase\tfault\tseq_reader\toutcome\tdetail\n")
         for case, outcome, detail in results:
             handle.write("\t".join([case.command, case.name, case.fault or "-", "yes" if case.seqfile else "no",
-                                    outcome, detail.replace("\t", " ").replace("\n", " ")]) + "\n")
+                                    outcome, " ".join(detail.split())]) + "\n")
     for label, group in (("all other cases", [r for r in results if not r[0].seqfile]),
                          (".seq-file reader cases", [r for r in results if r[0].seqfile])):
         counts = collections.Counter(outcome for _, outcome, _ in group)
