@@ -11,7 +11,8 @@ The rule, for a group of target files written by one stage (``seq``, ``simulate`
    left exactly as it was: the group is committed all or nothing.
 3. Temporary files of the same targets left behind by a killed earlier run (their process id
    no longer runs on this machine) are removed when the next run starts; a target moved aside
-   during a commit that was killed half-way is put back.
+   during a commit that was killed half-way is put back. (Only a kill inside the commit itself,
+   a few renames long, can leave a group half old and half new.)
 4. An existing target is replaced only when this stage wrote it: a JSON sidecar records the
    stage that wrote it under the key ``HarmoniqStage`` (see :func:`sidecar_text`); a data file
    is ours when its sidecar (same name, ``.json``) records the stage, or, for an ISMRMRD
@@ -116,6 +117,18 @@ def os_error(exc: OSError, target: Path) -> HarmoniqError:
     reason = exc.strerror or str(exc) or type(exc).__name__
     hint = _HINTS.get(exc.errno, "check the output folder")
     return HarmoniqError(f"cannot write {target}: {reason}; {hint}")
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` (and its parents) if needed; an ``OSError`` becomes one HarmoniqError line."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise HarmoniqError(f"cannot write into {folder}: a file has that name; give a folder") from exc
+    except OSError as exc:
+        raise os_error(exc, folder) from exc
+    return folder
 
 
 def _pid_alive(pid: int) -> bool:
@@ -227,7 +240,7 @@ def output_files(*targets: str | os.PathLike, stage: str | None, force: bool = F
         check_targets(*paths, stage=stage, force=force)
         for target in paths:
             current = target
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(target.parent)
         umask = os.umask(0)
         os.umask(umask)
         for target in paths:

@@ -111,28 +111,18 @@ def load_study(path: str | Path) -> Study:
 
 def _problems(dataset: Dataset) -> list[str]:
     """What would make ``dataset`` fail before any work: missing files, unknown names, bad numbers."""
-    from harmoniq.phantoms import list_phantoms
+    from harmoniq.pipeline import input_problems
     from harmoniq.protocols import load_protocol
-    from harmoniq.simulation.scanner_model import load_scanner_model
 
     problems = []
-    checks = [lambda: load_protocol(dataset.protocol)]
-    if dataset.raw is not None and not dataset.raw.is_file():
-        problems.append(f"raw file {dataset.raw} does not exist; give a path relative to the study file")
-    if dataset.scanner is not None:
-        checks.append(lambda: load_scanner_model(dataset.scanner))
-        if dataset.phantom not in list_phantoms():
-            problems.append(f"phantom {dataset.phantom!r} is not known; choose one of {', '.join(list_phantoms())}")
+    try:
+        load_protocol(dataset.protocol)
+    except HarmoniqError as exc:
+        problems.append(str(exc))
     if dataset.matrix is not None and dataset.matrix < 1:
         problems.append(f"matrix={dataset.matrix} must be a positive number of voxels")
-    if dataset.seed < 0:
-        problems.append(f"seed={dataset.seed} must be a whole number >= 0")
-    for check in checks:
-        try:
-            check()
-        except HarmoniqError as exc:
-            problems.append(str(exc))
-    return problems
+    return problems + input_problems(raw=dataset.raw, scanner=dataset.scanner, phantom=dataset.phantom,
+                                     seed=dataset.seed)
 
 
 @dataclass

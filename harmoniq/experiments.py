@@ -37,6 +37,8 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
     """
     from harmoniq.simulation.scanner_model import load_scanner_model
 
+    if not protocols:
+        raise HarmoniqError("compare: no protocol given; name one or more, comma-separated (e.g. t1-irse,t2-se)")
     outdir = Path(outdir)
     loaded = [load_protocol(name) for name in protocols]  # every input is checked before anything runs
     for base in loaded:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from harmoniq import __version__
-from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.atomic import atomic_path, make_folder, write_text_atomic
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.maps import ParameterMaps, map_suffix
 from harmoniq.models import MODELS, NO_MODEL
@@ -77,6 +77,26 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
     return outputs, True
 
 
+def input_problems(*, raw=None, scanner: str | None = None, phantom: str = "nist", seed: int = 0) -> list[str]:
+    """What would make a run fail before any work: a missing raw file, an unknown scanner or phantom, a bad seed."""
+    from harmoniq.phantoms import list_phantoms
+    from harmoniq.simulation.scanner_model import load_scanner_model
+
+    problems = []
+    if raw is not None and not Path(raw).is_file():
+        problems.append(f"raw file {raw} does not exist; give an ISMRMRD .h5 raw data file")
+    if raw is None and scanner is not None:
+        try:
+            load_scanner_model(scanner)
+        except HarmoniqError as exc:
+            problems.append(str(exc))
+        if phantom not in list_phantoms():
+            problems.append(f"phantom {phantom!r} is not known; choose one of {', '.join(list_phantoms())}")
+    if seed < 0:
+        problems.append(f"seed={seed} must be a whole number >= 0")
+    return problems
+
+
 def run(
     protocol: str | Protocol,
     outdir: str | Path,
@@ -104,6 +124,9 @@ def run(
         protocol = protocol.with_values(matrix=matrix)
     if raw is None and scanner is None:
         raise HarmoniqError("pipeline: give a simulated scanner (--scanner) or a raw data file (--raw)")
+    problems = input_problems(raw=raw, scanner=scanner, phantom=phantom, seed=seed)
+    if problems:  # before any stage writes
+        raise HarmoniqError(problems[0])
     outdir = Path(outdir)
     required = [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
@@ -111,7 +134,7 @@ def run(
         for r in protocol.requires
     ]
     folder = outdir / protocol.name
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     computed = []
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
@@ -192,7 +215,7 @@ def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device
     multi-echo spin echo's dictionary uses the slice profiles of the .seq it ran."""
     from harmoniq.fitting.bids import fit_files
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     if b1 is not None:
         b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
     options = {"seq": seq} if any(o.name == "seq" for o in MODELS[protocol.model].options) else {}

@@ -180,3 +180,13 @@ def test_a_read_only_folder_is_one_line_for_a_user_without_permission():
         assert os.listdir(folder) == []
     finally:
         shutil.rmtree(parent)
+
+
+def test_make_folder_names_a_file_in_the_way(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(HarmoniqError, match=r"cannot write into .*taken: a file has that name; give a folder"):
+        atomic.make_folder(tmp_path / "taken")
+    with pytest.raises(HarmoniqError, match=r"cannot write into .*taken: a file has that name"):
+        with output_files(tmp_path / "taken" / "x.json", stage=None):
+            pytest.fail("the block must not run")
+    assert atomic.make_folder(tmp_path / "a" / "b").is_dir()

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 
 from harmoniq.analysis import metrics  # noqa: E402
 from harmoniq.analysis.compare import ARMS, Comparison  # noqa: E402
-from harmoniq.atomic import atomic_path, write_text_atomic  # noqa: E402
+from harmoniq.atomic import atomic_path, make_folder, write_text_atomic  # noqa: E402
 
 #: Published cross-site figures the report quotes for context (see the protocol docs).
 PUBLISHED = [
@@ -189,7 +189,7 @@ def _agreement_table(c: Comparison, protocol: str) -> str:
 
 def write_report(c: Comparison, outdir: Path) -> Path:
     """PNG plots and report.html (self-contained: images inlined) in ``outdir``."""
-    outdir.mkdir(parents=True, exist_ok=True)
+    make_folder(outdir)
     sections = []
     for protocol, (quantity, valid) in c.ranges.items():
         plots = [

@@ -24,10 +24,11 @@ from harmoniq.recon.reconstruct import reconstruct
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--complex", "complex_output", is_flag=True, help="Write complex images instead of magnitude.")
 @click.option("--group", default="dataset", show_default=True, help="ISMRMRD dataset group in the file.")
-def command(raw, output, seq_path, method, combination, device, complex_output, group):
+@click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")
+def command(raw, output, seq_path, method, combination, device, complex_output, group, force):
     """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
     kspace = read_ismrmrd(raw, group, seq=seq_path)
     series = reconstruct(kspace, ReconOptions(method, combination), device=device, progress=True)
     inputs = {"raw": raw, **({"seq": seq_path} if seq_path else {})}
-    image_path, json_path = write_image_series(series, output, inputs=inputs, complex_output=complex_output)
+    image_path, json_path = write_image_series(series, output, inputs=inputs, complex_output=complex_output, force=force)
     click.echo(f"{image_path} ({series.recon['method']}, {series.volumes().shape[0]} volume(s)); {json_path}")

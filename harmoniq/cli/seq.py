@@ -26,7 +26,8 @@ def _scanner_list(value: str | None) -> list[str] | None:
 @click.argument("protocols", nargs=-1, required=True)
 @click.option("--scanners", default=None, help="Comma-separated target scanners, or 'all' (default: the protocol's targets).")
 @click.option("-o", "--outdir", default=".", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-def build_cmd(protocols, scanners, outdir):
+@click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")
+def build_cmd(protocols, scanners, outdir, force):
     """Build PROTOCOLS (shipped names, paths, or 'all') into DIR/<name>.seq + DIR/<name>.json."""
     from harmoniq.protocols import list_protocols, load_protocol
     from harmoniq.sequences.export import export
@@ -34,7 +35,7 @@ def build_cmd(protocols, scanners, outdir):
     names = list_protocols() if protocols == ("all",) else list(protocols)
     loaded = [load_protocol(name) for name in names]  # every input is checked before anything is written
     for protocol in loaded:
-        seq_path, json_path = export(protocol, outdir, _scanner_list(scanners))
+        seq_path, json_path = export(protocol, outdir, _scanner_list(scanners), force=force)
         side = json.loads(json_path.read_text())
         checked = ", ".join(f"{k}: {'ok' if v['ok'] else 'FAIL'}" for k, v in side["checks"].items())
         click.echo(f"{seq_path}  sha256 {side['seq']['sha256'][:16]}…  {side['total_duration_s'] / 60:.1f} min  [{checked}]")

@@ -38,8 +38,9 @@ def _triplet(text: str, option: str) -> tuple[float, float, float]:
 @click.option("--no-noise", is_flag=True, help="Write noise-free data (no noise scans).")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ISMRMRD .h5 to write.")
+@click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")
 def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, slice_angles_deg, seed, no_noise,
-            device, output):
+            device, output, force):
     """Simulate the Pulseq file SEQ on a phantom inside a simulated scanner; write ISMRMRD raw data."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation import SpinSampling, simulate
@@ -50,6 +51,6 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
     sampling = SpinSampling(per_voxel=None if spins_per_voxel is None else (2, spins_per_voxel, spins_per_voxel))
     raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
                    sampling=sampling, prescription=prescription, progress=True)
-    write_ismrmrd(output, raw)
+    write_ismrmrd(output, raw, force=force)
     click.echo(f"{output}: {len(raw.signals)} readouts x {raw.scanner.coils.channels} channels "
                f"({raw.scanner.name}, phantom {raw.phantom_name}); {prescription.describe()}")

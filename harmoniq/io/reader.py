@@ -31,9 +31,9 @@ from harmoniq.io import flags as acq_flags
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.kspace import KSpace
-from harmoniq.memory import check_fits
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
+from harmoniq.memory import check_fits
 
 SORT_COUNTERS = ("repetition", "set", "phase", "contrast", "slice", "kspace_encode_step_2",
                  "kspace_encode_step_1")
@@ -50,7 +50,7 @@ def read_raw(path: str | Path, group: str = "dataset"):
     """
     path = Path(path)
     if not path.is_file():
-        raise HarmoniqError(f"{path}: no such file")
+        raise HarmoniqError(f"{path}: no such file; give an ISMRMRD .h5 raw data file")
     try:
         with h5py.File(path, "r") as handle:
             if group not in handle:

@@ -9,7 +9,7 @@ from sim_sequences import example_gre, radial_gre
 from harmoniq.cli import main
 from harmoniq.errors import HarmoniqError
 from harmoniq.simulation import simulate
-from harmoniq.simulation.simulate import check_memory
+from harmoniq.simulation.simulate import check_memory, check_readouts
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,15 @@ def test_memory_check_names_the_matrix():
     with pytest.raises(HarmoniqError, match="smaller --matrix"):
         check_memory(10**12, 20)
     check_memory(64 * 64, 20)
+
+
+def test_readouts_are_checked_before_the_sequence_is_compiled(monkeypatch):
+    from harmoniq import memory
+    from harmoniq.protocols import load_protocol
+    from harmoniq.sequences.export import build
+
+    seq = build(load_protocol("gre-demo")).seq  # 64 readouts of 64 samples
+    check_readouts(seq, 16, "gre-demo")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1_000_000)  # 0.5 MB usable < 4096 x (8 x 16 + 96) B
+    with pytest.raises(HarmoniqError, match=r"^gre-demo: 4096 ADC samples needs about .* are available; use a sequence with fewer"):
+        check_readouts(seq, 16, "gre-demo")
