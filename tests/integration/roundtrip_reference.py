@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harmoniq.seqfile import walk_blocks
 from harmoniq.seqfile.rf_rotation import flip_angles
 from harmoniq.simulation import epg
 
@@ -51,13 +52,12 @@ def read_train(seq, z_m: np.ndarray) -> tuple[list[RfEvent], list[AdcEvent]]:
     """RF pulses (flip per position in ``z_m``) and readouts of ``seq``, in time order."""
     labels = seq.evaluate_labels(evolution="adc")
     rfs, adcs, profiles = [], [], {}
-    t = 0.0
-    for number, (block_id, duration) in enumerate(seq.block_durations.items()):
-        block = seq.get_block(block_id)
+    for block in walk_blocks(seq):
+        t = block.start_s
         if block.rf is not None:
             rf = block.rf
             use = getattr(rf, "use", "undefined")
-            gz = block.gz.amplitude if block.gz is not None and block.gz.type == "trap" else 0.0
+            gz = block.grads[2].amplitude if block.grads[2] is not None and block.grads[2].type == "trap" else 0.0
             key = (hash(np.asarray(rf.signal).tobytes()), round(float(gz), 3), round(float(rf.freq_offset), 3))
             if key not in profiles:
                 flat = np.full_like(z_m, math.pi) if use == "inversion" else None
@@ -70,7 +70,6 @@ def read_train(seq, z_m: np.ndarray) -> tuple[list[RfEvent], list[AdcEvent]]:
             index = len(adcs)
             adcs.append(AdcEvent(t + adc.delay + (adc.num_samples // 2 + 0.5) * adc.dwell, float(adc.phase_offset),
                                  {name: int(values[index]) for name, values in labels.items()}))
-        t += duration
     return rfs, adcs
 
 

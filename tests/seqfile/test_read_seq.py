@@ -13,7 +13,7 @@ from hostile import harmoniq_seq, hostile_files, pypulseq_seq
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import list_protocols, load_protocol
-from harmoniq.seqfile import read_seq, validate_seq_text, walk_blocks
+from harmoniq.seqfile import block_table, read_seq, validate_seq_text, walk_blocks
 from harmoniq.seqfile import structure
 from harmoniq.sequences.export import build, seq_bytes
 
@@ -144,3 +144,74 @@ def test_a_missing_or_unreadable_path(tmp_path):
         read_seq(tmp_path / "missing.seq")
     with pytest.raises(HarmoniqError, match=r"no such .seq file"):
         read_seq(tmp_path)
+
+
+FORMAT_1_4 = """[VERSION]
+major 1
+minor 4
+revision 1
+
+[DEFINITIONS]
+AdcRasterTime 1e-07
+BlockDurationRaster 1e-05
+GradientRasterTime 1e-05
+RadiofrequencyRasterTime 1e-06
+
+[BLOCKS]
+1 30 1 0 0 0 0 0
+2 30 2 0 0 0 0 0
+3 20 0 0 0 0 1 0
+
+[RF]
+1 2500 1 2 0 100 0 0
+2 5000 1 2 0 100 0 0
+
+[ADC]
+1 16 10000 10 0 0
+
+[SHAPES]
+
+shape_id 1
+num_samples 100
+1
+0
+0
+97
+
+shape_id 2
+num_samples 100
+0
+0
+98
+
+"""
+
+
+def test_a_format_1_4_file_gets_its_rf_use_detected_as_every_former_reader_did(tmp_path):
+    """Format 1.4 stores no RF use (shapes: run-length coded derivatives, so '1 0 0 97' is 100 ones):
+    a 90 degree block pulse reads as excitation, a 180 as refocusing,
+    the same with pypulseq's default policy (read_seq) as with detection forced on."""
+    path = tmp_path / "format14.seq"
+    path.write_text(FORMAT_1_4)
+    assert validate_seq_text(path) == (1, 4, 1)
+    seq = read_seq(path)
+    forced = pp.Sequence()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        forced.read(str(path), detect_rf_use=True)
+    assert [b.rf.use for b in walk_blocks(seq) if b.rf is not None] == ["excitation", "refocusing"]
+    assert seq.rf_library.type == forced.rf_library.type
+    assert [b.duration_s for b in walk_blocks(seq)] == pytest.approx([300e-6, 300e-6, 200e-6])
+
+
+def test_the_block_walk_decodes_each_event_once(valid_files, monkeypatch):
+    seq = read_seq(valid_files["harmoniq"])
+    table = block_table(seq)
+    decoded = []
+    get_block = seq.get_block
+    monkeypatch.setattr(seq, "get_block", lambda block_id: decoded.append(block_id) or get_block(block_id))
+    blocks = list(walk_blocks(seq))
+    distinct = {(column, event) for column in range(5) for event in table.events[:, column] if event}
+    assert len(blocks) == len(table) == len(seq.block_events) and len(decoded) <= len(distinct) < len(blocks)
+    assert [b.block_id for b in blocks] == table.block_ids.tolist()
+    assert blocks[-1].start_s + blocks[-1].duration_s == pytest.approx(seq.duration()[0], abs=1e-12)
