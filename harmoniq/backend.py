@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
-
-DEVICES = ("cpu", "gpu")
+from harmoniq.names import DEVICES
 
 
 def _cupy():

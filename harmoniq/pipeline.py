@@ -25,6 +25,7 @@ from harmoniq import __version__
 from harmoniq.atomic import atomic_path, write_text_atomic
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.nifti import sha256_file
+from harmoniq.progress import Progress, note, step
 from harmoniq.protocols import Protocol, load_protocol
 
 #: Which NIST plate a model measures (the T1 plate holds the NiCl2 spheres, the T2 plate MnCl2).
@@ -45,7 +46,8 @@ class RunResult:
     computed: list[str] = field(default_factory=list)
 
 
-def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]]) -> tuple[list[Path], bool]:
+def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]],
+           progress=None) -> tuple[list[Path], bool]:
     """Run ``compute`` unless the manifest shows the same inputs and intact outputs."""
     manifest = folder / f".{name}.stage.json"
     if manifest.is_file():
@@ -55,6 +57,7 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
             p.is_file() and sha256_file(p) == h for p, (_, h) in zip(outputs, record["outputs"])
         ):
             return outputs, False
+    note(progress, f"{folder.parent.name}/{folder.name}: {name}")
     outputs = compute()
     record = {"inputs": inputs, "outputs": [[str(p.relative_to(folder)), sha256_file(p)] for p in outputs],
               "harmoniq_version": __version__}
@@ -84,7 +87,7 @@ def run(
     device: str = "cpu",
     recon_filter: str = "none",
     recon_combination: str = "auto",
-    progress: bool = False,
+    progress: bool | Progress = False,
 ) -> RunResult:
     """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
 
@@ -92,7 +95,8 @@ def run(
     seed/noise: simulation noise; recon_filter: k-space apodization applied after the
     reconstruction (``harmoniq.recon.filters``; 'none' in a harmonized pipeline);
     recon_combination: coil combination (``harmoniq.recon.reconstruct.COMBINATIONS``).
-    Returns every stage's output paths.
+    progress: a :class:`harmoniq.progress.Progress` counts this run (and each required one) as
+    one step. Returns every stage's output paths.
     """
     from harmoniq.sequences.export import export
 
@@ -113,7 +117,7 @@ def run(
     computed = []
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.parameters, "targets": protocol.targets}
 
-    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder)))
+    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder)), progress)
     computed += ["seq"] * done
 
     phantom_obj = None
@@ -128,18 +132,15 @@ def run(
     def reconstruct_stage():
         from harmoniq.io.nifti import write_nifti
         from harmoniq.io.reader import read_ismrmrd
-        from harmoniq.recon.filters import apply_filter
         from harmoniq.recon.reconstruct import reconstruct
 
-        kspace = read_ismrmrd(raw_path)
-        kspace.data = apply_filter(kspace.data, recon_filter)
-        series = reconstruct(kspace, combination=recon_combination, device=device, progress=progress)
-        series.recon["filter"] = recon_filter
+        series = reconstruct(read_ismrmrd(raw_path), combination=recon_combination, kspace_filter=recon_filter,
+                             device=device, progress=progress)
         return list(write_nifti(series, folder / "image.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
 
     recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, "filter": recon_filter,
                     "combination": recon_combination}
-    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage)
+    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
     computed += ["recon"] * done
 
     maps: dict[str, Path] = {}
@@ -147,9 +148,11 @@ def run(
         b1 = _required_b1(required)
         inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1),
                   "seq_sha256": sha256_file(seq_path)}
-        written, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, folder / "maps", b1, device, seq_path))
+        written, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, folder / "maps", b1, device, seq_path),
+                               progress)
         computed += ["fit"] * done
         maps = {p.name[len("image_"):].split(".")[0]: p for p in written if p.name.endswith(".nii.gz")}
+    step(progress, f"{folder.parent.name}/{folder.name}")
     return RunResult(protocol, folder, seq_path, raw_path, image, maps, phantom_obj, computed)
 
 
@@ -172,7 +175,7 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
 
     inputs = {"seq_sha256": sha256_file(seq_path), "phantom": phantom, "scanner": scanner, "seed": seed, "noise": noise,
               "matrix": protocol.parameters["matrix"]}
-    _, done = _stage(folder, "simulate", inputs, compute)
+    _, done = _stage(folder, "simulate", inputs, compute, progress)
     return raw_path, ph, done
 
 

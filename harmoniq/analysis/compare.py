@@ -123,11 +123,14 @@ def roi_rows(arm: str, protocol: Protocol, scanner: str, result, seq_sha: str) -
 
 def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, phantom: str = "nist",
             arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, noise: bool = True,
-            device: str = "cpu", progress: bool = True) -> Comparison:
+            device: str = "cpu", recon_filter: str = "none", recon_combination: str = "auto",
+            progress=True) -> Comparison:
     """Run every protocol on every scanner in every arm (resumable) and collect the ROI table.
 
     Scanner k gets noise seed ``seed + k`` in both arms (paired noise); ``noise=False``
     leaves only the systematic differences between scanners and protocol variants.
+    recon_filter/recon_combination: the harmonized arm's reconstruction (the site arm uses
+    each vendor's variant); progress: see :func:`harmoniq.pipeline.run`.
     """
     from harmoniq.simulation.scanner_model import load_scanner_model
 
@@ -143,10 +146,10 @@ def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, ph
         for arm in arms:
             for k, scanner in enumerate(scanners):
                 vendor = load_scanner_model(scanner).vendor.lower()
-                protocol, recon_filter, combination = ((base, "none", "auto") if arm == "harmonized"
-                                                       else base.site_variant(vendor))
+                protocol, kspace_filter, combination = ((base, recon_filter, recon_combination) if arm == "harmonized"
+                                                        else base.site_variant(vendor))
                 result = run(protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
-                             seed=seed + k, noise=noise, device=device, recon_filter=recon_filter,
+                             seed=seed + k, noise=noise, device=device, recon_filter=kspace_filter,
                              recon_combination=combination, progress=progress)
                 rows, image = roi_rows(arm, protocol, scanner, result, sha256_file(result.seq))
                 comparison.rows += rows

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import click
 
-from harmoniq.backend import DEVICES
+from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option
 
 
 def _common(func):
     """Options every model shares."""
     func = click.option("--noise-sigma", type=float, default=None, help="Image noise SD for the uncertainty maps (default: from the residuals).")(func)
-    func = click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)(func)
+    func = device_option(func)
     func = click.option("--mask", type=click.Path(dir_okay=False), default=None, help="Mask NIfTI: fit where non-zero.")(func)
-    func = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")(func)
+    func = json_option(force_option(func))
+    func = out_option("Output folder of the maps (BIDS names) and their sidecars.", folder=True)(func)
     return click.argument("image", type=click.Path(dir_okay=False))(func)
 
 
-def _run(model: str, image: str, out_dir: str, **options):
+def _run(model: str, image: str, out: str, force: bool, as_json: bool, **options):
     from harmoniq.fitting.bids import fit_files
 
-    for path in fit_files(model, image, out_dir, **options):
+    written = fit_files(model, image, out, **options)
+    if as_json:
+        echo_json({"model": model, "image": image, "maps": [str(path) for path in written]})
+        return
+    for path in written:
         click.echo(str(path))
 
 
@@ -52,8 +57,8 @@ MODELS = {
 
 
 def _subcommand(model: str, help_text: str, options: list) -> None:
-    def fit_model(image, out_dir, **values):
-        _run(model, image, out_dir, **values)
+    def fit_model(image, out, force, as_json, **values):
+        _run(model, image, out, force, as_json, **values)
 
     for option in reversed(options):
         fit_model = option(fit_model)

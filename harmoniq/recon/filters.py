@@ -12,8 +12,7 @@ import numpy as np
 
 from harmoniq.backend import get_array_module
 from harmoniq.errors import HarmoniqError
-
-FILTERS = ("none", "hamming", "hanning", "fermi")
+from harmoniq.names import FILTERS
 
 
 def window(name: str, n: int, xp=np) -> np.ndarray:

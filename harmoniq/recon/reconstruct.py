@@ -15,8 +15,9 @@ with the most calibration energy, and used for every frame.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-from tqdm import tqdm
 
 from harmoniq.backend import to_numpy, xp_for_device
 from harmoniq.errors import HarmoniqError
@@ -24,16 +25,18 @@ from harmoniq.io.fourier import k_to_image
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.io.kspace import KSpace, image_geometry
 from harmoniq.io.seq_sorting import NonCartesianKSpace
+from harmoniq.names import COMBINATIONS
+from harmoniq.names import RECON_METHODS as METHODS
+from harmoniq.progress import counter
 from harmoniq.recon import coils
 from harmoniq.recon.calibration import acs, with_calibration_lines
+from harmoniq.recon.filters import apply_filter
 from harmoniq.recon.grappa import grappa
 from harmoniq.recon.iterative import reconstruct_frame
 from harmoniq.recon.nufft import reconstruct_along_trajectory
 from harmoniq.recon.partial_fourier import pocs
 from harmoniq.recon.sampling import acceleration, is_regular, partial_fourier_extent
 
-METHODS = ("auto", "fft", "grappa", "sense", "cs", "tv", "nufft")
-COMBINATIONS = ("auto", "rss", "adaptive", "espirit")
 MAP_METHODS = ("sense", "cs", "tv")
 
 
@@ -91,21 +94,26 @@ def _coil_maps(kspace, xp, slice_index, frame, combination, method, factors):
     return coils.adaptive_maps(k_to_image(k))
 
 
-def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "auto", device: str = "cpu",
-                progress: bool = False) -> ImageSeries:
+def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "auto", kspace_filter: str = "none",
+                device: str = "cpu", progress=False) -> ImageSeries:
     """Reconstruct every frame and slice of ``kspace`` into an :class:`ImageSeries`.
 
     ``combination`` (fft and grappa only): 'rss', 'adaptive' or 'espirit' (default for several
     coils: its maps vanish outside the object, so background noise does not enter the image);
-    the model-based methods always use ESPIRiT maps.
+    the model-based methods always use ESPIRiT maps. ``kspace_filter``: apodization window
+    (:mod:`harmoniq.recon.filters`) applied to the data first and recorded as ``filter``;
+    ``progress``: see :func:`harmoniq.progress.counter`.
     """
     if method not in METHODS:
         raise HarmoniqError(f"method={method!r} is not valid; choose one of {', '.join(METHODS)}")
     if combination not in COMBINATIONS:
         raise HarmoniqError(f"combination={combination!r} is not valid; choose one of {', '.join(COMBINATIONS)}")
+    kspace = replace(kspace, data=apply_filter(kspace.data, kspace_filter))
     if isinstance(kspace, NonCartesianKSpace):
-        return reconstruct_along_trajectory(kspace, method, combination=combination, device=device,
-                                            coil_map_frame=_reference_frame(kspace), progress=progress)
+        series = reconstruct_along_trajectory(kspace, method, combination=combination, device=device,
+                                              coil_map_frame=_reference_frame(kspace), progress=progress)
+        series.recon["filter"] = kspace_filter
+        return series
     if method == "nufft":
         raise HarmoniqError("method 'nufft' needs a non-Cartesian trajectory; these data are Cartesian: use "
                             "--method auto, fft, grappa, sense, cs or tv")
@@ -125,7 +133,7 @@ def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "aut
     images = np.zeros((*kspace.other_shape, n_slices * n2, n1, n0), np.complex64)
     frames = list(np.ndindex(*kspace.other_shape))
     affine, order = image_geometry(kspace)
-    steps = tqdm(total=n_slices * len(frames), desc=f"recon ({chosen})", disable=not progress, unit="frame")
+    steps = counter(progress, n_slices * len(frames), f"recon ({chosen})", "frame")
     for out_slice, s in enumerate(order):
         maps = _coil_maps(kspace, xp, int(s), frame0, combination, chosen, factors)
         for frame in frames:
@@ -147,5 +155,5 @@ def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "aut
               "device": device, "acceleration_k2_k1": list(factors),
               "partial_fourier": sampling["partial_fourier"], "coil_map_frame": list(frame0),
               "prewhitened": kspace.prewhitened,
-              "readout_oversampling_removed": kspace.readout_oversampling_removed}
+              "readout_oversampling_removed": kspace.readout_oversampling_removed, "filter": kspace_filter}
     return ImageSeries(data=images, affine_lps_m=affine, header=kspace.header, recon=record)

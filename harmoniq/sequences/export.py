@@ -91,7 +91,7 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
         unknown = [s for s in scanners if s not in protocol.targets]
         if unknown:
             raise HarmoniqError(
-                f"--scanners: {', '.join(unknown)} not among protocol {protocol.name}'s targets ({', '.join(protocol.targets)})"
+                f"--profiles: {', '.join(unknown)} not among protocol {protocol.name}'s targets ({', '.join(protocol.targets)})"
             )
         protocol = dataclasses.replace(protocol, targets=list(scanners))
     built = build(protocol)
