@@ -5,7 +5,8 @@ pipeline run) and passes it down as the stages' ``progress`` argument. The stage
 their own work (simulated events, reconstructed frames) with :func:`counter`, mark what
 runs now with :func:`note` and finished steps with :func:`step`; all three also accept
 ``progress=True`` (a bar of the stage's own, for calls from Python) and ``False``/``None``
-(silent).
+(silent). Bars are drawn only when stderr is a terminal, so logs and pipes get no bar lines,
+and a bar is erased when its command fails, so the error line stands alone.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 class Progress:
     """The one bar of a command: ``total`` steps; the running stage is shown after the count."""
 
-    def __init__(self, total: int, desc: str, *, unit: str = "step", disable: bool = False):
+    def __init__(self, total: int, desc: str, *, unit: str = "step"):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc=desc, unit=unit, disable=None, dynamic_ncols=True)
         self.stage = ""
 
     def step(self, label: str) -> None:
@@ -41,7 +42,9 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self.bar.leave = False  # erase the bar: the error line follows alone
         self.close()
 
 
@@ -86,7 +89,7 @@ def counter(progress, total: int, desc: str, unit: str):
     if progress is True:
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=desc, unit=unit)
+        return tqdm(total=total, desc=desc, unit=unit, disable=None)
     return _Silent()
 
 
