@@ -28,6 +28,7 @@ import numpy as np
 import sigpy
 from sigpy.mri import birdcage_maps
 
+from harmoniq.protocols import ReconOptions
 from harmoniq.io.fourier import k_to_image
 from harmoniq.io.header import AcquisitionHeader
 from harmoniq.io.reader import read_ismrmrd, read_raw
@@ -151,8 +152,8 @@ def bench_nufft(workdir: Path) -> dict:
     reference = np.abs(phantom)
     coord = grid_coordinates(kspace)[0, 0, 0, 0, 0, 0]
     dcf_s, _ = best_of(lambda: density_compensation(coord, kspace.grid_shape[1:]), repeats=2)
-    gridding_s, gridding = best_of(lambda: reconstruct(kspace, "nufft"), repeats=2)
-    sense_s, sense = best_of(lambda: reconstruct(kspace, "sense"), repeats=2)
+    gridding_s, gridding = best_of(lambda: reconstruct(kspace, ReconOptions("nufft")), repeats=2)
+    sense_s, sense = best_of(lambda: reconstruct(kspace, ReconOptions("sense")), repeats=2)
     write_cfl(workdir / "traj", np.stack([coord[..., 1], coord[..., 0], np.zeros_like(coord[..., 0])], axis=-1))
     write_cfl(workdir / "radial", kspace.data[0, 0, 0, 0, 0, :, 0, ..., None])
     write_cfl(workdir / "maps", maps[:, None])

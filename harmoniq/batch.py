@@ -20,12 +20,16 @@ A study file lists datasets, real or simulated::
 Every dataset runs :func:`harmoniq.pipeline.run` into ``OUT/<site>/<subject>/`` on a Dask
 worker (a local cluster by default, or the ``dask.distributed`` scheduler at an address).
 Stages already finished with the same inputs are not recomputed, so a killed batch restarts
-where it stopped; a failing dataset is reported and the others go on.
+where it stopped. Every dataset is checked before any worker starts (raw files exist;
+protocols, simulated scanners and phantoms are known); a dataset that fails on its worker is
+reported in one line and the others go on.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +101,38 @@ def load_study(path: str | Path) -> Study:
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise HarmoniqError(f"study {path.name}: dataset {duplicates[0]} appears twice (site/subject/protocol must be unique)")
+    problems = [f"study {path.name}, dataset {i} ({d.key}): {problem}"
+                for i, d in enumerate(datasets, start=1) for problem in _problems(d)]
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s) in the study)" if len(problems) > 1 else ""
+        raise HarmoniqError(problems[0] + more)
     return Study(data.get("name", path.stem), datasets)
+
+
+def _problems(dataset: Dataset) -> list[str]:
+    """What would make ``dataset`` fail before any work: missing files, unknown names, bad numbers."""
+    from harmoniq.phantoms import list_phantoms
+    from harmoniq.protocols import load_protocol
+    from harmoniq.simulation.scanner_model import load_scanner_model
+
+    problems = []
+    checks = [lambda: load_protocol(dataset.protocol)]
+    if dataset.raw is not None and not dataset.raw.is_file():
+        problems.append(f"raw file {dataset.raw} does not exist; give a path relative to the study file")
+    if dataset.scanner is not None:
+        checks.append(lambda: load_scanner_model(dataset.scanner))
+        if dataset.phantom not in list_phantoms():
+            problems.append(f"phantom {dataset.phantom!r} is not known; choose one of {', '.join(list_phantoms())}")
+    if dataset.matrix is not None and dataset.matrix < 1:
+        problems.append(f"matrix={dataset.matrix} must be a positive number of voxels")
+    if dataset.seed < 0:
+        problems.append(f"seed={dataset.seed} must be a whole number >= 0")
+    for check in checks:
+        try:
+            check()
+        except HarmoniqError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 @dataclass
@@ -125,8 +160,11 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
     if scheduler is None:
         if workers < 1:
             raise HarmoniqError(f"--workers={workers} must be at least 1")
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+        with warnings.catch_warnings():  # dask's own port and socket notices are not the user's concern
+            warnings.simplefilter("ignore")
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.CRITICAL)
+            client = Client(cluster)
     else:
         cluster = None
         try:
@@ -146,32 +184,30 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
             try:
                 result.runs[dataset.key] = future.result()
             except Exception as exc:  # a failing dataset is reported, the others go on
-                result.failed[dataset.key] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                result.failed[dataset.key] = failure_reason(exc)
             if bar is not None:
                 bar.update()
         if bar is not None:
             bar.close()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            client.close()
+            if cluster is not None:
+                cluster.close()
     return result
 
 
-def summary(study: Study, result: BatchResult):
-    """The study's comparison: ROI rows of every simulated dataset (sites as raters)."""
-    from harmoniq.analysis.compare import QUANTITY, Comparison, roi_rows
-    from harmoniq.io.nifti import sha256_file
+def failure_reason(exc: BaseException) -> str:
+    """One line: a HarmoniqError's message, else the exception type and its first line."""
+    text = str(exc) if isinstance(exc, HarmoniqError) else f"{type(exc).__name__}: {exc}"
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
 
-    comparison = Comparison(rows=[])
-    for dataset in study.datasets:
-        run_result = result.runs.get(dataset.key)
-        if run_result is None or run_result.phantom is None or run_result.protocol.model not in QUANTITY:
-            continue
-        protocol = run_result.protocol
-        _, attribute, quantity = QUANTITY[protocol.model]
-        comparison.ranges[protocol.name] = (quantity, protocol.valid_range.get(f"{attribute[:2]}_ms"))
-        rows, image = roi_rows(study.name, protocol, dataset.site, run_result, sha256_file(run_result.seq))
-        comparison.rows += rows
-        comparison.maps[(study.name, protocol.name, dataset.site)] = image
-    return comparison
+
+def summary(study: Study, result: BatchResult):
+    """The study's comparison: the maps of every simulated dataset, sites as raters."""
+    from harmoniq.analysis.compare import compare
+    from harmoniq.experiments import comparable, measurement
+
+    runs = [(d, result.runs.get(d.key)) for d in study.datasets]
+    return compare([measurement(study.name, d.site, r) for d, r in runs if r is not None and comparable(r)])

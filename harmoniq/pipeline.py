@@ -11,39 +11,54 @@ Each stage records its inputs (sha256 of files, parameters) and its outputs' sha
 manifest ``.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
 interrupted run resumes where it stopped and a finished run costs nothing to repeat.
 A protocol that requires another (``t1-vfa`` needs ``b1-dam``) runs it first, on the same
-data source, and uses its map.
+data source, and uses its map. The stages hand over typed objects: :class:`Protocol` ->
+``.seq`` -> ``KSpace`` -> ``ImageSeries`` -> :class:`ParameterMaps`, collected in :class:`RunResult`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from harmoniq import __version__
 from harmoniq.atomic import atomic_path, write_text_atomic
 from harmoniq.errors import HarmoniqError
-from harmoniq.io.nifti import sha256_file
+from harmoniq.fitting.maps import ParameterMaps, map_suffix
+from harmoniq.models import MODELS, NO_MODEL
+from harmoniq.phantoms.base import Phantom
 from harmoniq.progress import Progress, note, step
-from harmoniq.protocols import Protocol, load_protocol
+from harmoniq.protocols import Protocol, ReconOptions, load_protocol
+from harmoniq.provenance import sha256_file
 
-#: Which NIST plate a model measures (the T1 plate holds the NiCl2 spheres, the T2 plate MnCl2).
-NIST_PLATE = {"t1-ir": "t1", "t1-vfa": "t1", "b1-dam": "t1", "t2-se": "t2", "t2-mese": "t2", "t2star": "t2", "none": "t1"}
+IMAGE_STEM = "image"
 
 
 @dataclass
 class RunResult:
-    """Paths of every stage's output and the names of the stages computed in this call."""
+    """Every stage's output of one run, and the names of the stages computed in this call.
+
+    maps: the fitted maps (None for a protocol without a model); phantom: the simulated
+    phantom (None for a site's raw data).
+    """
 
     protocol: Protocol
     folder: Path
     seq: Path
     raw: Path
     image: Path
-    maps: dict[str, Path] = field(default_factory=dict)
-    phantom: object = None
+    maps: ParameterMaps | None = None
+    phantom: Phantom | None = None
     computed: list[str] = field(default_factory=list)
+
+    @property
+    def maps_folder(self) -> Path:
+        return self.folder / "maps"
+
+    def map_path(self, name: str) -> Path:
+        """The file of map ``name`` (``T1``, ``B1``, ...) of this run's model."""
+        return self.maps_folder / f"{IMAGE_STEM}_{map_suffix(MODELS[self.protocol.model], name)}.nii.gz"
 
 
 def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]],
@@ -65,15 +80,6 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
     return outputs, True
 
 
-def make_phantom_for_protocol(phantom: str, protocol: Protocol, field_t: float, ndim: int, matrix: int):
-    """The named phantom on the protocol's field of view, at ``matrix`` voxels per in-plane axis."""
-    from harmoniq.phantoms import make_phantom
-
-    fov = protocol.parameters["fov_mm"] * 1e-3
-    options = {"plate": NIST_PLATE[protocol.model]} if phantom == "nist" else {}
-    return make_phantom(phantom, matrix=matrix, field_t=field_t, ndim=ndim, fov_m=fov, **options)
-
-
 def run(
     protocol: str | Protocol,
     outdir: str | Path,
@@ -85,44 +91,41 @@ def run(
     seed: int = 0,
     noise: bool = True,
     device: str = "cpu",
-    recon_filter: str = "none",
-    recon_combination: str = "auto",
+    recon: ReconOptions = ReconOptions(),
     progress: bool | Progress = False,
 ) -> RunResult:
     """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
-    seed/noise: simulation noise; recon_filter: k-space apodization applied after the
-    reconstruction (``harmoniq.recon.filters``; 'none' in a harmonized pipeline);
-    recon_combination: coil combination (``harmoniq.recon.reconstruct.COMBINATIONS``).
-    progress: a :class:`harmoniq.progress.Progress` counts this run (and each required one) as
-    one step. Returns every stage's output paths.
+    seed/noise: simulation noise; recon: reconstruction method, coil combination and k-space
+    filter (the harmonized pipeline uses the defaults); progress: a :class:`harmoniq.progress.Progress`
+    counts this run (and each required one) as one step. Returns every stage's output.
     """
     from harmoniq.sequences.export import export
 
     protocol = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
-    if matrix is not None and matrix != protocol.parameters["matrix"]:
-        protocol = protocol.with_parameters(matrix=matrix)
+    if matrix is not None and matrix != protocol.parameters.matrix:
+        protocol = protocol.with_values(matrix=matrix)
     if raw is None and scanner is None:
         raise HarmoniqError("pipeline: give a simulated scanner (--scanner) or a raw data file (--raw)")
     outdir = Path(outdir)
     required = [
-        run(r, outdir, phantom=phantom, scanner=scanner, raw=None if raw is None else raw, matrix=matrix,
-            seed=seed, noise=noise, device=device, recon_filter=recon_filter, recon_combination=recon_combination,
-            progress=progress)
+        run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
+            device=device, recon=recon, progress=progress)
         for r in protocol.requires
     ]
     folder = outdir / protocol.name
     folder.mkdir(parents=True, exist_ok=True)
     computed = []
-    params = {"protocol_sha256": protocol.sha256, "parameters": protocol.parameters, "targets": protocol.targets}
+    params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
     (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder)), progress)
     computed += ["seq"] * done
 
     phantom_obj = None
     if raw is None:
-        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, progress)
+        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
+                                                progress)
         computed += ["simulate"] * done
     else:
         raw_path = Path(raw)
@@ -130,42 +133,41 @@ def run(
             raise HarmoniqError(f"--raw {raw_path}: no such file")
 
     def reconstruct_stage():
-        from harmoniq.io.nifti import write_nifti
+        from harmoniq.io.nifti import write_image_series
         from harmoniq.io.reader import read_ismrmrd
         from harmoniq.recon.reconstruct import reconstruct
 
-        series = reconstruct(read_ismrmrd(raw_path), combination=recon_combination, kspace_filter=recon_filter,
-                             device=device, progress=progress)
-        return list(write_nifti(series, folder / "image.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
+        series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
+        return list(write_image_series(series, folder / f"{IMAGE_STEM}.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
 
-    recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, "filter": recon_filter,
-                    "combination": recon_combination}
+    recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
     (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
     computed += ["recon"] * done
 
-    maps: dict[str, Path] = {}
-    if protocol.model != "none":
+    result = RunResult(protocol, folder, seq_path, raw_path, image, None, phantom_obj, computed)
+    if protocol.model != NO_MODEL:
         b1 = _required_b1(required)
         inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1),
                   "seq_sha256": sha256_file(seq_path)}
-        written, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, folder / "maps", b1, device, seq_path),
-                               progress)
+        _, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, result.maps_folder, b1, device, seq_path),
+                         progress)
         computed += ["fit"] * done
-        maps = {p.name[len("image_"):].split(".")[0]: p for p in written if p.name.endswith(".nii.gz")}
+        result.maps = ParameterMaps.read(result.maps_folder, IMAGE_STEM, protocol.model)
     step(progress, f"{folder.parent.name}/{folder.name}")
-    return RunResult(protocol, folder, seq_path, raw_path, image, maps, phantom_obj, computed)
+    return result
 
 
 def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, progress):
-    """Simulation stage: the phantom on the protocol's FOV, in the simulated scanner."""
+    """Simulation stage: the phantom on the protocol's FOV (the NIST plate its model measures)."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation.scanner_model import load_scanner_model
-    from harmoniq.simulation.simulate import load_sequence, sequence_ndim, simulate
+    from harmoniq.simulation.simulate import load_sequence, make_phantom_for, simulate
 
     model = load_scanner_model(scanner)
     sequence = load_sequence(str(seq_path))  # read once: its dimensionality picks the phantom
-    ndim = sequence_ndim(sequence)
-    ph = make_phantom_for_protocol(phantom, protocol, model.field_t, ndim, protocol.parameters["matrix"])
+    options = {"plate": MODELS[protocol.model].plate if protocol.model in MODELS else "t1"} if phantom == "nist" else {}
+    ph = make_phantom_for(phantom, sequence, model, protocol.parameters.matrix, fov_m=protocol.parameters.fov_m,
+                          **options)
     raw_path = folder / "raw.h5"
 
     def compute():
@@ -174,19 +176,19 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
         return [raw_path]
 
     inputs = {"seq_sha256": sha256_file(seq_path), "phantom": phantom, "scanner": scanner, "seed": seed, "noise": noise,
-              "matrix": protocol.parameters["matrix"]}
+              "matrix": protocol.parameters.matrix}
     _, done = _stage(folder, "simulate", inputs, compute, progress)
     return raw_path, ph, done
 
 
 def _required_b1(required: list[RunResult]) -> Path | None:
-    """The relative-B1 map of a required b1-dam run, if any."""
+    """The relative-B1 map file of a required b1-dam run, if any."""
     for r in required:
         if r.protocol.model == "b1-dam":
-            matches = [p for name, p in r.maps.items() if name.endswith("TB1map") and "crlb" not in name]
-            if not matches:
-                raise HarmoniqError(f"pipeline: {r.protocol.name} produced no TB1map in {r.folder / 'maps'}")
-            return matches[0]
+            path = r.map_path("B1")
+            if not path.is_file():
+                raise HarmoniqError(f"pipeline: {r.protocol.name} produced no B1 map {path.name} in {r.maps_folder}")
+            return path
     return None
 
 
@@ -198,7 +200,7 @@ def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device
     out_dir.mkdir(parents=True, exist_ok=True)
     if b1 is not None:
         b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
-    options = {"seq": seq} if protocol.model == "t2-mese" else {}
+    options = {"seq": seq} if any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
     written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]
 

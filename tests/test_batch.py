@@ -41,7 +41,8 @@ seed = 3
 @pytest.fixture
 def study(tmp_path):
     path = tmp_path / "study.toml"
-    path.write_text(STUDY + '[[dataset]]\nsite = "d"\nsubject = "s1"\nprotocol = "gre-demo"\nraw = "missing.h5"\n')
+    (tmp_path / "corrupt.h5").write_bytes(b"not HDF5")  # exists, so only its worker finds it unreadable
+    path.write_text(STUDY + '[[dataset]]\nsite = "d"\nsubject = "s1"\nprotocol = "gre-demo"\nraw = "corrupt.h5"\n')
     return path
 
 
@@ -49,18 +50,21 @@ def test_dask_cluster_outputs_equal_a_plain_local_run_and_a_failure_is_isolated(
     plan = load_study(study)
     result = run_batch(plan, tmp_path / "dask", workers=2, progress=False)
     assert sorted(result.runs) == ["a/s1/gre-demo", "b/s1/gre-demo", "c/s1/b1-dam"]
-    assert list(result.failed) == ["d/s1/gre-demo"] and "missing.h5" in result.failed["d/s1/gre-demo"]
+    assert list(result.failed) == ["d/s1/gre-demo"]
+    assert result.failed["d/s1/gre-demo"].startswith(f"{tmp_path / 'corrupt.h5'}: not a readable HDF5 file")
     for dataset in plan.datasets[:3]:
         local = run_dataset(dataset, tmp_path / "local")
         on_dask = result.runs[dataset.key]
         # bit for bit: one-thread Dask workers and a plain process on all cores sum in the same order
         raw = [h5py.File(r.raw)["dataset/data"]["data"] for r in (local, on_dask)]
         assert all(np.array_equal(a, b) for a, b in zip(*raw))
-        assert sorted(local.maps) == sorted(on_dask.maps) and (local.maps or dataset.protocol != "b1-dam")
-        for a, b in [(local.image, on_dask.image)] + [(local.maps[k], on_dask.maps[k]) for k in local.maps]:
-            if str(a).endswith(".nii.gz"):
-                a_data, b_data = (np.asarray(nib.load(str(f)).dataobj) for f in (a, b))
-                assert np.array_equal(a_data, b_data, equal_nan=True), a
+        assert (local.maps is None) == (on_dask.maps is None) == (dataset.protocol != "b1-dam")
+        a_data, b_data = (np.asarray(nib.load(str(r.image)).dataobj) for r in (local, on_dask))
+        assert np.array_equal(a_data, b_data)
+        if local.maps is not None:
+            assert sorted(local.maps.maps) == sorted(on_dask.maps.maps)
+            for name in local.maps.maps:
+                assert np.array_equal(local.maps[name], on_dask.maps[name], equal_nan=True), name
 
 
 def test_a_killed_batch_recomputes_only_what_was_missing(study, tmp_path):
@@ -92,4 +96,26 @@ def test_bad_study_files_fail_with_one_clear_line(tmp_path):
         load_study(bad)
     bad.write_text(STUDY.replace('site = "b"', 'site = "a"'))
     with pytest.raises(HarmoniqError, match="appears twice"):
+        load_study(bad)
+
+
+@pytest.mark.parametrize("row, message", [
+    ('raw = "missing.h5"', r"dataset 4 \(d/s1/gre-demo\): raw file .*missing.h5 does not exist"),
+    ('scanner = "siemens-prisma-9t"', r"dataset 4 \(d/s1/gre-demo\): scanner 'siemens-prisma-9t' is not known"),
+    ('scanner = "ge-premier-3t"\nphantom = "banana"', r"dataset 4 \(d/s1/gre-demo\): phantom 'banana' is not known"),
+    ('scanner = "ge-premier-3t"\nmatrix = 0', r"dataset 4 \(d/s1/gre-demo\): matrix=0 must be a positive"),
+])
+def test_a_study_is_checked_before_any_worker_starts(tmp_path, row, message):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(STUDY + f'[[dataset]]\nsite = "d"\nsubject = "s1"\nprotocol = "gre-demo"\n{row}\n')
+    with pytest.raises(HarmoniqError, match=message) as info:
+        load_study(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_every_problem_of_a_study_is_counted_in_its_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(STUDY.replace('protocol = "b1-dam"', 'protocol = "t9-magic"')
+                   + '[[dataset]]\nsite = "d"\nsubject = "s1"\nprotocol = "gre-demo"\nraw = "missing.h5"\n')
+    with pytest.raises(HarmoniqError, match=r"dataset 3 \(c/s1/t9-magic\): .*t9-magic.*\(and 1 more problem\(s\) in the study\)$"):
         load_study(bad)

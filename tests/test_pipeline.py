@@ -11,6 +11,7 @@ import pytest
 
 from harmoniq.analysis.compare import compare, write_csv
 from harmoniq.analysis.report import write_report
+from harmoniq.experiments import run_comparison
 from harmoniq.pipeline import run
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,8 @@ def irse_run(tmp_path_factory):
 
 def test_ir_t1_in_every_sphere_of_the_designed_range_within_3_percent(irse_run):
     _, result = irse_run
-    t1 = np.asarray(nib.load(str(result.maps["T1map"])).dataobj).T
+    t1 = np.asarray(nib.load(str(result.map_path("T1"))).dataobj).T
+    assert np.array_equal(t1, result.maps["T1"].astype(np.float32), equal_nan=True)  # the file is the typed map
     ph = result.phantom
     low, high = result.protocol.valid_range["t1_ms"]
     checked = 0
@@ -48,7 +50,7 @@ def test_a_finished_run_is_not_recomputed_and_a_lost_output_is(irse_run):
 
 def test_comparison_report_renders_plots_and_tables(tmp_path):
     scanners = ["siemens-prisma-3t", "ge-premier-3t"]
-    result = compare(["t1-irse"], scanners, tmp_path, matrix=64, progress=False)
+    result = compare(run_comparison(["t1-irse"], scanners, tmp_path, matrix=64, progress=False))
     harmonized = result.summary("harmonized", "t1-irse")
     assert len(harmonized["seq_sha256"]) == 1  # one file for every scanner
     assert len(result.summary("site", "t1-irse")["seq_sha256"]) == 2

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from harmoniq.errors import HarmoniqError
-from harmoniq.protocols import list_protocols, load_protocol
+from harmoniq.protocols import ReconOptions, list_protocols, load_protocol
 from harmoniq.scanners import list_profiles
+from harmoniq.sequences import check_timing
 
 REQUIRED = {"t1-irse", "t1-vfa", "b1-dam", "t2-se", "t2-mese", "gre-demo"}
 
@@ -17,14 +18,14 @@ def test_library_ships_the_required_protocols_for_all_scanners():
     assert REQUIRED <= set(list_protocols())
     for name in list_protocols():
         p = load_protocol(name)
-        assert p.targets == list_profiles() and len(p.targets) == 6
+        assert list(p.targets) == list_profiles() and len(p.targets) == 6
         assert len(p.description) > 100
     irse = load_protocol("t1-irse").parameters
-    assert min(irse["ti_ms"]) == 50.0 and max(irse["ti_ms"]) == 3000.0
-    assert len(load_protocol("t1-vfa").parameters["flip_deg"]) >= 2
-    assert load_protocol("t2-mese").parameters["echoes"] >= 16
-    assert len(load_protocol("t2-se").parameters["te_ms"]) >= 2
-    assert load_protocol("t1-vfa").requires == ["b1-dam"]
+    assert min(irse.ti_s) == 0.05 and max(irse.ti_s) == 3.0  # SI inside: ti_ms in the file, seconds in code
+    assert len(load_protocol("t1-vfa").parameters.flip_rad) >= 2
+    assert load_protocol("t2-mese").parameters.echoes >= 16
+    assert len(load_protocol("t2-se").parameters.te_s) >= 2
+    assert load_protocol("t1-vfa").requires == ("b1-dam",)
 
 
 def _protocol(tmp_path, family, params, extra=""):
@@ -54,7 +55,7 @@ def _protocol(tmp_path, family, params, extra=""):
 def test_bad_protocols_fail_with_one_clear_line(tmp_path, family, params, words):
     path = _protocol(tmp_path, family, params)
     with pytest.raises(HarmoniqError) as err:
-        load_protocol(path)
+        check_timing(load_protocol(path))
     message = str(err.value)
     assert "\n" not in message
     for w in words:
@@ -93,10 +94,11 @@ def test_cli_reports_an_infeasible_protocol_on_one_line_and_writes_nothing(tmp_p
 
 
 def test_site_variants_carry_protocol_changes_and_a_vendor_like_reconstruction(tmp_path):
-    variant, recon_filter, combination = load_protocol("t2-se").site_variant("GE")
-    assert (recon_filter, combination) == ("fermi", "rss")
-    assert variant.parameters["te_ms"] == [10.0, 20.0, 40.0, 80.0, 160.0, 320.0]
-    assert load_protocol("t2-se").site_variant("unknown-vendor")[1:] == ("none", "auto")
+    variant = load_protocol("t2-se").site_variant("GE")
+    assert (variant.recon.filter, variant.recon.combination) == ("fermi", "rss")
+    assert variant.protocol.values["te_ms"] == [10.0, 20.0, 40.0, 80.0, 160.0, 320.0]
+    assert variant.protocol.parameters.te_s == pytest.approx((0.01, 0.02, 0.04, 0.08, 0.16, 0.32), rel=1e-15)
+    assert load_protocol("t2-se").site_variant("unknown-vendor").recon == ReconOptions()
     for table, words in [
         ('[site_variants.ge]\nrecon_combination = "sum"', "recon_combination='sum'; valid are auto, rss"),
         ('[site_variants.ge]\nrecon_filter = "gauss"', "recon_filter='gauss'; valid are none"),

@@ -1,33 +1,44 @@
-"""Cross-scanner comparison: one protocol on several simulated scanners, harmonized vs site.
+"""Cross-scanner comparison statistics: maps of several scanners against the phantom's reference.
 
-Arms: ``harmonized`` — every scanner runs the identical .seq, reconstruction and fit;
-``site`` — each scanner runs its vendor's illustrative variant of the protocol
-(``[site_variants]`` in the protocol file, with a vendor-like k-space filter and coil
-combination). Per ROI the table holds the mean and SD of the map, the reference value and the
-relative bias; per ROI and arm the cross-scanner CoV and the CoV that noise alone would give
-(from the fits' Cramer-Rao maps); per protocol and arm ICC(2,1), Lin's CCC and Bland-Altman
-statistics against the reference (harmoniq.analysis.metrics).
+The input is a list of :class:`Measurement` (one fitted :class:`ParameterMaps` per arm,
+protocol and scanner, with the phantom it was simulated on), however they were produced
+(:mod:`harmoniq.experiments` runs them; a study batch collects them). Arms: ``harmonized``
+-- every scanner runs the identical .seq, reconstruction and fit; ``site`` -- each scanner
+runs its vendor's variant. Per ROI the table holds the mean and SD of the map, the reference
+value and the relative bias; per ROI and arm the cross-scanner CoV and the CoV that noise alone
+would give (from the fits' Cramer-Rao maps); per protocol and arm ICC(2,1), Lin's CCC and
+Bland-Altman statistics against the reference (harmoniq.analysis.metrics).
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
+from dataclasses import dataclass, field
 
-import nibabel as nib
 import numpy as np
 
 from harmoniq.analysis import metrics
 from harmoniq.errors import HarmoniqError
-from harmoniq.io.nifti import sha256_file
-from harmoniq.pipeline import run
-from harmoniq.protocols import Protocol, load_protocol
+from harmoniq.fitting.maps import ParameterMaps
+from harmoniq.models import MODELS
+from harmoniq.phantoms.base import Phantom
+from harmoniq.protocols import Protocol
 
 ARMS = ("harmonized", "site")
-#: Map suffix and phantom reference attribute of each quantitative model.
-QUANTITY = {"t1-ir": ("T1map", "t1_s", "T1"), "t1-vfa": ("T1map", "t1_s", "T1"),
-            "t2-se": ("T2map", "t2_s", "T2"), "t2-mese": ("T2map", "t2_s", "T2")}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One fitted map set to compare: its arm, its rater (scanner or site), the protocol it
+    ran, its maps, the phantom it measured and the sha256 of its .seq."""
+
+    arm: str
+    rater: str
+    protocol: Protocol
+    maps: ParameterMaps
+    phantom: Phantom
+    seq_sha256: str
 
 
 @dataclass
@@ -95,65 +106,44 @@ class Comparison:
         }
 
 
-def roi_rows(arm: str, protocol: Protocol, scanner: str, result, seq_sha: str) -> tuple[list[RoiRow], np.ndarray]:
-    """ROI statistics of the run's quantitative map against the phantom's reference values."""
-    suffix, attribute, _ = QUANTITY[protocol.model]
-    if suffix not in result.maps:
-        raise HarmoniqError(f"compare: run {result.folder} wrote no {suffix}")
-    values = np.asarray(nib.load(str(result.maps[suffix])).dataobj, dtype=float).T  # (z, y, x)
-    outside = np.asarray(nib.load(str(result.maps["desc-outofrange_mask"])).dataobj).T.astype(bool)
-    crlb_map = result.maps.get(f"desc-crlb_{suffix}")
-    crlb = (np.asarray(nib.load(str(crlb_map)).dataobj, dtype=float).T if crlb_map else np.full(values.shape, np.nan))
-    phantom = result.phantom
-    low, high = protocol.valid_range.get(f"{attribute[:2]}_ms", (0.0, np.inf))
+def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
+    """ROI statistics of the measurement's quantitative map against the phantom's reference
+    values, and the map's middle slice (y, x) for the report."""
+    spec = MODELS[m.protocol.model]
+    if spec.reference is None or spec.quantity not in m.maps:
+        raise HarmoniqError(f"compare: protocol {m.protocol.name} has no {spec.quantity or 'quantitative'} map to compare")
+    values = np.asarray(m.maps[spec.quantity], dtype=float)
+    outside = np.asarray(m.maps["out_of_range"], dtype=bool)
+    crlb_name = f"{spec.quantity}_crlb"
+    crlb = np.asarray(m.maps[crlb_name], dtype=float) if crlb_name in m.maps else np.full(values.shape, np.nan)
+    low, high = m.protocol.valid_range.get(spec.range_key, (0.0, np.inf))
     rows = []
-    for label, roi in sorted(phantom.rois.items()):
-        ref = getattr(roi, attribute)
-        voxels = phantom.labels == label
+    for label, roi in sorted(m.phantom.rois.items()):
+        ref = getattr(roi, spec.reference)
+        voxels = m.phantom.labels == label
         if ref is None or not np.isfinite(ref) or not voxels.any() or roi.name == "water":
             continue
         v = values[voxels & ~outside] * 1e3
         if v.size == 0:
             continue
         noise_sd = float(np.sqrt(np.mean(crlb[voxels & ~outside] ** 2)) * 1e3)
-        rows.append(RoiRow(arm, protocol.name, scanner, roi.name, ref * 1e3, float(np.mean(v)), float(np.std(v)),
-                           int(v.size), bool(low <= ref * 1e3 <= high), seq_sha, noise_sd))
+        rows.append(RoiRow(m.arm, m.protocol.name, m.rater, roi.name, ref * 1e3, float(np.mean(v)), float(np.std(v)),
+                           int(v.size), bool(low <= ref * 1e3 <= high), m.seq_sha256, noise_sd))
     return rows, values[values.shape[0] // 2]
 
 
-def compare(protocols: list[str], scanners: list[str], outdir: str | Path, *, phantom: str = "nist",
-            arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, noise: bool = True,
-            device: str = "cpu", recon_filter: str = "none", recon_combination: str = "auto",
-            progress=True) -> Comparison:
-    """Run every protocol on every scanner in every arm (resumable) and collect the ROI table.
+def compare(measurements: list[Measurement], noise: bool = True) -> Comparison:
+    """The comparison of ``measurements``: ROI rows, report slices and designed ranges.
 
-    Scanner k gets noise seed ``seed + k`` in both arms (paired noise); ``noise=False``
-    leaves only the systematic differences between scanners and protocol variants.
-    recon_filter/recon_combination: the harmonized arm's reconstruction (the site arm uses
-    each vendor's variant); progress: see :func:`harmoniq.pipeline.run`.
+    noise: False when the data were simulated noise-free (no noise-only CoV is reported).
     """
-    from harmoniq.simulation.scanner_model import load_scanner_model
-
-    outdir = Path(outdir)
     comparison = Comparison(rows=[], noise=noise)
-    for name in protocols:
-        base = load_protocol(name)
-        if base.model not in QUANTITY:
-            raise HarmoniqError(f"compare: protocol {name} has model {base.model!r}; compare takes T1/T2 protocols "
-                                f"({', '.join(sorted(QUANTITY))})")
-        _, attribute, quantity = QUANTITY[base.model]
-        comparison.ranges[name] = (quantity, base.valid_range.get(f"{attribute[:2]}_ms"))
-        for arm in arms:
-            for k, scanner in enumerate(scanners):
-                vendor = load_scanner_model(scanner).vendor.lower()
-                protocol, kspace_filter, combination = ((base, recon_filter, recon_combination) if arm == "harmonized"
-                                                        else base.site_variant(vendor))
-                result = run(protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
-                             seed=seed + k, noise=noise, device=device, recon_filter=kspace_filter,
-                             recon_combination=combination, progress=progress)
-                rows, image = roi_rows(arm, protocol, scanner, result, sha256_file(result.seq))
-                comparison.rows += rows
-                comparison.maps[(arm, name, scanner)] = image
+    for m in measurements:
+        spec = MODELS[m.protocol.model]
+        comparison.ranges[m.protocol.name] = (spec.quantity, m.protocol.valid_range.get(spec.range_key))
+        rows, image = roi_rows(m)
+        comparison.rows += rows
+        comparison.maps[(m.arm, m.protocol.name, m.rater)] = image
     return comparison
 
 

@@ -20,7 +20,7 @@ def protocols():
 def _protocol_dict(p) -> dict:
     return {"name": p.name, "family": p.family, "model": p.model, "path": str(p.path), "sha256": p.sha256,
             "description": p.description, "targets": list(p.targets), "requires": list(p.requires),
-            "valid_range": {k: list(v) for k, v in p.valid_range.items()}, "parameters": p.parameters}
+            "valid_range": {k: list(v) for k, v in p.valid_range.items()}, "parameters": p.values}
 
 
 @protocols.command("list")
@@ -29,7 +29,7 @@ def protocols_list(as_json):
     """Name, family and summary of every shipped protocol."""
     from harmoniq.protocols import list_protocols, load_protocol
 
-    loaded = [load_protocol(name, check_timing=False) for name in list_protocols()]
+    loaded = [load_protocol(name) for name in list_protocols()]
     if as_json:
         echo_json([{"name": p.name, "family": p.family, "model": p.model, "description": p.description}
                    for p in loaded])
@@ -44,8 +44,9 @@ def protocols_list(as_json):
 def protocols_show(protocol, as_json):
     """Description, targets and every parameter (defaults filled in) of PROTOCOL (name or path)."""
     from harmoniq.protocols import load_protocol
+    from harmoniq.sequences import check_timing
 
-    p = load_protocol(protocol)
+    p = check_timing(load_protocol(protocol))
     if as_json:
         echo_json(_protocol_dict(p))
         return
@@ -54,7 +55,7 @@ def protocols_show(protocol, as_json):
     if p.valid_range:
         click.echo("valid range: " + ", ".join(f"{k} {v[0]:g}..{v[1]:g}" for k, v in p.valid_range.items()))
     click.echo("parameters:")
-    for key, value in p.parameters.items():
+    for key, value in p.values.items():
         click.echo(f"  {key:28s} {value}")
 
 

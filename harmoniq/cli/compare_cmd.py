@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from harmoniq.cli.options import (combination_option, device_option, echo_json, filter_option, force_option,
-                                  json_option, names, out_option)
+                                  json_option, method_option, names, out_option)
 from harmoniq.errors import HarmoniqError
 
 
@@ -59,29 +59,31 @@ def report(comparison, out: Path, as_json: bool, **extra) -> None:
 @click.option("--matrix", type=int, default=64, show_default=True, help="Protocol matrix used for the simulation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed of the first scanner (the k-th gets seed + k).")
 @click.option("--no-noise", is_flag=True, help="Simulate without noise: only systematic differences remain.")
+@method_option
 @combination_option
 @filter_option
 @device_option
 @out_option("Output folder: runs, metrics.csv, report.html and plots.", folder=True)
 @force_option
 @json_option
-def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, combination, kspace_filter, device, out,
-            force, as_json):
+def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, method, combination, kspace_filter, device,
+            out, force, as_json):
     """Run PROTOCOLS (comma-separated) on simulated scanners, harmonized and as site variants; write the report.
 
-    --combination and --filter apply to the harmonized arm; the site arm uses each vendor's variant.
+    --method, --combination and --filter apply to the harmonized arm; the site arm uses each vendor's variant.
     """
     from harmoniq.analysis.compare import compare
     from harmoniq.cli.run_cmd import pipeline_runs
+    from harmoniq.experiments import run_comparison
     from harmoniq.progress import Progress
-    from harmoniq.protocols import load_protocol
+    from harmoniq.protocols import ReconOptions, load_protocol
 
     chosen = names(protocols)
     arms = ("harmonized", "site") if variants == "site" else ("harmonized",)
     models = scanner_names(scanners)
     runs = len(arms) * len(models) * sum(pipeline_runs(load_protocol(p)) for p in chosen)
+    recon = ReconOptions(method, combination, kspace_filter)
     with Progress(runs, "compare", unit="run") as progress:
-        result = compare(chosen, models, out, phantom=phantom, arms=arms, matrix=matrix, seed=seed,
-                         noise=not no_noise, device=device, recon_filter=kspace_filter,
-                         recon_combination=combination, progress=progress)
-    report(result, Path(out), as_json)
+        measurements = run_comparison(chosen, models, out, phantom=phantom, arms=arms, matrix=matrix, seed=seed,
+                                      noise=not no_noise, device=device, recon=recon, progress=progress)
+    report(compare(measurements, noise=not no_noise), Path(out), as_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option
+from harmoniq.models import MODELS, FitOption, QuantitativeModel
 
 
 def _common(func):
@@ -17,7 +18,7 @@ def _common(func):
     return click.argument("image", type=click.Path(dir_okay=False))(func)
 
 
-def _run(model: str, image: str, out: str, force: bool, as_json: bool, **options):
+def _run(model: str, image: str, out: str, as_json: bool, **options):
     from harmoniq.fitting.bids import fit_files
 
     written = fit_files(model, image, out, **options)
@@ -33,37 +34,25 @@ def command():
     """Fit T1, T2, T2* or B1 maps to a NIfTI series; parameters come from its JSON sidecar."""
 
 
-OFFSET = click.option("--offset", is_flag=True, help="Fit a constant offset too.")
-
-#: model -> (help, the options it adds to the common ones)
-MODELS = {
-    "t1-ir": ("Inversion-recovery T1 (InversionTime per volume).", []),
-    "t1-vfa": ("Variable-flip-angle T1 (FlipAngle per volume, RepetitionTimeExcitation).", [
-        click.option("--b1", type=click.Path(dir_okay=False), default=None, help="Relative (or percent) B1 map NIfTI."),
-        click.option("--method", type=click.Choice(["linear", "nonlinear"]), default="nonlinear", show_default=True),
-        click.option("--spoiling-correction", is_flag=True, help="Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement)."),
-        click.option("--spoiling-t2", "spoiling_t2_s", type=float, default=0.1, show_default=True,
-                     help="T2 (s) assumed by the spoiling correction."),
-    ]),
-    "t2-se": ("Spin-echo T2, mono-exponential (EchoTime per volume).", [OFFSET]),
-    "t2-mese": ("Multi-echo spin-echo T2 and refocusing B1 by EPG (EchoTime, RefocusingFlipAngle).", [
-        click.option("--t1", "t1_s", type=float, default=1.0, show_default=True, help="Fixed T1 (s) of the EPG dictionary."),
-        click.option("--seq", type=click.Path(dir_okay=False, exists=True), default=None,
-                     help="The protocol's .seq file: the dictionary then averages over its pulses' slice profiles."),
-    ]),
-    "b1-dam": ("Double-angle B1 map (FlipAngle of the two volumes: a and 2a).", []),
-    "t2star": ("Multi-echo gradient-echo T2* (EchoTime per volume).", [OFFSET]),
-}
+def _option(option: FitOption):
+    """The click option of a registry fit option."""
+    flag = "--" + option.name.replace("_", "-").removesuffix("-s")
+    if option.flag:
+        return click.option(flag, option.name, is_flag=True, help=option.help)
+    kind = click.Choice(option.choices) if option.choices else (click.Path(dir_okay=False) if option.kind is str
+                                                                else option.kind)
+    return click.option(flag, option.name, type=kind, default=option.default, show_default=option.default is not None,
+                        help=option.help)
 
 
-def _subcommand(model: str, help_text: str, options: list) -> None:
-    def fit_model(image, out, force, as_json, **values):
-        _run(model, image, out, force, as_json, **values)
+def _subcommand(model: QuantitativeModel) -> None:
+    def fit_model(image, out, as_json, **values):
+        _run(model.name, image, out, as_json, **values)
 
-    for option in reversed(options):
-        fit_model = option(fit_model)
-    command.command(model, help=help_text)(_common(fit_model))
+    for option in reversed(model.options):
+        fit_model = _option(option)(fit_model)
+    command.command(model.name, help=model.help)(_common(fit_model))
 
 
-for _model, (_help, _options) in MODELS.items():
-    _subcommand(_model, _help, _options)
+for _model in MODELS.values():
+    _subcommand(_model)

@@ -17,7 +17,7 @@ import os
 
 import click
 
-from harmoniq.names import COMBINATIONS, DEVICES, FILTERS, RECON_METHODS
+from harmoniq.names import COIL_COMBINATIONS, DEVICES, RECON_FILTERS, RECON_METHODS
 
 
 def out_option(help_text: str, *, folder: bool, default: str | None = None):
@@ -38,10 +38,10 @@ force_option = click.option("--force", is_flag=True,
 method_option = click.option("--method", type=click.Choice(RECON_METHODS), default="auto", show_default=True,
                              help="Reconstruction method ('auto' picks from the sampling).")
 
-combination_option = click.option("--combination", type=click.Choice(COMBINATIONS), default="auto",
+combination_option = click.option("--combination", type=click.Choice(COIL_COMBINATIONS), default="auto",
                                   show_default=True, help="Coil combination for fft, grappa and nufft.")
 
-filter_option = click.option("--filter", "kspace_filter", type=click.Choice(FILTERS), default="none",
+filter_option = click.option("--filter", "kspace_filter", type=click.Choice(RECON_FILTERS), default="none",
                              show_default=True, help="k-space apodization window applied before reconstruction.")
 
 

@@ -24,15 +24,16 @@ from harmoniq.cli.options import (combination_option, device_option, echo_json, 
 @json_option
 def command(raw, out, seq_path, method, combination, kspace_filter, device, complex_output, group, force, as_json):
     """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
-    from harmoniq.io.nifti import write_nifti
+    from harmoniq.io.nifti import write_image_series
     from harmoniq.io.reader import read_ismrmrd
+    from harmoniq.protocols import ReconOptions
     from harmoniq.recon.reconstruct import reconstruct
 
+    options = ReconOptions(method, combination, kspace_filter)
     kspace = read_ismrmrd(raw, group, seq=seq_path)
-    series = reconstruct(kspace, method, combination=combination, kspace_filter=kspace_filter, device=device,
-                         progress=True)  # one bar: the frames
+    series = reconstruct(kspace, options, device=device, progress=True)  # one bar: the frames
     inputs = {"raw": raw, **({"seq": seq_path} if seq_path else {})}
-    image_path, json_path = write_nifti(series, out, inputs=inputs, complex_output=complex_output)
+    image_path, json_path = write_image_series(series, out, inputs=inputs, complex_output=complex_output, force=force)
     volumes = series.volumes().shape[0]
     if as_json:
         echo_json({"image": image_path, "sidecar": json_path, "volumes": volumes, "recon": series.recon})

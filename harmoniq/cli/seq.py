@@ -40,7 +40,7 @@ def build_cmd(protocols, profile_names, out, force, as_json):
     targets = None if profile_names is None else _profile_names(profile_names)  # None: each protocol's own
     built = []
     for protocol in loaded:  # every input was checked above, before anything is written
-        seq_path, json_path = export(protocol, out, targets)
+        seq_path, json_path = export(protocol, out, targets, force=force)
         side = json.loads(json_path.read_text())
         built.append({"protocol": protocol.name, "seq": str(seq_path), "sidecar": str(json_path),
                       "sha256": side["seq"]["sha256"], "duration_s": side["total_duration_s"],

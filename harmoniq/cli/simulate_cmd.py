@@ -52,7 +52,7 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
     sampling = SpinSampling(per_voxel=None if spins_per_voxel is None else (2, spins_per_voxel, spins_per_voxel))
     raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
                    sampling=sampling, prescription=prescription, progress=True)  # one bar: the events
-    write_ismrmrd(out, raw)
+    write_ismrmrd(out, raw, force=force)
     if as_json:
         echo_json({"raw": out, "readouts": len(raw.signals), "channels": raw.scanner.coils.channels,
                    "scanner": raw.scanner.name, "phantom": raw.phantom_name, "prescription": prescription.describe()})

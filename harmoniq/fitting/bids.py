@@ -1,223 +1,154 @@
 """Fit a NIfTI image series described by its BIDS sidecar; write BIDS-named maps.
 
-The sequence parameters come from the sidecar (BIDS keys, BIDS units: s, deg): one value per
-volume of ``InversionTime``, ``EchoTime`` or ``FlipAngle``, plus ``RepetitionTime(Excitation)``,
-``RefocusingFlipAngle`` and ``SpoilingRFPhaseIncrement`` where the model needs them.
-
-Outputs, for an input ``<stem>.nii.gz``: ``<stem>_T1map``, ``_T2map``, ``_T2starmap`` (s),
-``_M0map`` (T1 models, B1), ``_S0map`` (decay models: signal at TE = 0), ``_TB1map``
-(percent of nominal, BIDS' recommendation), uncertainties as ``_desc-crlb_<map>`` (same
-units), the fit residual as ``_desc-residual_<method>`` (method suffix IRT1, VFA, MESE,
-MEGRE, TB1DAM), ``_desc-fitted_mask`` and ``_desc-outofrange_mask``; each with a JSON
-sidecar naming the model, its parameters and the inputs' SHA-256.
+The sequence parameters come from the series' header, read from its sidecar (BIDS keys,
+BIDS units: s, deg): one value per volume of ``InversionTime``, ``EchoTime`` or ``FlipAngle``,
+plus ``RepetitionTime(Excitation)``, ``RefocusingFlipAngle`` and ``SpoilingRFPhaseIncrement``
+where the model needs them. Map names, suffixes and fitters come from the model registry
+(:mod:`harmoniq.models`); the files are written by :meth:`ParameterMaps.write`.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harmoniq import __version__
 from harmoniq.backend import to_device
 from harmoniq.errors import HarmoniqError
-from harmoniq.fitting.b1_dam import fit_b1_dam
-from harmoniq.fitting.exponential import fit_t2_se, fit_t2star
-from harmoniq.fitting.inversion_recovery import fit_t1_ir
-from harmoniq.fitting.maps import ParameterMaps
-from harmoniq.fitting.mese import fit_t2_mese
-from harmoniq.fitting.nifti_io import NiftiSeries, read_map, read_series, write_map
-from harmoniq.fitting.vfa import fit_t1_vfa
-from harmoniq.fitting.vfa_spoiling import Spoiling
-from harmoniq.io.nifti import sha256_file
+from harmoniq.io.image_series import ImageSeries
+from harmoniq.io.nifti import read_image_series, read_map
+from harmoniq.models import get_model
+from harmoniq.provenance import sha256_file
 
-COPIED_KEYS = ("MagneticFieldStrength", "Manufacturer", "ManufacturersModelName")
+_BIDS_KEY = {"ti_s": "'InversionTime'", "te_s": "'EchoTime'", "flip_deg": "'FlipAngle'",
+             "tr_s": "'RepetitionTimeExcitation' or 'RepetitionTime'"}
 
 
-@dataclass(frozen=True)
-class FileModel:
-    """How one model reads its sidecar and names its outputs."""
-
-    method_suffix: str
-    suffixes: dict  # map name -> BIDS suffix
-    run: Callable  # (series, data, options) -> ParameterMaps
-
-
-def _per_volume(series: NiftiSeries, key: str, scale: float = 1.0) -> np.ndarray:
-    n = series.data.shape[0]
-    if key not in series.sidecar:
-        raise HarmoniqError(f"{series.path}: sidecar has no {key!r}; it is needed with one value per volume ({n})")
-    values = np.atleast_1d(np.asarray(series.sidecar[key], dtype=float)) * scale
+def per_volume(series: ImageSeries, field: str, scale: float = 1.0) -> np.ndarray:
+    """The header's ``field`` with one value per volume (HarmoniqError naming the sidecar key otherwise)."""
+    values = np.asarray(getattr(series.header, field), dtype=float) * scale
+    n = series.n_volumes
+    if values.size == 0:
+        raise HarmoniqError(f"{series.source}: sidecar has no {_BIDS_KEY[field]}; it is needed with one value per "
+                            f"volume ({n})")
     if values.size != n:
-        raise HarmoniqError(
-            f"{series.path}: sidecar {key!r} has {values.size} value(s) for {n} volume(s); give one per volume"
-        )
+        raise HarmoniqError(f"{series.source}: sidecar {_BIDS_KEY[field]} has {values.size} value(s) for {n} "
+                            f"volume(s); the fit needs one per volume")
     return values
 
 
-def _number(series: NiftiSeries, keys: tuple, what: str) -> float:
-    for key in keys:
-        if key in series.sidecar:
-            return float(np.asarray(series.sidecar[key], dtype=float).reshape(-1)[0])
-    raise HarmoniqError(f"{series.path}: sidecar has none of {', '.join(map(repr, keys))}; the fit needs {what}")
+def _single(series: ImageSeries, field: str, what: str) -> float:
+    values = getattr(series.header, field)
+    if not values:
+        raise HarmoniqError(f"{series.source}: sidecar has no {_BIDS_KEY[field]}; the fit needs {what}")
+    return float(values[0])
 
 
-def _number_or_list(series, key):
-    if key not in series.sidecar:
-        raise HarmoniqError(f"{series.path}: sidecar has no {key!r} (deg); the EPG fit needs the refocusing angle")
-    return np.atleast_1d(series.sidecar[key])
+def _user(series: ImageSeries, name: str, key: str, what: str) -> float:
+    if name not in series.header.user_parameters:
+        raise HarmoniqError(f"{series.source}: sidecar has no {key!r}; the fit needs {what}")
+    return float(series.header.user_parameters[name])
 
 
-def _run_ir(series, data, opts):
-    return fit_t1_ir(data, _per_volume(series, "InversionTime"), mask=opts["mask"], noise_sigma=opts["noise_sigma"])
+def run_ir(series, data, opts):
+    from harmoniq.fitting.inversion_recovery import fit_t1_ir
+
+    return fit_t1_ir(data, per_volume(series, "ti_s"), mask=opts["mask"], noise_sigma=opts["noise_sigma"])
 
 
-def _run_vfa(series, data, opts):
+def run_vfa(series, data, opts):
+    from harmoniq.fitting.vfa import fit_t1_vfa
+    from harmoniq.fitting.vfa_spoiling import Spoiling
+
     spoiling = None
     if opts.get("spoiling_correction"):
-        increment = _number(series, ("SpoilingRFPhaseIncrement",), "the RF spoiling phase increment (deg)")
+        increment = _user(series, "RFSpoilingIncrement", "SpoilingRFPhaseIncrement",
+                          "the RF spoiling phase increment (deg)")
         spoiling = Spoiling(math.radians(increment), opts.get("spoiling_t2_s", Spoiling.t2_s))
     return fit_t1_vfa(
-        data,
-        _per_volume(series, "FlipAngle", math.pi / 180),
-        _number(series, ("RepetitionTimeExcitation", "RepetitionTime"), "TR (s)"),
-        b1=1.0 if opts["b1"] is None else opts["b1"],
-        method=opts.get("method", "nonlinear"),
-        spoiling=spoiling,
-        mask=opts["mask"],
-        noise_sigma=opts["noise_sigma"],
+        data, per_volume(series, "flip_deg", math.pi / 180), _single(series, "tr_s", "TR (s)"),
+        b1=1.0 if opts["b1"] is None else opts["b1"], method=opts.get("method", "nonlinear"), spoiling=spoiling,
+        mask=opts["mask"], noise_sigma=opts["noise_sigma"],
     )
 
 
-def _run_se(series, data, opts):
-    te = _per_volume(series, "EchoTime")
-    return fit_t2_se(data, te, offset=opts.get("offset", False), mask=opts["mask"], noise_sigma=opts["noise_sigma"])
+def run_se(series, data, opts):
+    from harmoniq.fitting.exponential import fit_t2_se
+
+    return fit_t2_se(data, per_volume(series, "te_s"), offset=opts.get("offset", False), mask=opts["mask"],
+                     noise_sigma=opts["noise_sigma"])
 
 
-def _run_t2star(series, data, opts):
-    te = _per_volume(series, "EchoTime")
-    return fit_t2star(data, te, offset=opts.get("offset", False), mask=opts["mask"], noise_sigma=opts["noise_sigma"])
+def run_t2star(series, data, opts):
+    from harmoniq.fitting.exponential import fit_t2star
+
+    return fit_t2star(data, per_volume(series, "te_s"), offset=opts.get("offset", False), mask=opts["mask"],
+                      noise_sigma=opts["noise_sigma"])
 
 
-def _run_mese(series, data, opts):
+def run_mese(series, data, opts):
+    from harmoniq.fitting.mese import fit_t2_mese
+
     profile = None
     if opts.get("seq"):
         from harmoniq.sequences.slice_profile import cpmg_profile  # reads the .seq with pypulseq
 
         profile = cpmg_profile(opts["seq"])
-    refocus = np.radians(np.asarray(_number_or_list(series, "RefocusingFlipAngle"), dtype=float))
-    return fit_t2_mese(
-        data,
-        _per_volume(series, "EchoTime"),
-        refocus if refocus.size > 1 else float(refocus[0]),
-        t1_s=opts.get("t1_s", 1.0),
-        slice_profile=profile,
-        mask=opts["mask"],
-        noise_sigma=opts["noise_sigma"],
-    )
+    refocus = math.radians(_user(series, "RefocusingFlipAngle", "RefocusingFlipAngle",
+                                 "the refocusing angle (deg) for the EPG fit"))
+    return fit_t2_mese(data, per_volume(series, "te_s"), refocus, t1_s=opts.get("t1_s", 1.0), slice_profile=profile,
+                       mask=opts["mask"], noise_sigma=opts["noise_sigma"])
 
 
-def _run_dam(series, data, opts):
-    return fit_b1_dam(data, _per_volume(series, "FlipAngle", math.pi / 180), mask=opts["mask"], noise_sigma=opts["noise_sigma"])
+def run_dam(series, data, opts):
+    from harmoniq.fitting.b1_dam import fit_b1_dam
+
+    return fit_b1_dam(data, per_volume(series, "flip_deg", math.pi / 180), mask=opts["mask"],
+                      noise_sigma=opts["noise_sigma"])
 
 
-T1_SUFFIXES = {"T1": "T1map", "M0": "M0map", "T1_crlb": "desc-crlb_T1map", "M0_crlb": "desc-crlb_M0map"}
-MODELS = {
-    "t1-ir": FileModel("IRT1", T1_SUFFIXES, _run_ir),
-    "t1-vfa": FileModel("VFA", {**T1_SUFFIXES, "T1_uncorrected": "desc-uncorrected_T1map"}, _run_vfa),
-    "t2-se": FileModel("MESE", {"T2": "T2map", "S0": "S0map", "T2_crlb": "desc-crlb_T2map", "S0_crlb": "desc-crlb_S0map"}, _run_se),
-    "t2-mese": FileModel(
-        "MESE",
-        {"T2": "T2map", "S0": "S0map", "B1": "desc-refocusing_TB1map", "T2_crlb": "desc-crlb_T2map",
-         "S0_crlb": "desc-crlb_S0map", "B1_crlb": "desc-refocusingcrlb_TB1map"},
-        _run_mese,
-    ),
-    "t2star": FileModel(
-        "MEGRE", {"T2star": "T2starmap", "S0": "S0map", "T2star_crlb": "desc-crlb_T2starmap", "S0_crlb": "desc-crlb_S0map"}, _run_t2star
-    ),
-    "b1-dam": FileModel("TB1DAM", {"B1": "TB1map", "M0": "M0map", "B1_crlb": "desc-crlb_TB1map"}, _run_dam),
-}
+def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None,
+              force: bool = False, **options) -> list[Path]:
+    """Fit ``model`` to the NIfTI series ``image`` (+ sidecar); write its maps into ``out_dir``.
 
-
-def _suffix(model: FileModel, name: str) -> str:
-    if name in model.suffixes:
-        return model.suffixes[name]
-    if name == "mask":
-        return "desc-fitted_mask"
-    if name == "out_of_range":
-        return "desc-outofrange_mask"
-    return f"desc-{name.replace('_', '')}_{model.method_suffix}"
-
-
-def _stem(path: Path) -> str:
-    return path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else path.stem
-
-
-def fit_files(
-    model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None, **options
-) -> list[Path]:
-    """Fit ``model`` to the NIfTI series ``image`` (+ sidecar); write maps into ``out_dir``.
-
-    b1: relative (or percent, BIDS TB1map) transmit-field map file, for t1-vfa; mask:
-    mask file (non-zero = fit); device: 'cpu' or 'gpu'; options: model options (method,
-    spoiling_correction, spoiling_t2_s, offset, t1_s; seq: for t2-mese, the .seq file whose
-    excitation and refocusing slice profiles the EPG dictionary averages over). Returns the
-    written NIfTI paths.
+    b1: relative (or percent, BIDS TB1map) transmit-field map file, for t1-vfa; mask: mask
+    file (non-zero = fit); device: 'cpu' or 'gpu'; noise_sigma: image noise SD (> 0) for the
+    uncertainty maps (default: from the residuals); force: replace existing files that no fit
+    wrote; options: the model's options (:mod:`harmoniq.models`). Returns the written NIfTI paths.
     """
-    if model not in MODELS:
-        raise HarmoniqError(f"model {model!r} is not valid; choose one of {', '.join(MODELS)}")
-    spec = MODELS[model]
-    series = read_series(image)
-    spatial = series.data.shape[1:]
-    inputs = {str(series.path): series.sha256}
+    spec = get_model(model)
+    if noise_sigma is not None and not (math.isfinite(noise_sigma) and noise_sigma > 0):
+        raise HarmoniqError(f"--noise-sigma={noise_sigma}: give the image noise SD, a finite number > 0")
+    series = read_image_series(image)
+    inputs = {series.source: series.sha256}
     if options.get("seq"):
-        inputs[str(options["seq"])] = sha256_file(options["seq"])
+        inputs[Path(options["seq"])] = sha256_file(options["seq"])
     opts = dict(options, noise_sigma=noise_sigma, b1=None, mask=None)
     if b1 is not None:
-        b1_series = read_map(b1, spatial, "the B1 map")
-        inputs[str(b1_series.path)] = b1_series.sha256
-        opts["b1"] = to_device(_relative_b1(b1_series), device)
+        data, sidecar = read_map(b1, series.spatial_shape, "the B1 map")
+        inputs[Path(b1)] = sha256_file(b1)
+        opts["b1"] = to_device(relative_b1(data, sidecar), device)
     if mask is not None:
-        mask_series = read_map(mask, spatial, "the mask")
-        inputs[str(mask_series.path)] = mask_series.sha256
-        opts["mask"] = to_device(mask_series.data != 0, device)
-    maps = spec.run(series, to_device(series.data, device), opts).to_numpy()
-    return _write(maps, spec, series, Path(out_dir), inputs)
+        data, _ = read_map(mask, series.spatial_shape, "the mask")
+        inputs[Path(mask)] = sha256_file(mask)
+        opts["mask"] = to_device(data != 0, device)
+    volumes = np.abs(series.volumes()) if np.iscomplexobj(series.data) else series.volumes()
+    maps = spec.fit_function()(series, to_device(volumes, device), opts).to_numpy()
+    return maps.write(Path(out_dir), image_stem(series.source), series, inputs, force=force)
 
 
-def _relative_b1(series: NiftiSeries) -> np.ndarray:
+def relative_b1(data: np.ndarray, sidecar: dict) -> np.ndarray:
     """B1 as a fraction of nominal: sidecar Units 'percent', or values around 100, are divided by 100."""
-    data = series.data.astype(float)
-    units = str(series.sidecar.get("Units", "")).lower()
+    data = data.astype(float)
+    units = str(sidecar.get("Units", "")).lower()
     finite = data[np.isfinite(data) & (data > 0)]
     if units in ("percent", "%") or (not units and finite.size and np.median(finite) > 10):
         return data / 100.0
     return data
 
 
-def _write(maps: ParameterMaps, spec: FileModel, series: NiftiSeries, out_dir: Path, inputs: dict) -> list[Path]:
-    stem = _stem(series.path)
-    provenance = {"sha256": inputs, "method": maps.model, "version": __version__}
-    common = {k: series.sidecar[k] for k in COPIED_KEYS if k in series.sidecar}
-    written = []
-    for name, data in maps.maps.items():
-        suffix = _suffix(spec, name)
-        units = maps.units.get(name, "a.u.")
-        if suffix.endswith("TB1map") and units == "1":
-            data, units = data * 100.0, "percent"
-        sidecar = dict(
-            common,
-            Units=units,
-            Description=f"{name} from the {maps.model} fit",
-            Model=maps.model,
-            ModelParameters=maps.info,
-            Sources=[Path(p).name for p in inputs],
-            HarmoniqProvenance=provenance,
-        )
-        path = out_dir / f"{stem}_{suffix}.nii.gz"
-        write_map(path, data, series.affine, sidecar)
-        written.append(path)
-    return written
+def image_stem(path: Path) -> str:
+    """``t1.nii.gz`` -> ``t1``."""
+    return path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else path.stem

@@ -9,11 +9,14 @@ the V voxels inside the mask (finite, not all zero) and scatters its results bac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from harmoniq import __version__
 from harmoniq.backend import get_array_module, to_numpy
 from harmoniq.errors import HarmoniqError
+from harmoniq.models import MODELS, QuantitativeModel
 
 
 @dataclass
@@ -30,6 +33,7 @@ class ParameterMaps:
     maps: dict
     units: dict
     info: dict = field(default_factory=dict)
+    affine_lps_m: np.ndarray | None = None  # voxel -> LPS (m) of the maps' grid, set when read back
 
     def __getitem__(self, name: str):
         return self.maps[name]
@@ -39,7 +43,75 @@ class ParameterMaps:
 
     def to_numpy(self) -> ParameterMaps:
         """A copy whose maps are NumPy arrays (from CuPy, for writing files)."""
-        return ParameterMaps(self.model, {k: to_numpy(v) for k, v in self.maps.items()}, dict(self.units), dict(self.info))
+        return ParameterMaps(self.model, {k: to_numpy(v) for k, v in self.maps.items()}, dict(self.units),
+                             dict(self.info), self.affine_lps_m)
+
+    def write(self, out_dir: Path, stem: str, series, inputs: dict, force: bool = False) -> list[Path]:
+        """Write every map as ``<stem>_<BIDS suffix>.nii.gz`` + sidecar, on ``series``' grid, all
+        or none.
+
+        Relative B1 is written in percent (BIDS TB1map); each sidecar names the model, its
+        parameters, the map's name, the inputs (file names) and their SHA-256.
+        """
+        from harmoniq.io.nifti import write_maps
+
+        spec = MODELS[self.model]
+        provenance = {"sha256": {str(p): h for p, h in inputs.items()}, "method": self.model, "version": __version__}
+        common = _copied(series)
+        written = []
+        for name, data in self.maps.items():
+            suffix = map_suffix(spec, name)
+            units = self.units.get(name, "a.u.")
+            if suffix.endswith("TB1map") and units == "1":
+                data, units = data * 100.0, "percent"
+            sidecar = dict(common, Description=f"{name} from the {self.model} fit", Model=self.model,
+                           ModelParameters=self.info, Sources=[Path(p).name for p in inputs],
+                           HarmoniqProvenance={**provenance, "map": name})
+            written.append((out_dir / f"{stem}_{suffix}.nii.gz", data, sidecar, units))
+        write_maps(written, series.affine_lps_m, force=force)
+        return [path for path, *_ in written]
+
+    @classmethod
+    def read(cls, out_dir: Path, stem: str, model: str) -> "ParameterMaps":
+        """Read back the maps :meth:`write` wrote for ``stem`` (each map's name from its sidecar)."""
+        from harmoniq.io.nifti import load_nifti, lps_affine, read_sidecar
+
+        maps, units, info, affine = {}, {}, {}, None
+        for path in sorted(Path(out_dir).glob(f"{stem}_*.nii.gz")):
+            sidecar = read_sidecar(path, required=False)
+            record = sidecar.get("HarmoniqProvenance", {})
+            if sidecar.get("Model") != model or "map" not in record:
+                continue
+            data, nifti = load_nifti(path)
+            values = np.asarray(data, dtype=float).T
+            unit = sidecar.get("Units", "a.u.")
+            if unit == "percent":
+                values, unit = values / 100.0, "1"
+            name = record["map"]
+            maps[name] = values.astype(bool) if name in ("mask", "out_of_range") else values
+            units[name], info, affine = unit, sidecar.get("ModelParameters", {}), lps_affine(nifti)
+        if not maps:
+            raise HarmoniqError(f"{out_dir}: no {model} maps of {stem}; fit the image first (harmoniq fit {model})")
+        return cls(model, maps, units, info, affine)
+
+
+def map_suffix(spec: QuantitativeModel, name: str) -> str:
+    """BIDS suffix of map ``name`` of model ``spec``."""
+    if name in spec.maps:
+        return spec.maps[name]
+    if name == "mask":
+        return "desc-fitted_mask"
+    if name == "out_of_range":
+        return "desc-outofrange_mask"
+    return f"desc-{name.replace('_', '')}_{spec.method_suffix}"
+
+
+def _copied(series) -> dict:
+    """The BIDS keys a map shares with its series (field, vendor, model)."""
+    header = series.header
+    values = {"MagneticFieldStrength": header.field_t, "Manufacturer": header.vendor,
+              "ManufacturersModelName": header.model}
+    return {k: (round(v, 4) if k == "MagneticFieldStrength" else v) for k, v in values.items() if v is not None}
 
 
 @dataclass

@@ -6,14 +6,13 @@ converted to s, m and T. Missing optional sections give ``None`` or empty tuples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import ismrmrd
 
+from harmoniq.constants import GAMMA_BAR_HZ_PER_T
 from harmoniq.errors import HarmoniqError
-
-GYROMAGNETIC_RATIO_HZ_PER_T = 42.577478518e6
-"""Proton gamma / 2 pi (CODATA 2018), Hz/T: field strength from the Larmor frequency."""
 
 COUNTERS = ("kspace_encoding_step_1", "kspace_encoding_step_2", "average", "slice", "contrast",
             "phase", "repetition", "set", "segment")
@@ -77,7 +76,7 @@ def _field_strength_t(header) -> float | None:
     if system is not None and system.systemFieldStrength_T:
         return float(system.systemFieldStrength_T)
     larmor = header.experimentalConditions.H1resonanceFrequency_Hz
-    return float(larmor) / GYROMAGNETIC_RATIO_HZ_PER_T if larmor else None
+    return float(larmor) / GAMMA_BAR_HZ_PER_T if larmor else None
 
 
 def _user_parameters(header) -> dict[str, object]:
@@ -91,6 +90,17 @@ def _user_parameters(header) -> dict[str, object]:
     return out
 
 
+def _check_space(space, name: str, source: str) -> None:
+    """A matrix of whole numbers >= 1 and a finite field of view > 0 (mm) on every axis."""
+    for axis in ("x", "y", "z"):
+        size = getattr(space.matrixSize, axis)
+        fov = getattr(space.fieldOfView_mm, axis)
+        if size is None or int(size) < 1:
+            raise HarmoniqError(f"{source}: {name} matrixSize {axis} = {size}; it must be a whole number >= 1")
+        if fov is None or not (math.isfinite(float(fov)) and float(fov) > 0):
+            raise HarmoniqError(f"{source}: {name} fieldOfView_mm {axis} = {fov}; it must be a finite length > 0 (mm)")
+
+
 def parse_header(xml: bytes | str, source: str = "header") -> AcquisitionHeader:
     """Parse ISMRMRD header XML; ``source`` names the input in error messages."""
     try:
@@ -102,6 +112,8 @@ def parse_header(xml: bytes | str, source: str = "header") -> AcquisitionHeader:
                             "a valid header describes at least one encoding (encodedSpace, reconSpace, "
                             "encodingLimits, trajectory)")
     enc = header.encoding[0]
+    _check_space(enc.encodedSpace, "encodedSpace", source)
+    _check_space(enc.reconSpace, "reconSpace", source)
     limits = {}
     for name in COUNTERS:
         lim = getattr(enc.encodingLimits, name, None)

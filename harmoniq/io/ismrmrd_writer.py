@@ -6,7 +6,10 @@ trajectory (what the scanner believes it played, without gradient delays, in the
 read/phase/slice axes) in units of 1/FOV (k times the field of view). Geometry comes from the
 simulation's prescription: ``read_dir``, ``phase_dir``, ``slice_dir`` (unit vectors) and
 ``position`` (centre of the slice or slab excited last, mm), all in patient coordinates LPS.
-The file is written atomically: an error never leaves a partial file.
+The header's user parameter ``HarmoniqStage`` = ``simulate`` marks the file as ours: an
+existing file without it is not replaced unless ``force``. The file is built in memory and then
+written atomically (HDF5 reports a full disk only as errors it cannot raise): an error never
+leaves a partial file.
 
 >>> from harmoniq.simulation import simulate                       # doctest: +SKIP
 >>> write_ismrmrd("raw.h5", simulate("gre.seq", "nist", "siemens-prisma-3t"))
@@ -14,14 +17,17 @@ The file is written atomically: an error never leaves a partial file.
 
 from __future__ import annotations
 
+import io
 import os
 
 import ismrmrd
 import numpy as np
 
-from harmoniq.atomic import atomic_path
+from harmoniq.atomic import STAGE_KEY, output_files
 from harmoniq.io.ismrmrd_encoding import build_header, counters, trajectory_kind
 
+STAGE = "simulate"
+"""The stage recorded in the header of simulated raw data."""
 TIME_STAMP_TICK_S = 2.5e-3
 """ISMRMRD time stamps count 2.5 ms ticks (the Siemens convention the converters keep)."""
 
@@ -46,8 +52,12 @@ def geometry(raw) -> dict:
     return {"encoded_matrix": encoded, "encoded_fov_m": encoded_fov, "recon_matrix": matrix, "recon_fov_m": fov}
 
 
-def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset") -> None:
-    """Write ``raw`` (:class:`harmoniq.simulation.SimulatedRaw`) to ``path`` atomically."""
+def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, force: bool = False) -> None:
+    """Write ``raw`` (:class:`harmoniq.simulation.SimulatedRaw`) to ``path`` atomically.
+
+    Raises HarmoniqError when ``path`` holds a file the simulator did not write (unless ``force``)
+    or the disk refuses the write.
+    """
     timeline = raw.timeline
     trajectory = raw.nominal_trajectory
     geo = geometry(raw)
@@ -55,31 +65,34 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset") -> Non
     k_echo = np.array([k[np.argmin((k**2).sum(axis=1))] for k in trajectory]) if trajectory else np.zeros((0, 3))
     idx = counters(timeline.labels, k_echo, geo["recon_fov_m"], kind)
     header = build_header(raw, geo, idx, kind, k_echo)
+    header.userParameters.userParameterString.append(ismrmrd.xsd.userParameterStringType(name=STAGE_KEY, value=STAGE))
     n_coils = raw.scanner.coils.channels
-    with atomic_path(path, suffix=".h5") as tmp:
-        with ismrmrd.Dataset(str(tmp), dataset, create_if_needed=True) as file:
-            file.write_xml_header(header.toXML("utf-8"))
-            counter = 0
-            for scan in raw.noise_scans:
-                acq = _acquisition(scan, raw.noise_dwell_s, counter, raw.prescription.rotation)
-                acq.setFlag(ismrmrd.ACQ_IS_NOISE_MEASUREMENT)
-                file.append_acquisition(acq)
-                counter += 1
-            flags = _flags(timeline.labels, idx, len(raw.signals))
-            for i, (signal, readout) in enumerate(zip(raw.signals, timeline.readouts)):
-                acq = _acquisition(signal, readout.dwell_s, counter, raw.prescription.rotation,
-                                   trajectory=trajectory[i] * geo["recon_fov_m"] if kind != "cartesian" else None)
-                head = acq.getHead()
-                head.flags = int(flags[i])
-                head.acquisition_time_stamp = int(round(readout.start_s / TIME_STAMP_TICK_S))
-                head.center_sample = _centre_sample(trajectory[i]) if kind == "cartesian" else 0
-                head.position[:] = [float(v) * 1e3 for v in timeline.slice_position_m[i]]
-                for name, values in idx.items():
-                    setattr(head.idx, name, int(values[i]))
-                head.available_channels = n_coils
-                acq.setHead(head)
-                file.append_acquisition(acq)
-                counter += 1
+    buffer = io.BytesIO()
+    with ismrmrd.Dataset(buffer, dataset, mode="w") as file:
+        file.write_xml_header(header.toXML("utf-8"))
+        counter = 0
+        for scan in raw.noise_scans:
+            acq = _acquisition(scan, raw.noise_dwell_s, counter, raw.prescription.rotation)
+            acq.setFlag(ismrmrd.ACQ_IS_NOISE_MEASUREMENT)
+            file.append_acquisition(acq)
+            counter += 1
+        flags = _flags(timeline.labels, idx, len(raw.signals))
+        for i, (signal, readout) in enumerate(zip(raw.signals, timeline.readouts)):
+            acq = _acquisition(signal, readout.dwell_s, counter, raw.prescription.rotation,
+                               trajectory=trajectory[i] * geo["recon_fov_m"] if kind != "cartesian" else None)
+            head = acq.getHead()
+            head.flags = int(flags[i])
+            head.acquisition_time_stamp = int(round(readout.start_s / TIME_STAMP_TICK_S))
+            head.center_sample = _centre_sample(trajectory[i]) if kind == "cartesian" else 0
+            head.position[:] = [float(v) * 1e3 for v in timeline.slice_position_m[i]]
+            for name, values in idx.items():
+                setattr(head.idx, name, int(values[i]))
+            head.available_channels = n_coils
+            acq.setHead(head)
+            file.append_acquisition(acq)
+            counter += 1
+    with output_files(path, stage=STAGE, force=force) as (tmp,):
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, rotation: np.ndarray,

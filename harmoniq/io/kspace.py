@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from harmoniq.errors import HarmoniqError
 from harmoniq.io.header import AcquisitionHeader
 
 OTHER_DIMS = ("repetition", "set", "phase", "contrast")
@@ -47,6 +48,16 @@ class KSpace:
     noise_covariance: np.ndarray | None = None
     prewhitened: bool = False
     readout_oversampling_removed: bool = False
+
+    def __post_init__(self):
+        shape = np.shape(self.data)
+        if len(shape) != 9:
+            raise HarmoniqError(f"k-space data of shape {shape}: expected 9 axes (repetition, set, phase, contrast, "
+                                "slice, coil, k2, k1, k0)")
+        expected = shape[:5] + shape[6:8]
+        if tuple(np.shape(self.mask)) != expected:
+            raise HarmoniqError(f"k-space mask of shape {np.shape(self.mask)}: expected {expected}, the data's shape "
+                                "without the coil and k0 axes")
 
     @property
     def n_coils(self) -> int:

@@ -17,11 +17,11 @@ import numpy as np
 from harmoniq.errors import HarmoniqError
 
 
-def noise_covariance(noise: np.ndarray) -> np.ndarray:
-    """Coil covariance of ``noise`` (coil, samples): ``n n^H / (N - 1)``."""
+def noise_covariance(noise: np.ndarray, source: str = "noise scans") -> np.ndarray:
+    """Coil covariance of ``noise`` (coil, samples): ``n n^H / (N - 1)``; ``source`` names the input."""
     n_samples = noise.shape[-1]
     if n_samples < 2:
-        raise HarmoniqError("noise scans: need at least 2 noise samples per coil to estimate a covariance")
+        raise HarmoniqError(f"{source}: {n_samples} noise sample(s) per coil; a covariance needs at least 2")
     centred = noise - noise.mean(axis=-1, keepdims=True)
     # einsum's own loop, not BLAS: the sum order, hence the bits, do not depend on the thread count
     return np.einsum("ck,dk->cd", centred, centred.conj()) / (n_samples - 1)

@@ -21,7 +21,6 @@ data, whose readouts keep their trajectory (:class:`~harmoniq.io.seq_sorting.Non
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import h5py
@@ -32,6 +31,7 @@ from harmoniq.io import flags as acq_flags
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.kspace import KSpace
+from harmoniq.memory import check_fits
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
 
@@ -76,13 +76,33 @@ def _complex_lines(samples: np.ndarray, n_coils: int, n_samples: int) -> np.ndar
     return stacked.view(np.complex64).reshape(len(samples), n_coils, n_samples)
 
 
-def _imaging_channel_count(heads: np.ndarray, source: Path) -> int:
-    counts, freq = np.unique(heads["active_channels"], return_counts=True)
-    channels = int(counts[np.argmax(freq)])
-    if len(counts) > 1:
-        warnings.warn(f"{source}: acquisitions with {counts.tolist()} channels; keeping those with {channels}",
-                      stacklevel=3)
-    return channels
+def check_acquisitions(heads: np.ndarray, samples: np.ndarray, header: AcquisitionHeader, source: Path) -> int:
+    """Check every acquisition against the header; return the channel count.
+
+    Every acquisition must carry the header's ``receiverChannels`` (or, without it, the same
+    count as the others), at least one sample, exactly 2 x channels x samples float32 values,
+    and only finite samples.
+    """
+    if len(heads) == 0:
+        raise HarmoniqError(f"{source}: the file holds no acquisitions; raw data need at least one imaging readout")
+    channels = heads["active_channels"].astype(np.int64)
+    expected = header.receiver_channels or int(np.bincount(channels).argmax())
+    where = "the header's receiverChannels is" if header.receiver_channels else "the other acquisitions have"
+    wrong = np.flatnonzero(channels != expected)
+    if wrong.size:
+        i = int(wrong[0])
+        raise HarmoniqError(f"{source}: acquisition {i} has {int(channels[i])} channels, but {where} {expected}; "
+                            f"every acquisition must have {expected} ({wrong.size} do not)")
+    n_samples = heads["number_of_samples"].astype(np.int64)
+    for i, (values, count) in enumerate(zip(samples, n_samples)):
+        if count < 1 or values.size != 2 * expected * count:
+            raise HarmoniqError(f"{source}: acquisition {i} holds {values.size} sample values but its header gives "
+                                f"{expected} channels x {int(count)} samples; it must hold {2 * expected * int(count)} "
+                                "(real, imaginary) values and at least one sample")
+        if not np.isfinite(values).all():
+            raise HarmoniqError(f"{source}: acquisition {i} has NaN or infinite samples; raw samples must be finite "
+                                "(a corrupt or badly converted file?)")
+    return expected
 
 
 def _grid_index(heads, counter: str, size: int, header: AcquisitionHeader, source: Path) -> np.ndarray:
@@ -97,7 +117,7 @@ def _grid_index(heads, counter: str, size: int, header: AcquisitionHeader, sourc
     return index
 
 
-def _noise(heads, samples, data_dwell_s: float):
+def _noise(heads, samples, data_dwell_s: float, source: Path):
     """Coil noise covariance scaled to the imaging dwell time (None without noise scans)."""
     is_noise = acq_flags.has_flag(heads["flags"], acq_flags.NOISE)
     if not is_noise.any():
@@ -105,8 +125,8 @@ def _noise(heads, samples, data_dwell_s: float):
     noise_heads, noise_samples = heads[is_noise], samples[is_noise]
     n_coils = int(noise_heads["active_channels"][0])
     lines = [_complex_lines(noise_samples[i:i + 1], n_coils, int(h["number_of_samples"]))[0]
-             for i, h in enumerate(noise_heads) if h["active_channels"] == n_coils]
-    covariance = noise_covariance(np.concatenate(lines, axis=-1))
+             for i, h in enumerate(noise_heads)]
+    covariance = noise_covariance(np.concatenate(lines, axis=-1), f"{source}: noise scans")
     noise_dwell_s = float(noise_heads["sample_time_us"][0]) * 1e-6
     if noise_dwell_s > 0 and data_dwell_s > 0:
         covariance = covariance * (noise_dwell_s / data_dwell_s)
@@ -215,6 +235,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     path = Path(path)
     xml, heads, samples = read_raw(path, group)
     header = parse_header(xml, source=str(path))
+    n_coils = check_acquisitions(heads, samples, header, path)
     readouts = read_seq_readouts(seq) if seq is not None else None
     if readouts is not None:
         heads, header, adc = assign_readouts(heads, header, readouts, path)
@@ -228,13 +249,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     is_calibration = acq_flags.has_any_flag(flags, (acq_flags.PARALLEL_CALIBRATION,
                                                     acq_flags.PARALLEL_CALIBRATION_AND_IMAGING))
     data_dwell_s = float(heads["sample_time_us"][np.argmax(is_imaging)]) * 1e-6
-    covariance, is_noise = _noise(heads, samples, data_dwell_s)
+    covariance, is_noise = _noise(heads, samples, data_dwell_s, path)
     usable = (is_imaging | is_calibration) & ~is_noise & (heads["encoding_space_ref"] == 0)
     if not (usable & is_imaging).any():
         raise HarmoniqError(f"{path}: no imaging acquisitions (all {len(heads)} are noise, calibration "
                             "or navigator scans)")
-    n_coils = _imaging_channel_count(heads[usable & is_imaging], path)
-    usable &= heads["active_channels"] == n_coils
     if readouts is None and not counters_vary(heads[usable & is_imaging]):
         raise HarmoniqError(f"{path}: the acquisition counters (idx) are the same for all readouts, so they cannot "
                             "be sorted; pass the .seq file the data were acquired with (--seq)")
@@ -257,8 +276,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     sizes = [int(heads["idx"][name].max()) + 1 for name in SORT_COUNTERS[:5]] + [n2, n1]
     index = [heads["idx"][name].astype(np.int64) for name in SORT_COUNTERS[:5]]
     index += [_grid_index(heads, name, size, header, path) for name, size in zip(SORT_COUNTERS[5:], (n2, n1))]
+    n_lines = int(np.prod(sizes, dtype=np.float64))
+    check_fits(n_lines * n_coils * n0 * np.dtype(np.complex64).itemsize * (2 + is_calibration.any()),
+               f"{path}: sorting onto a grid of {n_lines} lines x {n_coils} channels x {n0} samples",
+               "check the header's encodedSpace matrix and the acquisitions' idx counters")
     line = np.ravel_multi_index(index, sizes)
-    n_lines = int(np.prod(sizes))
     crop_readout = remove_oversampling and header.recon_fov_m[0] < header.encoded_fov_m[0]
 
     def sorted_grid(select):

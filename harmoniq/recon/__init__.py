@@ -1,4 +1,4 @@
 """Offline reconstruction of Cartesian k-space: FFT, GRAPPA, SENSE, compressed sensing, coil combination.
 
-``reconstruct(kspace, method="auto") -> ImageSeries`` (:mod:`harmoniq.recon.reconstruct`).
+``reconstruct(kspace, ReconOptions()) -> ImageSeries`` (:mod:`harmoniq.recon.reconstruct`).
 """

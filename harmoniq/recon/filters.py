@@ -12,7 +12,7 @@ import numpy as np
 
 from harmoniq.backend import get_array_module
 from harmoniq.errors import HarmoniqError
-from harmoniq.names import FILTERS
+from harmoniq.names import RECON_FILTERS
 
 
 def window(name: str, n: int, xp=np) -> np.ndarray:
@@ -26,7 +26,7 @@ def window(name: str, n: int, xp=np) -> np.ndarray:
         return 1.0 / (1.0 + xp.exp((xp.abs(u) - 0.9) / 0.04))
     if name == "none":
         return xp.ones(n)
-    raise HarmoniqError(f"recon filter {name!r} is unknown; choose one of {', '.join(FILTERS)}")
+    raise HarmoniqError(f"recon filter {name!r} is unknown; choose one of {', '.join(RECON_FILTERS)}")
 
 
 def apply_filter(kspace, name: str):

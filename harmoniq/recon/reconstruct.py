@@ -15,7 +15,8 @@ with the most calibration energy, and used for every frame.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,9 +26,8 @@ from harmoniq.io.fourier import k_to_image
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.io.kspace import KSpace, image_geometry
 from harmoniq.io.seq_sorting import NonCartesianKSpace
-from harmoniq.names import COMBINATIONS
-from harmoniq.names import RECON_METHODS as METHODS
 from harmoniq.progress import counter
+from harmoniq.protocols import ReconOptions
 from harmoniq.recon import coils
 from harmoniq.recon.calibration import acs, with_calibration_lines
 from harmoniq.recon.filters import apply_filter
@@ -40,7 +40,27 @@ from harmoniq.recon.sampling import acceleration, is_regular, partial_fourier_ex
 MAP_METHODS = ("sense", "cs", "tv")
 
 
-def describe_sampling(kspace: KSpace) -> dict:
+@dataclass(frozen=True)
+class Sampling:
+    """How a k-space grid is sampled.
+
+    acceleration: (R2, R1) of the first frame; regular: equally spaced lines; extents: axis
+    (-3 for k2, -2 for k1) -> sampled [first, stop) where partial Fourier leaves part out;
+    fully_sampled: every frame has every line inside those extents.
+    """
+
+    acceleration: tuple[int, int]
+    regular: bool
+    extents: dict
+    fully_sampled: bool
+
+    @property
+    def partial_fourier(self) -> dict:
+        """Partial-Fourier extents by axis name, for the provenance record."""
+        return {("k2" if a == -3 else "k1"): list(e) for a, e in self.extents.items()}
+
+
+def describe_sampling(kspace: KSpace) -> Sampling:
     """Acceleration (R2, R1) and regularity (of the first frame), partial-Fourier extents and
     full sampling (of every frame)."""
     union = kspace.mask.any(axis=(0, 1, 2, 3, 4))
@@ -55,22 +75,16 @@ def describe_sampling(kspace: KSpace) -> dict:
         sl = [slice(None)] * inside.ndim
         sl[axis] = np.r_[0:first, stop:inside.shape[axis]]
         inside[tuple(sl)] = False
-    return {
-        "acceleration": factors,
-        "regular": is_regular(along1) and is_regular(along2),
-        "partial_fourier": {("k2" if a == -3 else "k1"): list(e) for a, e in extents.items()},
-        "fully_sampled": bool(kspace.mask[inside].all()),
-        "_extents": extents,
-    }
+    return Sampling(factors, is_regular(along1) and is_regular(along2), extents, bool(kspace.mask[inside].all()))
 
 
-def choose_method(kspace: KSpace, sampling: dict) -> str:
+def choose_method(kspace: KSpace, sampling: Sampling) -> str:
     """The method ``auto`` picks for these data (see the module docstring)."""
-    if sampling["fully_sampled"]:
+    if sampling.fully_sampled:
         return "fft"
-    if kspace.n_coils == 1 or not sampling["regular"]:
+    if kspace.n_coils == 1 or not sampling.regular:
         return "cs"
-    return "grappa" if sampling["partial_fourier"] else "sense"
+    return "grappa" if sampling.extents else "sense"
 
 
 def _reference_frame(kspace: KSpace) -> tuple[int, int, int, int]:
@@ -94,39 +108,36 @@ def _coil_maps(kspace, xp, slice_index, frame, combination, method, factors):
     return coils.adaptive_maps(k_to_image(k))
 
 
-def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "auto", kspace_filter: str = "none",
-                device: str = "cpu", progress=False) -> ImageSeries:
+def reconstruct(kspace: KSpace, options: ReconOptions = ReconOptions(), *, device: str = "cpu",
+                progress=False) -> ImageSeries:
     """Reconstruct every frame and slice of ``kspace`` into an :class:`ImageSeries`.
 
-    ``combination`` (fft and grappa only): 'rss', 'adaptive' or 'espirit' (default for several
-    coils: its maps vanish outside the object, so background noise does not enter the image);
-    the model-based methods always use ESPIRiT maps. ``kspace_filter``: apodization window
-    (:mod:`harmoniq.recon.filters`) applied to the data first and recorded as ``filter``;
-    ``progress``: see :func:`harmoniq.progress.counter`.
+    ``options.combination`` (fft and grappa only): 'rss', 'adaptive' or 'espirit' (default for
+    several coils: its maps vanish outside the object, so background noise does not enter the
+    image); the model-based methods always use ESPIRiT maps. ``options.filter`` apodizes
+    Cartesian k-space first (:mod:`harmoniq.recon.filters`), as a vendor reconstruction would.
     """
-    if method not in METHODS:
-        raise HarmoniqError(f"method={method!r} is not valid; choose one of {', '.join(METHODS)}")
-    if combination not in COMBINATIONS:
-        raise HarmoniqError(f"combination={combination!r} is not valid; choose one of {', '.join(COMBINATIONS)}")
-    kspace = replace(kspace, data=apply_filter(kspace.data, kspace_filter))
+    method, combination = options.method, options.combination
     if isinstance(kspace, NonCartesianKSpace):
-        series = reconstruct_along_trajectory(kspace, method, combination=combination, device=device,
-                                              coil_map_frame=_reference_frame(kspace), progress=progress)
-        series.recon["filter"] = kspace_filter
-        return series
+        if options.filter != "none":
+            raise HarmoniqError(f"recon filter {options.filter!r} applies to Cartesian data; use --filter none")
+        return reconstruct_along_trajectory(kspace, method, combination=combination, device=device,
+                                            coil_map_frame=_reference_frame(kspace), progress=progress)
     if method == "nufft":
         raise HarmoniqError("method 'nufft' needs a non-Cartesian trajectory; these data are Cartesian: use "
                             "--method auto, fft, grappa, sense, cs or tv")
     xp = xp_for_device(device)
+    if options.filter != "none":
+        kspace = dataclasses.replace(kspace, data=apply_filter(kspace.data, options.filter))
     kspace = with_calibration_lines(kspace)
     sampling = describe_sampling(kspace)
     chosen = choose_method(kspace, sampling) if method == "auto" else method
-    if chosen == "fft" and not sampling["fully_sampled"] and sampling["acceleration"] != (1, 1):
-        raise HarmoniqError(f"method 'fft' on data undersampled by {sampling['acceleration']} (k2, k1) would alias; "
+    if chosen == "fft" and not sampling.fully_sampled and sampling.acceleration != (1, 1):
+        raise HarmoniqError(f"method 'fft' on data undersampled by {sampling.acceleration} (k2, k1) would alias; "
                             "use --method auto, grappa, sense or cs")
     if combination == "auto":
         combination = "espirit" if kspace.n_coils > 1 else "rss"
-    factors = tuple(max(h, m) for h, m in zip(kspace.header.acceleration_k2_k1, sampling["acceleration"]))
+    factors = tuple(max(h, m) for h, m in zip(kspace.header.acceleration_k2_k1, sampling.acceleration))
     frame0 = _reference_frame(kspace)
     n_slices = kspace.data.shape[4]
     n2, n1, n0 = kspace.grid_shape
@@ -144,8 +155,8 @@ def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "aut
             else:
                 if chosen == "grappa":
                     k = grappa(k, mask, xp.asarray(acs(kspace, frame, int(s))), factors)
-                if sampling["_extents"]:
-                    k = pocs(k, sampling["_extents"])
+                if sampling.extents:
+                    k = pocs(k, sampling.extents)
                 coil_images = k_to_image(k)
                 image = coils.rss(coil_images) if maps is None else coils.combine(coil_images, maps)
             images[(*frame, slice(out_slice * n2, (out_slice + 1) * n2))] = to_numpy(image)
@@ -153,7 +164,7 @@ def reconstruct(kspace: KSpace, method: str = "auto", *, combination: str = "aut
     steps.close()
     record = {"method": chosen, "chosen_by_auto": method == "auto", "coil_combination": combination,
               "device": device, "acceleration_k2_k1": list(factors),
-              "partial_fourier": sampling["partial_fourier"], "coil_map_frame": list(frame0),
+              "partial_fourier": sampling.partial_fourier, "coil_map_frame": list(frame0), "filter": options.filter,
               "prewhitened": kspace.prewhitened,
-              "readout_oversampling_removed": kspace.readout_oversampling_removed, "filter": kspace_filter}
+              "readout_oversampling_removed": kspace.readout_oversampling_removed}
     return ImageSeries(data=images, affine_lps_m=affine, header=kspace.header, recon=record)

@@ -1,19 +1,37 @@
 """Pulseq sequence builders, one module per family, all Cartesian.
 
-``FAMILIES`` maps a protocol's ``family`` to its declared parameters and its builder class.
-A builder is constructed from checked parameters, the harmonized ``pypulseq.Opts`` and the
-segment tail (s); construction validates the timing, ``build()`` returns
-``(pypulseq.Sequence, AcquisitionInfo)``.
+``BUILDERS`` maps a protocol's ``family`` to its builder class. A builder is constructed from
+the protocol's typed SI parameters, the harmonized ``pypulseq.Opts`` and the segment tail (s);
+construction validates the timing, ``build()`` returns ``(pypulseq.Sequence, AcquisitionInfo)``.
 """
 
+from __future__ import annotations
+
+from harmoniq.protocols import Protocol
 from harmoniq.sequences import dam, gre, mese, se
 from harmoniq.sequences.common import AcquisitionInfo
 
-FAMILIES = {
-    "gre": (gre.PARAMETERS, gre.SpoiledGRE),
-    "se": (se.PARAMETERS, se.SpinEcho),
-    "mese": (mese.PARAMETERS, mese.MultiEchoSpinEcho),
-    "dam": (dam.PARAMETERS, dam.DoubleAngle),
-}
+BUILDERS = {"gre": gre.SpoiledGRE, "se": se.SpinEcho, "mese": mese.MultiEchoSpinEcho, "dam": dam.DoubleAngle}
 
-__all__ = ["FAMILIES", "AcquisitionInfo"]
+
+def builder_for(protocol: Protocol):
+    """``(builder, limits)``: the family's builder on the harmonized limits of the targets.
+
+    Constructing it validates the timing: an infeasible protocol raises HarmoniqError naming
+    the key and the feasible range.
+    """
+    from harmoniq.scanners import harmonize, load_profile
+
+    limits = harmonize([load_profile(t) for t in protocol.targets])
+    builder = BUILDERS[protocol.family](protocol.name, protocol.parameters, limits.to_pypulseq_opts(),
+                                        limits.limits.segment_tail_gap)
+    return builder, limits
+
+
+def check_timing(protocol: Protocol) -> Protocol:
+    """``protocol`` itself once its timing is feasible on its targets (else HarmoniqError)."""
+    builder_for(protocol)
+    return protocol
+
+
+__all__ = ["BUILDERS", "AcquisitionInfo", "builder_for", "check_timing"]

@@ -16,9 +16,6 @@ import pypulseq as pp
 from harmoniq.errors import HarmoniqError
 from harmoniq.sequences.events import COUNTERS, label_set
 
-#: What the contrast series of a file varies (the SET or ECO counter runs along it).
-CONTRAST_DIMENSIONS = ("inversion_time", "echo_time", "flip_angle", "none")
-
 
 @dataclass
 class AcquisitionInfo:

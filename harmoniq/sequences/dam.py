@@ -7,25 +7,19 @@ pair is SET 0 and SET 1.
 
 from __future__ import annotations
 
-import dataclasses
-
 from harmoniq.errors import HarmoniqError
-from harmoniq.sequences.gre import PARAMETERS as GRE_PARAMETERS
+from harmoniq.protocols.parameters import Parameters, degrees
 from harmoniq.sequences.gre import SpoiledGRE
-
-_DEFAULTS = {"flip_deg": [60.0, 120.0], "tr_ms": 6000.0, "te_ms": [4.0], "dummy_scans": 1}
-PARAMETERS = tuple(dataclasses.replace(p, default=_DEFAULTS.get(p.name, p.default)) for p in GRE_PARAMETERS)
-
 
 class DoubleAngle(SpoiledGRE):
     """Builder of the double-angle B1 map acquisition."""
 
     family = "dam"
 
-    def __init__(self, name: str, p: dict, system, segment_tail_s: float):
-        flips = p["flip_deg"]
+    def __init__(self, name: str, p: Parameters, system, segment_tail_s: float):
+        flips = p.flip_rad
         if len(flips) != 2 or abs(flips[1] - 2 * flips[0]) > 1e-9:
-            raise HarmoniqError(f"protocol {name}: flip_deg={flips} must be two angles [a, 2a] for a double-angle map")
-        if len(p["te_ms"]) != 1:
-            raise HarmoniqError(f"protocol {name}: te_ms={p['te_ms']} must be one echo time for a double-angle map")
+            raise HarmoniqError(f"protocol {name}: flip_deg={[degrees(f) for f in flips]} must be two angles [a, 2a] for a double-angle map")
+        if len(p.te_s) != 1:
+            raise HarmoniqError(f"protocol {name}: te_ms={[t * 1e3 for t in p.te_s]} must be one echo time for a double-angle map")
         super().__init__(name, p, system, segment_tail_s)

@@ -9,8 +9,6 @@ Both files are written atomically, and only when every target scanner accepts th
 from __future__ import annotations
 
 import hashlib
-import json
-import dataclasses
 import re
 import tempfile
 import warnings
@@ -21,12 +19,15 @@ import numpy as np
 import pypulseq as pp
 
 from harmoniq import __version__
-from harmoniq.atomic import atomic_path, write_text_atomic
+from harmoniq.atomic import check_targets, output_files, sidecar_text
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import Protocol
+from harmoniq.sequences import builder_for
 from harmoniq.sequences.common import AcquisitionInfo
 from harmoniq.sequences.timeline import timeline
 
+STAGE = "seq"
+"""The stage recorded in the sidecar: ``.seq`` + ``.json`` of a protocol."""
 _SIGNATURE = re.compile(rb"\n\[SIGNATURE\]\n.*?Hash ([0-9a-f]{32})\n", re.S)
 
 
@@ -42,7 +43,7 @@ class BuiltSequence:
 
 def build(protocol: Protocol) -> BuiltSequence:
     """Build ``protocol`` on the harmonized limits of its targets."""
-    builder, limits = protocol.builder()
+    builder, limits = builder_for(protocol)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pypulseq's notes on rounded delays
         seq, info = builder.build()
@@ -80,20 +81,20 @@ def measured_timing(seq: pp.Sequence) -> dict:
     return {"te_s": te.tolist(), "ti_s": ti.tolist(), "tr_s": float(np.median(tr)) if len(tr) else None}
 
 
-def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = None) -> tuple[Path, Path]:
+def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = None, *,
+           force: bool = False) -> tuple[Path, Path]:
     """Build, check against every target (or ``scanners``), write ``<name>.seq`` + ``<name>.json``.
 
-    Raises HarmoniqError, writing nothing, when a target scanner rejects the sequence.
+    Raises HarmoniqError, writing nothing, when a target scanner rejects the sequence or a
+    file of that name exists that ``export`` did not write (unless ``force``).
     """
     from harmoniq.scanners import check, load_profile
 
     if scanners is not None:
-        unknown = [s for s in scanners if s not in protocol.targets]
-        if unknown:
-            raise HarmoniqError(
-                f"--profiles: {', '.join(unknown)} not among protocol {protocol.name}'s targets ({', '.join(protocol.targets)})"
-            )
-        protocol = dataclasses.replace(protocol, targets=list(scanners))
+        protocol = protocol.with_targets(scanners)
+    outdir = Path(outdir)
+    seq_path, json_path = outdir / f"{protocol.name}.seq", outdir / f"{protocol.name}.json"
+    check_targets(seq_path, json_path, stage=STAGE, force=force)
     built = build(protocol)
     data = seq_bytes(built.seq)
     checks = {}
@@ -109,7 +110,7 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
             "family": protocol.family,
             "file": protocol.path.name,
             "sha256": protocol.sha256,
-            "parameters": protocol.parameters,
+            "parameters": protocol.values,
             "valid_range": protocol.valid_range,
         },
         "seq": {"file": f"{protocol.name}.seq", "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)},
@@ -121,9 +122,7 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
         "total_duration_s": built.info.duration_s,
         "checks": checks,
     }
-    outdir = Path(outdir)
-    seq_path, json_path = outdir / f"{protocol.name}.seq", outdir / f"{protocol.name}.json"
-    with atomic_path(seq_path) as tmp:
-        tmp.write_bytes(data)
-        write_text_atomic(json_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    with output_files(seq_path, json_path, stage=STAGE, force=force) as (seq_tmp, json_tmp):
+        seq_tmp.write_bytes(data)
+        json_tmp.write_text(sidecar_text(sidecar, STAGE), encoding="utf-8")
     return seq_path, json_path

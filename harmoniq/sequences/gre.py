@@ -20,29 +20,8 @@ import pypulseq as pp
 from harmoniq.errors import HarmoniqError
 from harmoniq.sequences import events as ev
 from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
-from harmoniq.sequences.params import Param, si
+from harmoniq.protocols.parameters import Parameters, degrees
 
-GEOMETRY = (
-    Param("matrix", "int", 128, "in-plane matrix (square), multiple of 4", 16, 512),
-    Param("fov_mm", "float", 200.0, "in-plane field of view (mm)", 20.0, 500.0),
-    Param("slice_thickness_mm", "float", 5.0, "2D slice or 3D slab thickness (mm)", 0.5, 300.0),
-    Param("slices", "int", 1, "2D slices, played one after the other", 1, 128),
-    Param("slice_gap_mm", "float", 0.0, "gap between 2D slices (mm)", 0.0, 100.0),
-    Param("readout_dwell_us", "float", 20.0, "ADC dwell (us), a multiple of the 2 us harmonized raster", 2.0, 200.0),
-    Param("rf_duration_ms", "float", 2.0, "excitation pulse duration (ms)", 0.2, 20.0),
-    Param("rf_tbw", "float", 4.0, "excitation time-bandwidth product", 1.0, 20.0),
-)
-
-PARAMETERS = GEOMETRY + (
-    Param("dimensions", "int", 2, "2 (multi-slice) or 3 (slab with partition encoding)", 2, 3),
-    Param("partitions", "int", 1, "3D partitions (k2 lines) across the slab", 1, 512),
-    Param("flip_deg", "float", [15.0], "flip angle(s); several make a VFA series (SET)", 0.0, 180.0, list_of=True, low_open=True),
-    Param("te_ms", "float", [4.0], "echo time(s) (ms); several make a multi-echo train (ECO)", 0.0, 1e4, list_of=True, low_open=True),
-    Param("tr_ms", "float", 10.0, "repetition time (ms)", 0.0, 6e4, low_open=True),
-    Param("rf_spoiling_inc_deg", "float", 117.0, "RF-spoiling phase increment (deg); 0 turns it off", 0.0, 180.0),
-    Param("spoiler_cycles", "float", 4.0, "gradient spoiling: phase cycles across one voxel (slice and readout)", 0.0, 32.0),
-    Param("dummy_scans", "int", 100, "TRs without ADC before each flip angle (steady state)", 0, 100000),
-)
 
 
 def check_dwell(source: str, dwell: float, raster: float) -> None:
@@ -64,29 +43,29 @@ class SpoiledGRE:
 
     family = "gre"
 
-    def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+    def __init__(self, name: str, p: Parameters, system: pp.Opts, segment_tail_s: float):
         self.segment_tail = segment_tail_s
         self.name, self.p, self.sys = name, p, system
         src = f"protocol {name}"
-        n, fov = p["matrix"], si("fov_mm", p["fov_mm"])
+        n, fov = p.matrix, p.fov_m
         if n % 4:
             raise HarmoniqError(f"{src}: matrix={n} must be a multiple of 4 (ADC sample divisor)")
         self.n, self.fov = n, fov
-        self.three_d = p["dimensions"] == 3
-        self.nz = p["partitions"] if self.three_d else 1
+        self.three_d = p.dimensions == 3
+        self.nz = p.partitions if self.three_d else 1
         if not self.three_d and self.nz != 1:
-            raise HarmoniqError(f"{src}: partitions={p['partitions']} needs dimensions=3")
-        if self.three_d and p["slices"] != 1:
-            raise HarmoniqError(f"{src}: slices={p['slices']} needs dimensions=2 (3D uses partitions)")
-        self.thk = si("slice_thickness_mm", p["slice_thickness_mm"])
-        self.offsets = slice_offsets(p["slices"], self.thk, si("slice_gap_mm", p["slice_gap_mm"]))
-        dwell = si("readout_dwell_us", p["readout_dwell_us"])
+            raise HarmoniqError(f"{src}: partitions={p.partitions} needs dimensions=3")
+        if self.three_d and p.slices != 1:
+            raise HarmoniqError(f"{src}: slices={p.slices} needs dimensions=2 (3D uses partitions)")
+        self.thk = p.slice_thickness_m
+        self.offsets = slice_offsets(p.slices, self.thk, p.slice_gap_m)
+        dwell = p.readout_dwell_s
         check_dwell(src, dwell, system.adc_raster_time)
         self.dwell = dwell
 
-        rf_dur = ev.on_raster(si("rf_duration_ms", p["rf_duration_ms"]), 2 * system.grad_raster_time)
+        rf_dur = ev.on_raster(p.rf_duration_s, 2 * system.grad_raster_time)
         self.rf, self.gz, reph_area = ev.slice_select(
-            np.deg2rad(p["flip_deg"][0]), rf_dur, self.thk, p["rf_tbw"], system, "excitation"
+            p.flip_rad[0], rf_dur, self.thk, p.rf_tbw, system, "excitation"
         )
         self.ro = ev.make_readout(n, fov, dwell, system)
         # encoding block: slice rephase (+ partition encode), phase encode, readout prephase
@@ -96,7 +75,7 @@ class SpoiledGRE:
         enc_areas = [reph_area + self.pe_z.min(), reph_area + self.pe_z.max(), self.pe_y.min(), self.ro.prephase_area]
         self.enc_dur = ev.shortest_common_duration(enc_areas, system)
         # spoilers: cycles across one voxel in z and x, plus rewinders of the encodes
-        cyc = p["spoiler_cycles"]
+        cyc = p.spoiler_cycles
         self.spoil_z = cyc / (self.thk / self.nz)
         self.spoil_x = cyc * n / fov
         spoil_areas = [self.spoil_z - self.pe_z.min(), self.spoil_z - self.pe_z.max(), self.pe_y.min(), self.spoil_x]
@@ -105,17 +84,17 @@ class SpoiledGRE:
 
         rf_block = pp.calc_duration(self.rf, self.gz)
         rf_to_end = rf_block - ev.rf_centre(self.rf)
-        tes = [si("te_ms", t) for t in p["te_ms"]]
+        tes = list(p.te_s)
         if any(b <= a for a, b in zip(tes, tes[1:])):
-            raise HarmoniqError(f"{src}: te_ms={p['te_ms']} must increase from echo to echo")
+            raise HarmoniqError(f"{src}: te_ms={[t * 1e3 for t in tes]} must increase from echo to echo")
         min_te = rf_to_end + self.enc_dur + self.ro.centre_time
         if tes[0] < min_te - 1e-9:
-            raise infeasible(src, "te_ms", p["te_ms"][0], "ms", minimum=min_te * 1e3, why="for this excitation and readout")
+            raise infeasible(src, "te_ms", tes[0] * 1e3, "ms", minimum=min_te * 1e3, why="for this excitation and readout")
         self.te_fill = [tes[0] - min_te]
         echo_gap = self.ro.duration + pp.calc_duration(self.flyback)
         for e, (a, b) in enumerate(zip(tes, tes[1:]), start=1):
             if b - a < echo_gap - 1e-9:
-                raise infeasible(src, f"te_ms[{e}]", p["te_ms"][e], "ms", minimum=(a + echo_gap) * 1e3,
+                raise infeasible(src, f"te_ms[{e}]", tes[e] * 1e3, "ms", minimum=(a + echo_gap) * 1e3,
                                  why="(echo spacing limited by readout + flyback)")
             self.te_fill.append(b - a - echo_gap)
         self.tes = tes
@@ -123,10 +102,10 @@ class SpoiledGRE:
             rf_block + self.enc_dur + sum(ev.on_raster(f, system.block_duration_raster, "nearest") for f in self.te_fill)
             + len(tes) * self.ro.duration + (len(tes) - 1) * pp.calc_duration(self.flyback) + self.spoil_dur
         )
-        tr = si("tr_ms", p["tr_ms"])
+        tr = p.tr_s
         min_tr = busy + segment_tail_s
         if tr < min_tr - 1e-9:
-            raise infeasible(src, "tr_ms", p["tr_ms"], "ms", minimum=min_tr * 1e3, why="for these echoes")
+            raise infeasible(src, "tr_ms", tr * 1e3, "ms", minimum=min_tr * 1e3, why="for these echoes")
         self.tr_fill = tr - busy
         self.tr = tr
 
@@ -134,7 +113,7 @@ class SpoiledGRE:
         """Append one TR: excitation, encode, echoes, spoil, fill."""
         sys, ro = self.sys, self.ro
         rf = copy.copy(self.rf)
-        rf.signal = self.rf.signal * (flip_rad / np.deg2rad(self.p["flip_deg"][0]))
+        rf.signal = self.rf.signal * (flip_rad / self.p.flip_rad[0])
         rf.phase_offset = spoil_phase
         rf.freq_offset = self.gz.amplitude * slice_offset
         seq.add_block(rf, self.gz, ev.trid(2 if dummy else 1))
@@ -166,13 +145,12 @@ class SpoiledGRE:
         seq = pp.Sequence(self.sys)
         add_preamble(seq, self.sys, self.segment_tail)
         p, j = self.p, 0
-        inc = p["rf_spoiling_inc_deg"]
-        n_tr = p["slices"] * len(p["flip_deg"]) * (p["dummy_scans"] + self.n * self.nz)
-        phases = ev.rf_spoil_phases(n_tr, inc)
+        inc = p.rf_spoiling_inc_rad
+        n_tr = p.slices * len(p.flip_rad) * (p.dummy_scans + self.n * self.nz)
+        phases = ev.rf_spoil_phases(n_tr, degrees(inc))
         for slc, offset in enumerate(self.offsets):
-            for s, flip in enumerate(p["flip_deg"]):
-                flip_rad = np.deg2rad(flip)
-                for _ in range(p["dummy_scans"]):
+            for s, flip_rad in enumerate(p.flip_rad):
+                for _ in range(p.dummy_scans):
                     self._tr_blocks(seq, flip_rad, phases[j], offset, self.n // 2, self.nz // 2, s, slc, True)
                     j += 1
                 for part in range(self.nz):
@@ -180,11 +158,11 @@ class SpoiledGRE:
                         self._tr_blocks(seq, flip_rad, phases[j], offset, line, part, s, slc, False)
                         j += 1
         info = AcquisitionInfo(
-            protocol=self.name, family=self.family, tr_s=self.tr, te_s=self.tes, flip_deg=list(p["flip_deg"]),
+            protocol=self.name, family=self.family, tr_s=self.tr, te_s=self.tes, flip_deg=[degrees(f) for f in p.flip_rad],
             matrix=(self.n, self.n, self.nz), fov_m=(self.fov, self.fov, self.thk),
-            slice_thickness_m=self.thk / self.nz, n_slices=p["slices"],
-            contrast_dimension="flip_angle" if len(p["flip_deg"]) > 1 else ("echo_time" if len(self.tes) > 1 else "none"),
-            contrast_label="SET" if len(p["flip_deg"]) > 1 else "ECO",
-            rf_spoiling_deg=inc, readout_dwell_s=self.dwell,
+            slice_thickness_m=self.thk / self.nz, n_slices=p.slices,
+            contrast_dimension="flip_angle" if len(p.flip_rad) > 1 else ("echo_time" if len(self.tes) > 1 else "none"),
+            contrast_label="SET" if len(p.flip_rad) > 1 else "ECO",
+            rf_spoiling_deg=degrees(inc), readout_dwell_s=self.dwell,
         )
         return seq, info

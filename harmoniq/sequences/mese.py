@@ -21,14 +21,9 @@ import pypulseq as pp
 
 from harmoniq.sequences import events as ev
 from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
-from harmoniq.sequences.gre import GEOMETRY
-from harmoniq.sequences.params import Param, si
-from harmoniq.sequences.se import REFOCUSING, RefocusedSlice
+from harmoniq.protocols.parameters import Parameters, degrees
+from harmoniq.sequences.se import RefocusedSlice
 
-PARAMETERS = GEOMETRY + REFOCUSING + (
-    Param("echo_spacing_ms", "float", 10.0, "echo spacing ESP (ms); echo n at n * ESP", 0.0, 1000.0, low_open=True),
-    Param("echoes", "int", 16, "echo train length", 1, 128),
-)
 
 
 class MultiEchoSpinEcho(RefocusedSlice):
@@ -36,12 +31,12 @@ class MultiEchoSpinEcho(RefocusedSlice):
 
     family = "mese"
 
-    def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+    def __init__(self, name: str, p: Parameters, system: pp.Opts, segment_tail_s: float):
         self.segment_tail = segment_tail_s
         super().__init__(name, p, system, excitation_phase=np.pi / 2)
         sys, src, ro, rf_c = system, self.src, self.ro, ev.rf_centre
-        self.esp = si("echo_spacing_ms", p["echo_spacing_ms"])
-        self.n_echoes = p["echoes"]
+        self.esp = p.echo_spacing_s
+        self.n_echoes = p.echoes
         # x moment after one readout, and the correction that restores +|prephase| before a 180
         moment_after = ro.gx.area + ro.prephase_area
         self.x_fix = -ro.prephase_area - moment_after
@@ -53,20 +48,20 @@ class MultiEchoSpinEcho(RefocusedSlice):
         after_echo = (ro.duration - ro.centre_time) + self.enc_dur + self.crush_dur + rf_c(self.ref)
         min_esp = 2 * max(first, before_echo, after_echo)
         if self.esp < min_esp - 1e-9:
-            raise infeasible(src, "echo_spacing_ms", p["echo_spacing_ms"], "ms", minimum=min_esp * 1e3,
+            raise infeasible(src, "echo_spacing_ms", self.esp * 1e3, "ms", minimum=min_esp * 1e3,
                              why="for this excitation, refocusing and readout")
         self.fill_first = rnd(self.esp / 2 - first)
         self.fill_before = rnd(self.esp / 2 - before_echo)
         # the fill after the echo absorbs the rounding of the one before it: echo n at n * ESP
         self.fill_after = rnd(self.esp - self.fill_before - before_echo - after_echo)
-        self.spoil = pp.make_trapezoid("z", area=max(p["crusher_cycles"], 4.0) / self.thk, system=sys)
+        self.spoil = pp.make_trapezoid("z", area=max(p.crusher_cycles, 4.0) / self.thk, system=sys)
         train = (self.exc_block + self.reph_dur + self.fill_first
                  + self.n_echoes * (2 * self.crush_dur + self.ref_block + 2 * self.enc_dur + self.fill_before
                                     + ro.duration + self.fill_after)
                  + pp.calc_duration(self.spoil))
-        self.tr = si("tr_ms", p["tr_ms"])
+        self.tr = p.tr_s
         if self.tr < train + segment_tail_s - 1e-9:
-            raise infeasible(src, "tr_ms", p["tr_ms"], "ms", minimum=(train + segment_tail_s) * 1e3, why="for this echo train")
+            raise infeasible(src, "tr_ms", self.tr * 1e3, "ms", minimum=(train + segment_tail_s) * 1e3, why="for this echo train")
         self.tr_fill = self.tr - train
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
@@ -91,9 +86,9 @@ class MultiEchoSpinEcho(RefocusedSlice):
                 self.fill(seq, self.tr_fill)
         info = AcquisitionInfo(
             protocol=self.name, family=self.family, tr_s=self.tr,
-            te_s=[(e + 1) * self.esp for e in range(self.n_echoes)], flip_deg=[p["flip_deg"]],
+            te_s=[(e + 1) * self.esp for e in range(self.n_echoes)], flip_deg=[degrees(p.flip_rad)],
             matrix=(self.n, self.n, 1), fov_m=(self.fov, self.fov, self.thk), slice_thickness_m=self.thk,
-            n_slices=p["slices"], contrast_dimension="echo_time", contrast_label="ECO",
-            refocusing_deg=p["refocusing_deg"], readout_dwell_s=self.dwell,
+            n_slices=p.slices, contrast_dimension="echo_time", contrast_label="ECO",
+            refocusing_deg=degrees(p.refocusing_rad), readout_dwell_s=self.dwell,
         )
         return seq, info

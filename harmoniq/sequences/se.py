@@ -25,49 +25,35 @@ import pypulseq as pp
 from harmoniq.errors import HarmoniqError
 from harmoniq.sequences import events as ev
 from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
-from harmoniq.sequences.gre import GEOMETRY, check_dwell, slice_offsets
-from harmoniq.sequences.params import Param, si
+from harmoniq.protocols.parameters import Parameters, degrees
+from harmoniq.sequences.gre import check_dwell, slice_offsets
 
-REFOCUSING = (
-    Param("flip_deg", "float", 90.0, "excitation flip angle (deg)", 0.0, 180.0, low_open=True),
-    Param("refocusing_deg", "float", 180.0, "refocusing flip angle (deg)", 0.0, 360.0, low_open=True),
-    Param("refocusing_duration_ms", "float", 3.0, "refocusing pulse duration (ms)", 0.2, 20.0),
-    Param("refocusing_thickness_factor", "float", 1.2, "refocusing slice thickness / excitation thickness", 1.0, 3.0),
-    Param("crusher_cycles", "float", 4.0, "crusher phase cycles across one slice on each side of a 180", 0.0, 32.0),
-    Param("tr_ms", "float", 3000.0, "repetition time (ms)", 0.0, 6e4, low_open=True),
-)
-
-PARAMETERS = GEOMETRY + REFOCUSING + (
-    Param("te_ms", "float", [15.0], "echo time(s) (ms); several make a T2 series (SET)", 0.0, 1e4, list_of=True, low_open=True),
-    Param("ti_ms", "float", [], "inversion time(s) (ms); empty for no inversion; several make an IR series (SET)", 0.0, 6e4, list_of=True, low_open=True),
-    Param("inversion_duration_ms", "float", 10.24, "adiabatic inversion pulse duration (ms)", 2.0, 30.0),
-)
 
 
 class RefocusedSlice:
     """Excitation, slice-selective refocusing with crushers, readout: what SE and MESE share."""
 
-    def __init__(self, name: str, p: dict, system: pp.Opts, excitation_phase: float = 0.0):
+    def __init__(self, name: str, p: Parameters, system: pp.Opts, excitation_phase: float = 0.0):
         src = f"protocol {name}"
         self.name, self.p, self.sys, self.src = name, p, system, src
-        n, fov = p["matrix"], si("fov_mm", p["fov_mm"])
+        n, fov = p.matrix, p.fov_m
         if n % 4:
             raise HarmoniqError(f"{src}: matrix={n} must be a multiple of 4 (ADC sample divisor)")
         self.n, self.fov = n, fov
-        self.thk = si("slice_thickness_mm", p["slice_thickness_mm"])
-        self.offsets = slice_offsets(p["slices"], self.thk, si("slice_gap_mm", p["slice_gap_mm"]))
-        self.dwell = si("readout_dwell_us", p["readout_dwell_us"])
+        self.thk = p.slice_thickness_m
+        self.offsets = slice_offsets(p.slices, self.thk, p.slice_gap_m)
+        self.dwell = p.readout_dwell_s
         check_dwell(src, self.dwell, system.adc_raster_time)
         two_raster = 2 * system.grad_raster_time
         self.exc, self.gz_exc, self.reph_area = ev.slice_select(
-            np.deg2rad(p["flip_deg"]), ev.on_raster(si("rf_duration_ms", p["rf_duration_ms"]), two_raster),
-            self.thk, p["rf_tbw"], system, "excitation", phase=excitation_phase,
+            p.flip_rad, ev.on_raster(p.rf_duration_s, two_raster),
+            self.thk, p.rf_tbw, system, "excitation", phase=excitation_phase,
         )
         self.ref, self.gz_ref, _ = ev.slice_select(
-            np.deg2rad(p["refocusing_deg"]), ev.on_raster(si("refocusing_duration_ms", p["refocusing_duration_ms"]), two_raster),
-            self.thk * p["refocusing_thickness_factor"], p["rf_tbw"], system, "refocusing",
+            p.refocusing_rad, ev.on_raster(p.refocusing_duration_s, two_raster),
+            self.thk * p.refocusing_thickness_factor, p.rf_tbw, system, "refocusing",
         )
-        crush_area = p["crusher_cycles"] / self.thk
+        crush_area = p.crusher_cycles / self.thk
         self.crusher = pp.make_trapezoid("z", area=crush_area, system=system) if crush_area else None
         self.crush_dur = pp.calc_duration(self.crusher) if self.crusher else 0.0
         self.ro = ev.make_readout(n, fov, self.dwell, system)
@@ -101,18 +87,18 @@ class SpinEcho(RefocusedSlice):
 
     family = "se"
 
-    def __init__(self, name: str, p: dict, system: pp.Opts, segment_tail_s: float):
+    def __init__(self, name: str, p: Parameters, system: pp.Opts, segment_tail_s: float):
         self.segment_tail = segment_tail_s
         super().__init__(name, p, system)
         src, sys = self.src, system
-        self.tes = [si("te_ms", t) for t in p["te_ms"]]
-        self.tis = [si("ti_ms", t) for t in p["ti_ms"]]
+        self.tes = list(p.te_s)
+        self.tis = list(p.ti_s)
         if len(self.tes) > 1 and len(self.tis) > 1:
             raise HarmoniqError(f"{src}: give several te_ms or several ti_ms, not both (one series per file)")
         # encoding before the 180: opposite sign, so the readout starts at -|prephase|
         enc = [self.reph_area, -self.ro.prephase_area, self.pe_y.min()]
         self.enc_dur = ev.shortest_common_duration(enc, sys)
-        self.spoil_area = p["crusher_cycles"] / self.thk
+        self.spoil_area = p.crusher_cycles / self.thk
         self.spoil = pp.make_trapezoid("z", area=self.spoil_area, system=sys) if self.spoil_area else None
         spoil_dur = pp.calc_duration(self.spoil) if self.spoil else 0.0
 
@@ -122,7 +108,7 @@ class SpinEcho(RefocusedSlice):
         min_te = 2 * max(first_half_min, second_half_min)
         for i, te in enumerate(self.tes):
             if te < min_te - 1e-9:
-                raise infeasible(src, "te_ms", p["te_ms"][i], "ms", minimum=min_te * 1e3, why="for this excitation, refocusing and readout")
+                raise infeasible(src, "te_ms", te * 1e3, "ms", minimum=min_te * 1e3, why="for this excitation, refocusing and readout")
         rnd = lambda t: ev.on_raster(t, sys.block_duration_raster, "nearest")  # noqa: E731
         # the second fill absorbs the first one's rounding: TE is exact to half a raster
         self.fills = [(rnd(te / 2 - first_half_min), rnd(te - rnd(te / 2 - first_half_min) - first_half_min - second_half_min))
@@ -130,7 +116,7 @@ class SpinEcho(RefocusedSlice):
 
         if self.tis:
             self.inv = pp.make_adiabatic_pulse(
-                "hypsec", duration=ev.on_raster(si("inversion_duration_ms", p["inversion_duration_ms"]), 2 * sys.grad_raster_time),
+                "hypsec", duration=ev.on_raster(p.inversion_duration_s, 2 * sys.grad_raster_time),
                 delay=sys.rf_dead_time, system=sys, use="inversion",
             )
             self.inv_spoil = pp.make_trapezoid("z", area=2 * self.spoil_area or 4 / self.thk, system=sys)
@@ -138,7 +124,7 @@ class SpinEcho(RefocusedSlice):
             min_ti = inv_block - rf_c(self.inv) + pp.calc_duration(self.inv_spoil) + rf_c(self.exc)
             for i, ti in enumerate(self.tis):
                 if ti < min_ti - 1e-9:
-                    raise infeasible(src, "ti_ms", p["ti_ms"][i], "ms", minimum=min_ti * 1e3, why="(inversion pulse + spoiler + excitation)")
+                    raise infeasible(src, "ti_ms", ti * 1e3, "ms", minimum=min_ti * 1e3, why="(inversion pulse + spoiler + excitation)")
             self.ti_fills = [ti - min_ti for ti in self.tis]
             self.ti_fills = [rnd(f) for f in self.ti_fills]
             prep = [inv_block + pp.calc_duration(self.inv_spoil) + f for f in self.ti_fills]
@@ -149,9 +135,9 @@ class SpinEcho(RefocusedSlice):
             for a, b in self.fills
         ]
         busy = max(prep) + max(echo_part)
-        tr = si("tr_ms", p["tr_ms"])
+        tr = p.tr_s
         if tr < busy + segment_tail_s - 1e-9:
-            raise infeasible(src, "tr_ms", p["tr_ms"], "ms", minimum=(busy + segment_tail_s) * 1e3, why="for the longest TI/TE")
+            raise infeasible(src, "tr_ms", tr * 1e3, "ms", minimum=(busy + segment_tail_s) * 1e3, why="for the longest TI/TE")
         self.tr = tr
         n_series = max(len(self.tes), len(self.tis), 1)
         self.tr_fills = [
@@ -188,9 +174,9 @@ class SpinEcho(RefocusedSlice):
                     self.fill(seq, self.tr_fills[s])
         series = "inversion_time" if len(self.tis) > 1 else ("echo_time" if len(self.tes) > 1 else "none")
         info = AcquisitionInfo(
-            protocol=self.name, family=self.family, tr_s=self.tr, te_s=self.tes, flip_deg=[p["flip_deg"]],
+            protocol=self.name, family=self.family, tr_s=self.tr, te_s=self.tes, flip_deg=[degrees(p.flip_rad)],
             matrix=(self.n, self.n, 1), fov_m=(self.fov, self.fov, self.thk), slice_thickness_m=self.thk,
-            n_slices=p["slices"], contrast_dimension=series, contrast_label="SET", ti_s=self.tis,
-            refocusing_deg=p["refocusing_deg"], readout_dwell_s=self.dwell,
+            n_slices=p.slices, contrast_dimension=series, contrast_label="SET", ti_s=self.tis,
+            refocusing_deg=degrees(p.refocusing_rad), readout_dwell_s=self.dwell,
         )
         return seq, info

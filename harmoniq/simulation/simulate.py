@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from harmoniq.backend import xp_for_device
 from harmoniq.errors import HarmoniqError
+from harmoniq.memory import check_fits
 from harmoniq.progress import Progress, counter
 from harmoniq.simulation.engine import EngineOptions, run, total_events
 from harmoniq.simulation.prescription import Prescription, physical_timeline
@@ -29,8 +29,10 @@ from harmoniq.simulation.timeline import Timeline, compile_sequence
 NOISE_SCANS = 16
 NOISE_SAMPLES = 2048
 """16 x 2048 noise samples estimate a 20-channel covariance to about 2.5 % (Frobenius norm)."""
-MEMORY_FRACTION = 0.5
-"""Largest share of the machine's memory a simulation may plan to use."""
+MAX_ADC_SAMPLES = 65535
+"""Most samples one readout may have: ISMRMRD stores ``number_of_samples`` as uint16."""
+TIMELINE_BYTES_PER_SAMPLE = 96
+"""Timeline arrays per ADC sample (time, k-space, phase, float64), beside 8 bytes per channel."""
 
 
 @dataclass
@@ -93,33 +95,36 @@ def sequence_ndim(seq) -> int:
 
 def check_memory(n_voxels: int, n_coils: int, source: str = "simulation") -> None:
     """Raise before allocating when the voxel-level arrays would not fit in memory."""
-    needed = n_voxels * (16 * n_coils + 160)
-    available = _available_bytes()
-    if needed > MEMORY_FRACTION * available:
-        raise HarmoniqError(f"{source}: {n_voxels} voxels need about {needed / 2**30:.1f} GiB but only "
-                            f"{available / 2**30:.1f} GiB are available; choose a smaller --matrix")
+    check_fits(n_voxels * (16 * n_coils + 160), f"{source}: {n_voxels} voxels", "choose a smaller --matrix")
 
 
-def _available_bytes() -> int:
-    """MemAvailable from /proc/meminfo (Linux), else the physical memory."""
-    meminfo = Path("/proc/meminfo")
-    lines = meminfo.read_text(encoding="ascii").splitlines() if meminfo.is_file() else []
-    for line in lines:
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) * 1024
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+def check_readouts(sequence, n_coils: int, source: str) -> None:
+    """Raise before compiling when a readout is longer than ISMRMRD allows or all readouts
+    (timeline plus ``n_coils`` complex64 signals per sample) would not fit in memory."""
+    adc_samples = {adc_id: int(values[0]) for adc_id, values in sequence.adc_library.data.items()}
+    total = 0
+    for block_id, events in sequence.block_events.items():
+        count = adc_samples.get(int(events[5]), 0)
+        if count > MAX_ADC_SAMPLES:
+            raise HarmoniqError(f"{source}: block {int(block_id)} has an ADC of {count} samples; a readout may have "
+                                f"at most {MAX_ADC_SAMPLES} (ISMRMRD's limit)")
+        total += count
+    check_fits(total * (8 * n_coils + TIMELINE_BYTES_PER_SAMPLE), f"{source}: {total} ADC samples",
+               "use a sequence with fewer or shorter readouts")
 
 
-def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescription: Prescription = Prescription()):
+def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescription: Prescription = Prescription(),
+                     fov_m: float | None = None, **options):
     """Phantom ``name`` on a ``matrix`` grid for ``scanner``'s field, 2D or 3D like ``seq``;
-    3D whenever the prescription tilts the slice away from z."""
+    3D whenever the prescription tilts the slice away from z. fov_m: the protocol's field of
+    view (m; None: the phantom's own); options: phantom options (e.g. the NIST ``plate``)."""
     from harmoniq.phantoms import make_phantom
 
     ndim = 3 if not prescription.keeps_slice_axis() else sequence_ndim(seq)
     if matrix < 1:
         raise HarmoniqError(f"--matrix={matrix} must be a positive number of voxels")
     check_memory(matrix**ndim, scanner.coils.channels, f"phantom {name!r} at matrix {matrix} ({ndim}D)")
-    return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim)
+    return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim, fov_m=fov_m, **options)
 
 
 def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, noise: bool = True,
@@ -136,6 +141,7 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
     xp = xp_for_device(device)
     scanner = scanner if isinstance(scanner, ScannerModel) else load_scanner_model(scanner)
     sequence = load_sequence(seq)
+    check_readouts(sequence, scanner.coils.channels, str(seq) if not hasattr(seq, "block_events") else "sequence")
     if isinstance(phantom, str):
         phantom = make_phantom_for(phantom, sequence, scanner, matrix, prescription)
     if phantom.shape[0] == 1 and not prescription.keeps_slice_axis():

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from harmoniq.cli import main
-from harmoniq.fitting.nifti_io import read_series, sidecar_path, write_map
+from harmoniq.io.nifti import read_image_series, sidecar_path, write_maps
 from harmoniq.simulation.epg import cpmg
 
 SHAPE = (2, 3, 4)  # (z, y, x)
@@ -38,12 +38,13 @@ def t1_map():
 
 def test_series_round_trip_keeps_our_axis_order(tmp_path):
     data = np.arange(2 * math.prod(SHAPE), dtype=np.float32).reshape((2, *SHAPE))
-    series = read_series(save_series(tmp_path / "x.nii.gz", data, {"EchoTime": [0.01, 0.02]}))
-    assert np.array_equal(series.data, data)
-    assert series.sidecar == {"EchoTime": [0.01, 0.02]}
-    write_map(tmp_path / "m.nii.gz", data[0], series.affine, {"Units": "s"})
+    series = read_image_series(save_series(tmp_path / "x.nii.gz", data, {"EchoTime": [0.01, 0.02]}))
+    assert np.array_equal(series.volumes(), data)
+    assert series.header.te_s == (0.01, 0.02)
+    write_maps([(tmp_path / "m.nii.gz", data[0], {"Description": "test"}, "s")], series.affine_lps_m)
     assert np.array_equal(load(tmp_path / "m.nii.gz"), data[0])
-    assert json.loads((tmp_path / "m.json").read_text()) == {"Units": "s"}
+    assert json.loads((tmp_path / "m.json").read_text()) == {"Description": "test", "Units": "s", "HarmoniqStage": "fit"}
+    assert np.allclose(nib.load(str(tmp_path / "m.nii.gz")).affine, np.diag([2.0, 2.0, 5.0, 1.0]))
 
 
 def test_t1_ir_writes_bids_maps_with_provenance_and_masks_nan(tmp_path):
@@ -121,7 +122,7 @@ def test_mask_option(tmp_path):
     "model,sidecar,data,extra,fragment",
     [
         ("t1-ir", {"EchoTime": [0.01] * 4}, "ones", [], "sidecar has no 'InversionTime'"),
-        ("t1-ir", {"InversionTime": [0.1, 0.2, 0.3]}, "ones", [], "3 value(s) for 4 volume(s)"),
+        ("t1-ir", {"InversionTime": [0.1, 0.2, 0.3]}, "ones", [], "InversionTime=[0.1, 0.2, 0.3] is not valid; give finite numbers (BIDS units: s, deg), one per volume (4)"),
         ("t1-ir", {"InversionTime": [0.1, 0.2, 0.4, 0.8]}, "zeros", [], "no voxel to fit"),
         ("t1-ir", None, "ones", [], "sidecar not found"),
         ("t2-mese", {"EchoTime": [0.01, 0.02, 0.03, 0.04]}, "ones", [], "RefocusingFlipAngle"),

@@ -17,11 +17,12 @@ import pytest
 from click.testing import CliRunner
 from scipy import ndimage
 
+from harmoniq.protocols import ReconOptions
 from harmoniq.backend import gpu_available
 from harmoniq.cli import main
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.ismrmrd_writer import write_ismrmrd
-from harmoniq.io.nifti import write_nifti
+from harmoniq.io.nifti import write_image_series
 from harmoniq.io.reader import read_ismrmrd
 from harmoniq.phantoms import make_phantom
 from harmoniq.phantoms.grid import make_grid
@@ -53,15 +54,15 @@ def sphere_phantom(ndim: int, matrix: int, fov_m: float):
 
 def gre_seq(matrix: int = 64):
     """gre-demo at TR 50 ms, flip 30 deg, 8 dummy scans (250 mm FOV, 6 mm slice)."""
-    protocol = load_protocol("gre-demo").with_parameters(matrix=matrix, dummy_scans=8, tr_ms=50.0, flip_deg=[30.0])
+    protocol = load_protocol("gre-demo").with_values(matrix=matrix, dummy_scans=8, tr_ms=50.0, flip_deg=[30.0])
     return build(protocol).seq
 
 
 def scan_to_nifti(tmp_path, phantom, prescription: Prescription):
     raw_path, image_path = tmp_path / "raw.h5", tmp_path / "image.nii.gz"
     write_ismrmrd(raw_path, simulate(gre_seq(), phantom, SCANNER, seed=5, prescription=prescription))
-    series = reconstruct(read_ismrmrd(raw_path), "fft", combination="rss")
-    write_nifti(series, image_path, inputs={"raw": raw_path})
+    series = reconstruct(read_ismrmrd(raw_path), ReconOptions("fft", combination="rss"))
+    write_image_series(series, image_path, inputs={"raw": raw_path})
     return raw_path, nib.load(image_path)
 
 

@@ -24,16 +24,16 @@ T1_S = 1.0  # the dictionary's fixed T1, so that only the slice profile differs
 
 @pytest.mark.slow
 def test_slice_profiles_from_the_seq_remove_the_t2_bias_of_an_ideal_profile(tmp_path):
-    protocol = load_protocol("t2-mese").with_parameters(matrix=16)
+    protocol = load_protocol("t2-mese").with_values(matrix=16)
     seq_path, _ = export(protocol, tmp_path)
     seq = load_sequence(seq_path)
     thickness = float(seq.get_definition("SliceThickness"))
     rfs, adcs = read_train(seq, np.linspace(-1.2, 1.2, 48) * thickness)
-    echoes = protocol.parameters["echoes"]
+    echoes = protocol.parameters.echoes
     first_train = [r for r in rfs if r.time_s < adcs[echoes - 1].time_s]
     t2 = np.array([0.015, 0.03, 0.06, 0.12, 0.24])
     train = np.abs(readout_signals(first_train, adcs[:echoes], "mese", np.full(t2.size, T1_S), t2).mean(axis=2))
-    te = protocol.parameters["echo_spacing_ms"] * 1e-3 * np.arange(1, echoes + 1)
+    te = protocol.parameters.echo_spacing_s * np.arange(1, echoes + 1)
     with_profile = fit_t2_mese(train[:, :, None], te, t1_s=T1_S, slice_profile=cpmg_profile(seq_path))["T2"][:, 0]
     ideal = fit_t2_mese(train[:, :, None], te, t1_s=T1_S)["T2"][:, 0]
     np.testing.assert_allclose(with_profile, t2, rtol=0.005)  # measured: within 0.11 %

@@ -8,6 +8,7 @@ import sigpy
 from scipy.ndimage import binary_erosion
 from sigpy.mri import birdcage_maps
 
+from harmoniq.protocols import ReconOptions
 from harmoniq.backend import gpu_available
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.fourier import image_to_k, k_to_image
@@ -132,8 +133,8 @@ def test_iterative_sense_with_four_coils_beats_gridding_on_undersampled_spokes(t
     phantom = _phantom()
     maps = birdcage_maps((4, N, N)).astype(np.complex64)
     kspace = _kspace(trajectory[::3], maps * phantom)  # 34 spokes: undersampled by 3 at the edge
-    sense = reconstruct(kspace, "sense")
-    gridding = reconstruct(kspace, "nufft")
+    sense = reconstruct(kspace, ReconOptions("sense"))
+    gridding = reconstruct(kspace, ReconOptions("nufft"))
     assert sense.recon["method"] == "sense" and sense.recon["coil_combination"] == "espirit"
     sense_error = nrmse(sense.data[0, 0, 0, 0, 0], np.abs(phantom))
     gridding_error = nrmse(gridding.data[0, 0, 0, 0, 0], np.abs(phantom))
@@ -143,7 +144,7 @@ def test_iterative_sense_with_four_coils_beats_gridding_on_undersampled_spokes(t
 def test_methods_and_matrix_are_checked(trajectory):
     kspace = _kspace(trajectory, _phantom()[None])
     with pytest.raises(HarmoniqError, match="needs Cartesian k-space"):
-        reconstruct(kspace, "grappa")
+        reconstruct(kspace, ReconOptions("grappa"))
     small = AcquisitionHeader(**{**kspace.header.__dict__, "recon_matrix": (32, 32, 1)})
     with pytest.raises(HarmoniqError, match="recon matrix"):
         reconstruct(NonCartesianKSpace(**{**kspace.__dict__, "header": small}))
@@ -155,6 +156,6 @@ def test_gpu_matches_cpu(trajectory):
     maps = birdcage_maps((4, N, N)).astype(np.complex64)
     kspace = _kspace(trajectory, maps * _phantom())
     for method in ("nufft", "sense"):
-        cpu = reconstruct(kspace, method).data
-        gpu = reconstruct(kspace, method, device="gpu").data
+        cpu = reconstruct(kspace, ReconOptions(method)).data
+        gpu = reconstruct(kspace, ReconOptions(method), device="gpu").data
         assert np.linalg.norm(gpu - cpu) / np.linalg.norm(cpu) < 1e-3

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from harmoniq.protocols import ReconOptions
 from harmoniq.backend import gpu_available
 
 from harmoniq.io.reader import read_ismrmrd
@@ -56,7 +57,7 @@ def test_fully_sampled_fft_matches_phantom_to_noise_level(files):
     assert series.recon["method"] == "fft" and series.recon["coil_combination"] == "espirit"
     assert series.data.shape == (1, 1, 1, 1, 1, MATRIX, MATRIX)
     assert nrmse(series.data[0, 0, 0, 0], reference) < 0.75 * noise_floor  # ESPIRiT support drops background
-    adaptive = reconstruct(kspace, combination="adaptive").data[0, 0, 0, 0]
+    adaptive = reconstruct(kspace, ReconOptions(combination="adaptive")).data[0, 0, 0, 0]
     assert nrmse(adaptive, reference) < 1.25 * noise_floor
 
 
@@ -66,7 +67,7 @@ def test_accelerated_auto_sense_and_grappa_match_phantom(files, name, limit):
     reference, _ = stored_reference(files[name])
     auto = reconstruct(kspace)
     assert auto.recon["method"] == "sense" and auto.recon["chosen_by_auto"]
-    for series in (auto, reconstruct(kspace, "grappa", combination="espirit")):
+    for series in (auto, reconstruct(kspace, ReconOptions("grappa", combination="espirit"))):
         errors = [nrmse(series.data[rep, 0, 0, 0], reference) for rep in range(kspace.data.shape[0])]
         assert max(errors) < limit, (series.recon["method"], errors)
 
@@ -83,7 +84,7 @@ def test_acceleration_spread_over_repetitions_calibrates_from_their_union(files)
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["r2", "r3"])
 def test_sense_at_least_as_good_as_bart(files, name, tmp_path):
-    ours = nrmse(reconstruct(read_ismrmrd(files[name]), "sense").data[0, 0, 0, 0], stored_reference(files[name])[0])
+    ours = nrmse(reconstruct(read_ismrmrd(files[name]), ReconOptions("sense")).data[0, 0, 0, 0], stored_reference(files[name])[0])
     assert ours <= _bart_nrmse(files[name], tmp_path) * 1.01
 
 
@@ -111,7 +112,7 @@ def test_cli_bad_input_one_line_error_and_no_output(tmp_path):
 
 def test_fft_on_undersampled_data_is_refused(files):
     with pytest.raises(Exception, match="would alias"):
-        reconstruct(read_ismrmrd(files["r2"]), "fft")
+        reconstruct(read_ismrmrd(files["r2"]), ReconOptions("fft"))
 
 
 @pytest.mark.gpu
@@ -119,6 +120,6 @@ def test_fft_on_undersampled_data_is_refused(files):
 @pytest.mark.parametrize("method", ["sense", "grappa", "fft"])
 def test_gpu_matches_cpu(files, method):
     kspace = read_ismrmrd(files["full" if method == "fft" else "r2"])
-    cpu = reconstruct(kspace, method).data
-    gpu = reconstruct(kspace, method, device="gpu").data
+    cpu = reconstruct(kspace, ReconOptions(method)).data
+    gpu = reconstruct(kspace, ReconOptions(method), device="gpu").data
     assert np.linalg.norm(gpu - cpu) / np.linalg.norm(cpu) < 1e-3

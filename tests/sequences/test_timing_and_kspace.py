@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from conftest import built
 
-from harmoniq.sequences.params import si
 from harmoniq.sequences.timeline import timeline
 
 RASTER = 20e-6  # harmonized gradient raster (s)
@@ -15,17 +14,17 @@ def test_echo_inversion_and_repetition_times_match_the_protocol(shipped):
     tl = timeline(shipped.seq)
     te = tl.echo_times()
     if shipped.protocol.family == "mese":
-        expected_te = [(e + 1) * si("echo_spacing_ms", p["echo_spacing_ms"]) for e in range(p["echoes"])]
+        expected_te = [(e + 1) * p.echo_spacing_s for e in range(p.echoes)]
     else:
-        expected_te = [si("te_ms", t) for t in p["te_ms"]]
+        expected_te = list(p.te_s)
     measured_te = np.unique(np.round(te / 1e-6)) * 1e-6
     assert len(measured_te) == len(expected_te)
     np.testing.assert_allclose(measured_te, expected_te, atol=RASTER)
 
     inversions = tl.rf_time[[u == "inversion" for u in tl.rf_use]]
-    if p.get("ti_ms"):
+    if getattr(p, "ti_s", ()):
         ti = tl.inversion_times()
-        np.testing.assert_allclose(np.unique(np.round(ti / 1e-6)) * 1e-6, [si("ti_ms", t) for t in p["ti_ms"]], atol=RASTER)
+        np.testing.assert_allclose(np.unique(np.round(ti / 1e-6)) * 1e-6, p.ti_s, atol=RASTER)
         tr = np.diff(inversions)
     else:
         assert len(inversions) == 0
@@ -35,7 +34,7 @@ def test_echo_inversion_and_repetition_times_match_the_protocol(shipped):
             # consecutive excitations within a flip-angle set (dummies included) are one TR apart
             tr = tr[np.abs(tr - info.tr_s) < 0.5 * info.tr_s]
     assert len(tr) > 0
-    np.testing.assert_allclose(tr, si("tr_ms", p["tr_ms"]), atol=RASTER)
+    np.testing.assert_allclose(tr, p.tr_s, atol=RASTER)
 
 
 def test_kspace_visits_every_line_of_every_contrast_once_at_its_label(shipped):

@@ -14,9 +14,10 @@ targets and, for quantitative protocols, the range of T1/T2 it is designed to me
     [parameters]
     ti_ms = [50.0, 100.0, ...]
 
-Loading rejects unknown keys, wrong types and out-of-range values, and then constructs the
-family's builder on the harmonized limits of the targets, so an infeasible timing fails at
-load time with the key and the feasible range.
+Loading rejects unknown keys, wrong types and out-of-range values and converts the
+parameters once into a typed SI object. This module imports no later stage: whether the
+timing is feasible on the targets' hardware is checked where the sequence is built
+(:func:`harmoniq.sequences.check_timing`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from importlib import resources
 from pathlib import Path
 
 from harmoniq.errors import HarmoniqError
-from harmoniq.sequences import FAMILIES
-from harmoniq.sequences.params import resolve
+from harmoniq.models import MODELS, NO_MODEL
+from harmoniq.names import COIL_COMBINATIONS, RECON_FILTERS, RECON_METHODS, VENDORS, profile_names
+from harmoniq.protocols.families import DECLARED, TYPES
+from harmoniq.protocols.parameters import Parameters, resolve, to_si
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,60 +42,89 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _TOP_KEYS = {"name", "family", "description", "targets", "parameters", "valid_range", "model", "requires", "site_variants"}
-#: Vendors a site variant can be given for (matched to a scanner's vendor, lower case).
-VENDORS = ("siemens", "ge", "philips")
-#: Fitting models a protocol can name (``harmoniq fit MODEL``); "none" for non-quantitative ones.
-MODELS = ("t1-ir", "t1-vfa", "b1-dam", "t2-se", "t2-mese", "t2star", "none")
 _RANGE_KEYS = {"t1_ms", "t2_ms", "b1"}
 
 
-@dataclass
+@dataclass(frozen=True)
+class ReconOptions:
+    """How raw data become images: method, coil combination and k-space filter
+    (names from :mod:`harmoniq.names`; ``auto`` lets the reconstruction choose)."""
+
+    method: str = "auto"
+    combination: str = "auto"
+    filter: str = "none"
+
+    def __post_init__(self):
+        for value, valid, what in ((self.method, RECON_METHODS, "method"), (self.combination, COIL_COMBINATIONS,
+                                   "combination"), (self.filter, RECON_FILTERS, "filter")):
+            if value not in valid:
+                raise HarmoniqError(f"recon {what}={value!r} is not valid; choose one of {', '.join(valid)}")
+
+
+@dataclass(frozen=True)
 class Protocol:
-    """A checked protocol: parameters are complete (defaults filled) and in people's units."""
+    """A checked protocol.
+
+    ``values``: every parameter (defaults filled in) in the file's units, as recorded in
+    sidecars; ``parameters``: the same values as a typed, frozen object in SI units, which is
+    what the builders read (``parameters.te_s``, ``parameters.fov_m``).
+    """
 
     name: str
     family: str
     description: str
-    targets: list[str]
-    parameters: dict
+    targets: tuple[str, ...]
+    values: dict
+    parameters: Parameters
     path: Path
     sha256: str
     valid_range: dict = field(default_factory=dict)
-    model: str = "none"
-    requires: list[str] = field(default_factory=list)
-    site_variants: dict = field(default_factory=dict)
+    model: str = NO_MODEL
+    requires: tuple[str, ...] = ()
+    site_variants: dict = field(default_factory=dict)  # vendor -> its changes in file units
 
-    def site_variant(self, vendor: str) -> tuple["Protocol", str, str]:
-        """The illustrative variant a site of ``vendor`` might run instead, with its recon filter
-        and coil combination.
-
-        Variants are plausible local choices (TR, spoiling increment, flip angles, refocusing,
-        echo spacing, vendor-like k-space filter and coil combination), not any vendor's real
-        product protocol.
-        """
-        changes = dict(self.site_variants.get(vendor.lower(), {}))
-        recon_filter = changes.pop("recon_filter", "none")
-        combination = changes.pop("recon_combination", "auto")
-        return (self.with_parameters(**changes) if changes else self), recon_filter, combination
-
-    def with_parameters(self, **changes) -> "Protocol":
-        """The same protocol with some parameters changed (checked, timing validated).
+    def with_values(self, **changes) -> "Protocol":
+        """The same protocol with some parameters changed (file units, checked).
 
         Used for site variants and reduced simulation matrices; the original file's sha256
         stays, and the changed values show in every sidecar's parameters.
         """
-        given = {**self.parameters, **changes}
-        changed = dataclasses.replace(self, parameters=resolve(f"protocol {self.name}", FAMILIES[self.family][0], given))
-        changed.builder()
-        return changed
+        values = resolve(f"protocol {self.name}", DECLARED[self.family], {**self.values, **changes})
+        return dataclasses.replace(self, values=values, parameters=to_si(TYPES[self.family], values))
 
-    def builder(self):
-        """The family's builder on the harmonized limits of the targets (validates timing)."""
-        from harmoniq.scanners import harmonize, load_profile
+    def with_targets(self, targets: list[str]) -> "Protocol":
+        """The same protocol for a subset of its target scanners."""
+        unknown = [t for t in targets if t not in self.targets]
+        if unknown:
+            raise HarmoniqError(f"targets {', '.join(unknown)} are not among protocol {self.name}'s targets "
+                                f"({', '.join(self.targets)})")
+        return dataclasses.replace(self, targets=tuple(targets))
 
-        limits = harmonize([load_profile(t) for t in self.targets])
-        cls = FAMILIES[self.family][1]
-        return cls(self.name, self.parameters, limits.to_pypulseq_opts(), limits.limits.segment_tail_gap), limits
+    def harmonized(self) -> "SiteVariant":
+        """The harmonized arm: this protocol, unchanged, with the default reconstruction."""
+        return SiteVariant("harmonized", self, ReconOptions())
+
+    def site_variant(self, vendor: str) -> "SiteVariant":
+        """The variant a site of ``vendor`` runs instead (``[site_variants]`` of the file); the
+        protocol itself where the file gives none."""
+        changes = dict(self.site_variants.get(vendor.lower(), {}))
+        recon = ReconOptions(combination=changes.pop("recon_combination", "auto"),
+                             filter=changes.pop("recon_filter", "none"))
+        return SiteVariant(vendor.lower(), self.with_values(**changes) if changes else self, recon)
+
+
+@dataclass(frozen=True)
+class SiteVariant:
+    """What one site runs: its protocol (changed parameters) and its reconstruction choices.
+
+    Variants are plausible local choices (TR, spoiling increment, flip angles, refocusing,
+    echo spacing, vendor-like k-space filter and coil combination), not any vendor's real
+    product protocol.
+    """
+
+    vendor: str
+    protocol: Protocol
+    recon: ReconOptions
 
 
 def _library():
@@ -118,18 +150,16 @@ def _locate(name_or_path: str | os.PathLike) -> Path:
     return Path(str(shipped))
 
 
-def _targets(src: str, value) -> list[str]:
-    from harmoniq.scanners import list_profiles
-
-    known = list_profiles()
+def _targets(src: str, value) -> tuple[str, ...]:
+    known = profile_names()
     if value == "all":
-        return known
+        return tuple(known)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise HarmoniqError(f"{src}: targets={value!r} must be \"all\" or a non-empty list of scanner names")
     for v in value:
         if v not in known and not Path(v).is_file():
             raise HarmoniqError(f"{src}: target {v!r} is not a scanner profile; known: {', '.join(known)}")
-    return list(value)
+    return tuple(value)
 
 
 def _valid_range(src: str, table) -> dict:
@@ -145,18 +175,15 @@ def _valid_range(src: str, table) -> dict:
 
 
 def _site_variants(src: str, table, family: str) -> dict:
-    from harmoniq.recon.filters import FILTERS
-    from harmoniq.recon.reconstruct import COMBINATIONS
-
     if not isinstance(table, dict):
         raise HarmoniqError(f"{src}: [site_variants] must be a table of vendors")
-    declared = {p.name for p in FAMILIES[family][0]}
+    declared = {p.name for p in DECLARED[family]}
     for vendor, changes in table.items():
         if vendor not in VENDORS:
             raise HarmoniqError(f"{src}: site_variants.{vendor} is not a vendor; valid are {', '.join(VENDORS)}")
         for key, value in changes.items():
             if key in ("recon_filter", "recon_combination"):
-                valid = FILTERS if key == "recon_filter" else COMBINATIONS
+                valid = RECON_FILTERS if key == "recon_filter" else COIL_COMBINATIONS
                 if value not in valid:
                     raise HarmoniqError(f"{src}: site_variants.{vendor}.{key}={value!r}; valid are {', '.join(valid)}")
             elif key not in declared:
@@ -164,8 +191,12 @@ def _site_variants(src: str, table, family: str) -> dict:
     return {v: dict(c) for v, c in table.items()}
 
 
-def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) -> Protocol:
-    """Load a shipped protocol by name or a protocol file by path, fully validated."""
+def load_protocol(name_or_path: str | os.PathLike) -> Protocol:
+    """Load a shipped protocol by name or a protocol file by path, its keys and values checked.
+
+    Timing feasibility depends on the targets' hardware and is checked when the sequence is
+    built (:func:`harmoniq.sequences.check_timing`).
+    """
     path = _locate(name_or_path)
     raw = path.read_bytes()
     src = f"protocol {path.name}"
@@ -180,11 +211,11 @@ def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) ->
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise HarmoniqError(f"{src}: key {key!r} is required and must be a non-empty string")
     family = data["family"]
-    if family not in FAMILIES:
-        raise HarmoniqError(f"{src}: family={family!r} is unknown; valid families are {', '.join(sorted(FAMILIES))}")
-    model = data.get("model", "none")
-    if model not in MODELS:
-        raise HarmoniqError(f"{src}: model={model!r} is unknown; valid models are {', '.join(MODELS)}")
+    if family not in DECLARED:
+        raise HarmoniqError(f"{src}: family={family!r} is unknown; valid families are {', '.join(sorted(DECLARED))}")
+    model = data.get("model", NO_MODEL)
+    if model != NO_MODEL and model not in MODELS:
+        raise HarmoniqError(f"{src}: model={model!r} is unknown; valid models are {', '.join([*MODELS, NO_MODEL])}")
     requires = data.get("requires", [])
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise HarmoniqError(f"{src}: requires={requires!r} must be a list of protocol names")
@@ -195,19 +226,18 @@ def load_protocol(name_or_path: str | os.PathLike, check_timing: bool = True) ->
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise HarmoniqError(f"{src}: [parameters] must be a table")
-    protocol = Protocol(
+    values = resolve(src, DECLARED[family], params)
+    return Protocol(
         name=data["name"],
         family=family,
         description=" ".join(data["description"].split()),
         targets=_targets(src, data.get("targets", "all")),
-        parameters=resolve(src, FAMILIES[family][0], params),
+        values=values,
+        parameters=to_si(TYPES[family], values),
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         valid_range=_valid_range(src, data.get("valid_range", {})),
         model=model,
-        requires=list(requires),
+        requires=tuple(requires),
         site_variants=site_variants,
     )
-    if check_timing:
-        protocol.builder()
-    return protocol

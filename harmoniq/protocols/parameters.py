@@ -1,19 +1,25 @@
 """Declared protocol parameters: name (unit in the name), type, default, allowed range.
 
-Each sequence family declares its parameters once as a tuple of :class:`Param`; the protocol
-loader checks a TOML table against it (unknown keys, wrong types, out-of-range values) and
-the builder reads the checked values. People's units (ms, mm, deg, us) stay in the keys;
-:func:`si` converts them.
+Each sequence family declares its parameters once as a tuple of :class:`Param`
+(:mod:`harmoniq.protocols.families`); the protocol loader checks a TOML table against it
+(unknown keys, wrong types, out-of-range values) and converts the checked values ONCE into a
+typed, frozen :class:`Parameters` object in SI units: ``fov_mm = 250`` in the file is
+``parameters.fov_m == 0.25`` in code, ``te_ms`` becomes ``te_s``, ``readout_dwell_us`` becomes
+``readout_dwell_s``, ``flip_deg`` becomes ``flip_rad``; lists become tuples.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from harmoniq.errors import HarmoniqError
 
-_TO_SI = {"_ms": 1e-3, "_mm": 1e-3, "_us": 1e-6, "_deg": 3.141592653589793 / 180.0, "_hz": 1.0}
+#: people's unit suffix -> (SI suffix, factor)
+_TO_SI = {"_ms": ("_s", 1e-3), "_mm": ("_m", 1e-3), "_us": ("_s", 1e-6), "_deg": ("_rad", math.pi / 180.0),
+          "_hz": ("_hz", 1.0)}
 
 
 @dataclass(frozen=True)
@@ -36,14 +42,45 @@ class Param:
     low_open: bool = False  # True: value must be strictly above ``low``
 
 
-def si(name: str, value):
-    """Convert a people's-unit value (unit named by the key's suffix) to SI."""
-    for suffix, factor in _TO_SI.items():
+def si_name(name: str) -> str:
+    """The SI field name of a file key: ``fov_mm`` -> ``fov_m``, ``flip_deg`` -> ``flip_rad``."""
+    for suffix, (si_suffix, _) in _TO_SI.items():
         if name.endswith(suffix):
-            if isinstance(value, (list, tuple)):
-                return [v * factor for v in value]
-            return value * factor
-    return value
+            return name[: -len(suffix)] + si_suffix
+    return name
+
+
+def si(name: str, value):
+    """Convert a people's-unit value (unit named by the key's suffix) to SI; lists become tuples."""
+    for suffix, (_, factor) in _TO_SI.items():
+        if name.endswith(suffix):
+            return tuple(v * factor for v in value) if isinstance(value, (list, tuple)) else value * factor
+    return tuple(value) if isinstance(value, list) else value
+
+
+def degrees(radians: float) -> float:
+    """Radians -> degrees for BIDS metadata, rounded to 1e-9 deg so that a file's ``15`` deg,
+    converted to SI and back, is written as ``15.0`` again."""
+    return round(math.degrees(radians), 9)
+
+
+class Parameters:
+    """Base of the typed, frozen SI parameter objects of each family (see :func:`parameter_type`)."""
+
+    def replace(self, **changes) -> "Parameters":
+        return dataclasses.replace(self, **changes)
+
+
+def parameter_type(family: str, declared: tuple[Param, ...]) -> type:
+    """A frozen dataclass with one SI field per declared parameter (``GreParameters`` ...)."""
+    fields = [(si_name(p.name), tuple if p.list_of else {"int": int, "float": float, "bool": bool, "str": str}[p.kind])
+              for p in declared]
+    return dataclasses.make_dataclass(f"{family.capitalize()}Parameters", fields, bases=(Parameters,), frozen=True)
+
+
+def to_si(kind: type, values: dict) -> Parameters:
+    """The typed SI object of checked people's-unit ``values`` (as returned by :func:`resolve`)."""
+    return kind(**{si_name(k): si(k, v) for k, v in values.items()})
 
 
 def _check_kind(source: str, p: Param, v):
@@ -56,6 +93,8 @@ def _check_kind(source: str, p: Param, v):
     if not ok(v):
         shape = f"a list of {p.kind}" if p.list_of else p.kind
         raise HarmoniqError(f"{source}: {p.name}={v!r} has the wrong type; expected {shape} ({p.help})")
+    if p.kind == "float" and not math.isfinite(v):
+        raise HarmoniqError(f"{source}: {p.name}={v!r} is not a finite number; give a number ({p.help})")
     if p.choices and v not in p.choices:
         raise HarmoniqError(f"{source}: {p.name}={v!r} is not one of {', '.join(map(str, p.choices))}")
     if p.kind in ("int", "float"):

@@ -1,0 +1,112 @@
+"""The one registry of quantitative models: what each fit needs, writes and measures.
+
+Every stage that names a model reads it from here: the protocol loader (``model = "t1-ir"``),
+the fitter that turns a series into maps (a ``module:function`` resolved only when a fit runs,
+so this module stays dependency-free), the BIDS names of the maps, the sidecar keys the fit
+reads, the CLI options of ``harmoniq fit MODEL``, the NIST phantom plate the model measures and
+the phantom reference the comparison checks the map against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+
+@dataclass(frozen=True)
+class FitOption:
+    """A model-specific fit option: keyword ``name`` (SI unit in the name), CLI ``--name``."""
+
+    name: str
+    kind: type
+    default: object
+    help: str
+    choices: tuple = ()
+    flag: bool = False
+
+
+@dataclass(frozen=True)
+class QuantitativeModel:
+    """One fit model.
+
+    maps: name in :class:`~harmoniq.fitting.maps.ParameterMaps` -> BIDS suffix of its file;
+    method_suffix: BIDS qMRI suffix of the method, names the fit's other outputs;
+    per_volume_key: the sidecar key with one value per volume; quantity: the map the comparison
+    reads (None for non-relaxometry models); reference: the phantom ROI attribute (SI) it is
+    compared with; plate: the NIST phantom plate holding the spheres it measures.
+    """
+
+    name: str
+    help: str
+    fitter: str
+    method_suffix: str
+    maps: dict
+    per_volume_key: str
+    plate: str
+    quantity: str | None = None
+    reference: str | None = None
+    options: tuple[FitOption, ...] = field(default_factory=tuple)
+
+    def fit_function(self):
+        """The fitter ``(series, data, options) -> ParameterMaps`` (imported on first use)."""
+        module, _, function = self.fitter.partition(":")
+        return getattr(import_module(module), function)
+
+    @property
+    def range_key(self) -> str | None:
+        """The protocol's ``[valid_range]`` key of the quantity (``t1_ms``, ``t2_ms``)."""
+        return f"{self.quantity.lower()}_ms" if self.quantity in ("T1", "T2") else None
+
+
+_OFFSET = FitOption("offset", bool, False, "Fit a constant offset too.", flag=True)
+_T1_MAPS = {"T1": "T1map", "M0": "M0map", "T1_crlb": "desc-crlb_T1map", "M0_crlb": "desc-crlb_M0map"}
+_FITTERS = "harmoniq.fitting.bids"
+
+MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
+    QuantitativeModel(
+        "t1-ir", "Inversion-recovery T1 (InversionTime per volume).", f"{_FITTERS}:run_ir", "IRT1", _T1_MAPS,
+        "InversionTime", plate="t1", quantity="T1", reference="t1_s"),
+    QuantitativeModel(
+        "t1-vfa", "Variable-flip-angle T1 (FlipAngle per volume, RepetitionTimeExcitation).", f"{_FITTERS}:run_vfa",
+        "VFA", {**_T1_MAPS, "T1_uncorrected": "desc-uncorrected_T1map"}, "FlipAngle", plate="t1", quantity="T1",
+        reference="t1_s", options=(
+            FitOption("b1", str, None, "Relative (or percent) B1 map NIfTI."),
+            FitOption("method", str, "nonlinear", "Linear (DESPOT1) or nonlinear least squares.", ("linear", "nonlinear")),
+            FitOption("spoiling_correction", bool, False, "Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement).",
+                      flag=True),
+            FitOption("spoiling_t2_s", float, 0.1, "T2 (s) assumed by the spoiling correction."),
+        )),
+    QuantitativeModel(
+        "t2-se", "Spin-echo T2, mono-exponential (EchoTime per volume).", f"{_FITTERS}:run_se", "MESE",
+        {"T2": "T2map", "S0": "S0map", "T2_crlb": "desc-crlb_T2map", "S0_crlb": "desc-crlb_S0map"}, "EchoTime",
+        plate="t2", quantity="T2", reference="t2_s", options=(_OFFSET,)),
+    QuantitativeModel(
+        "t2-mese", "Multi-echo spin-echo T2 and refocusing B1 by EPG (EchoTime, RefocusingFlipAngle).",
+        f"{_FITTERS}:run_mese", "MESE",
+        {"T2": "T2map", "S0": "S0map", "B1": "desc-refocusing_TB1map", "T2_crlb": "desc-crlb_T2map",
+         "S0_crlb": "desc-crlb_S0map", "B1_crlb": "desc-refocusingcrlb_TB1map"}, "EchoTime", plate="t2",
+        quantity="T2", reference="t2_s", options=(
+            FitOption("t1_s", float, 1.0, "Fixed T1 (s) of the EPG dictionary."),
+            FitOption("seq", str, None, "The protocol's .seq file: the dictionary then averages over its pulses' "
+                                        "slice profiles."),
+        )),
+    QuantitativeModel(
+        "b1-dam", "Double-angle B1 map (FlipAngle of the two volumes: a and 2a).", f"{_FITTERS}:run_dam", "TB1DAM",
+        {"B1": "TB1map", "M0": "M0map", "B1_crlb": "desc-crlb_TB1map"}, "FlipAngle", plate="t1", quantity="B1"),
+    QuantitativeModel(
+        "t2star", "Multi-echo gradient-echo T2* (EchoTime per volume).", f"{_FITTERS}:run_t2star", "MEGRE",
+        {"T2star": "T2starmap", "S0": "S0map", "T2star_crlb": "desc-crlb_T2starmap", "S0_crlb": "desc-crlb_S0map"},
+        "EchoTime", plate="t2", quantity="T2star", options=(_OFFSET,)),
+)}
+
+NO_MODEL = "none"
+"""The model of a protocol whose images are not fitted (demonstrations)."""
+
+
+def get_model(name: str) -> QuantitativeModel:
+    """The registered model ``name``; KeyError-free: raises HarmoniqError naming the valid ones."""
+    from harmoniq.errors import HarmoniqError
+
+    if name not in MODELS:
+        raise HarmoniqError(f"model {name!r} is not valid; choose one of {', '.join(MODELS)}")
+    return MODELS[name]
