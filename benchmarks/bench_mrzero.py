@@ -43,7 +43,7 @@ from harmoniq.phantoms import make_phantom  # noqa: E402
 from harmoniq.protocols import load_protocol  # noqa: E402
 from harmoniq.sequences.export import export  # noqa: E402
 from harmoniq.simulation import load_scanner_model, simulate  # noqa: E402
-from harmoniq.simulation.simulate import load_sequence  # noqa: E402
+from harmoniq.seqfile import read_seq  # noqa: E402
 
 FIELD_T = 3.0
 CHANNELS = 8
@@ -101,7 +101,7 @@ def write_mrzero_phantom(phantom, scanner, path: Path) -> None:
 def harmoniq_worker(seq_path: str, scanner_path: str, out: str) -> None:
     """Simulate in this process (so its peak RSS is harmoniq's alone); save signal and timings."""
     start = time.perf_counter()
-    seq = load_sequence(seq_path)
+    seq = read_seq(seq_path)
     raw = simulate(seq, phantom_for(seq), load_scanner_model(scanner_path), noise=False)
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -158,7 +158,7 @@ def compare(name: str, matrix: int, folder: Path, mrzero_python: str) -> dict:
     """Both simulators on protocol ``name``; timings, memory and signal differences."""
     folder.mkdir(parents=True, exist_ok=True)
     seq_path, family = build_sequence(name, matrix, folder)
-    seq = load_sequence(seq_path)
+    seq = read_seq(seq_path)
     scanner_path = folder / "ideal-3t-8ch.toml"
     scanner_path.write_text(SCANNER_TOML)
     scanner = load_scanner_model(scanner_path)

@@ -161,10 +161,11 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
     """Simulation stage: the phantom on the protocol's FOV (the NIST plate its model measures)."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation.scanner_model import load_scanner_model
-    from harmoniq.simulation.simulate import load_sequence, make_phantom_for, simulate
+    from harmoniq.seqfile import read_seq
+    from harmoniq.simulation.simulate import make_phantom_for, simulate
 
     model = load_scanner_model(scanner)
-    sequence = load_sequence(str(seq_path))  # read once: its dimensionality picks the phantom
+    sequence = read_seq(seq_path)  # read once: its dimensionality picks the phantom
     options = {"plate": MODELS[protocol.model].plate if protocol.model in MODELS else "t1"} if phantom == "nist" else {}
     ph = make_phantom_for(phantom, sequence, model, protocol.parameters.matrix, fov_m=protocol.parameters.fov_m,
                           **options)

@@ -9,7 +9,6 @@ where the model needs them. Map names, suffixes and fitters come from the model 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 

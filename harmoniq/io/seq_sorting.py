@@ -26,13 +26,13 @@ from pathlib import Path
 
 import ismrmrd
 import numpy as np
-import pypulseq as pp
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.header import AcquisitionHeader, Limit
 from harmoniq.io.ismrmrd_encoding import LABEL_COUNTERS, LIMIT_NAMES, counters, trajectory_kind
 from harmoniq.io.kspace import KSpace
+from harmoniq.seqfile import block_table, read_seq
 
 GRID_TOLERANCE = 0.05
 """Largest distance (in units of 1/FOV) of a phase-encoding moment from the Cartesian grid."""
@@ -87,18 +87,16 @@ class SeqReadouts:
 def read_seq_readouts(path: str | Path) -> SeqReadouts:
     """Read the ADC table (samples, labels, trajectory) of the ``.seq`` file ``path``."""
     path = Path(path)
-    if not path.is_file():
-        raise HarmoniqError(f"{path}: no such .seq file")
-    seq = pp.Sequence()
+    seq = read_seq(path)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pypulseq's notes on file versions and rounding
-            seq.read(str(path), detect_rf_use=None)  # detect refocusing pulses in pre-1.5 files
+            warnings.simplefilter("ignore")  # pypulseq's notes on rounding
             k_adc = seq.calculate_kspace()[0]
             labels = seq.evaluate_labels(evolution="adc")
-    except Exception as exc:
-        raise HarmoniqError(f"{path}: not a readable Pulseq .seq file ({exc})") from exc
-    adc_ids = [int(events[5]) for events in seq.block_events.values() if events[5]]  # column 5: ADC event
+    except Exception as exc:  # pypulseq raises many types on events it cannot play
+        raise HarmoniqError(f"{path}: pypulseq cannot compute its trajectory or labels ({exc}); "
+                            "give a .seq file pypulseq can play") from exc
+    adc_ids = [int(i) for i in block_table(seq).events[:, 4] if i]
     samples = np.array([int(seq.adc_library.data[i][0]) for i in adc_ids], dtype=np.int64)
     if samples.size == 0:
         raise HarmoniqError(f"{path}: the .seq file has no ADC events, so it cannot sort raw data")

@@ -24,11 +24,13 @@ from typing import Callable
 
 import numpy as np
 
+from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.errors import HarmoniqError
 from harmoniq.scanners.harmonize import HarmonizedLimits
 from harmoniq.scanners.profiles import ScannerProfile, SystemLimits, load_profile
 from harmoniq.scanners.report import RULES, CheckReport, Violation
-from harmoniq.scanners.seqtables import PYPULSEQ_GAMMA_HZ_PER_T, SequenceTables, sequence_tables
+from harmoniq.scanners.seqtables import SequenceTables, sequence_tables
+from harmoniq.seqfile import read_seq
 
 REL_TOL = 1e-4
 # Gradient values below this fraction of the target's maximum gradient count as zero.
@@ -71,18 +73,9 @@ def check(seq_or_path, profile: ScannerProfile | HarmonizedLimits | str | os.Pat
 
 
 def _load_sequence(seq_or_path):
+    """(Sequence, source name) of a .seq path (read by :func:`read_seq`) or a loaded Sequence."""
     if isinstance(seq_or_path, (str, os.PathLike)):
-        import pypulseq as pp
-
-        path = Path(seq_or_path)
-        if not path.is_file():
-            raise HarmoniqError(f"sequence file {path} does not exist")
-        seq = pp.Sequence()
-        try:
-            seq.read(str(path))
-        except Exception as exc:  # pypulseq raises many types for a malformed file
-            raise HarmoniqError(f"sequence file {path} is not a readable Pulseq file: {exc}") from exc
-        return seq, str(path)
+        return read_seq(seq_or_path), str(Path(seq_or_path))
     if not hasattr(seq_or_path, "block_events"):
         raise HarmoniqError(
             f"check: expected a .seq path or a pypulseq Sequence, got {type(seq_or_path).__name__}"

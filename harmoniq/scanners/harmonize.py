@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 from typing import Iterable
 
+from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.errors import HarmoniqError
 from harmoniq.scanners.profiles import ScannerProfile, SystemLimits, load_profile
-from harmoniq.scanners.seqtables import PYPULSEQ_GAMMA_HZ_PER_T
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ import numpy as np
 from pypulseq.decompress_shape import decompress_shape
 from pypulseq.supported_labels_rf_use import get_supported_labels
 
-# The gyromagnetic ratio pypulseq uses to turn T/m into the Hz/m of the .seq file.
-PYPULSEQ_GAMMA_HZ_PER_T = 42.576e6
+from harmoniq.seqfile import block_table
 
 
 @dataclass(frozen=True)
@@ -211,10 +210,10 @@ def sequence_tables(seq, zero_tol: float) -> SequenceTables:
 
     ``zero_tol`` (Hz/m): gradient values at or below it count as zero.
     """
-    block_ids = np.fromiter(seq.block_events.keys(), dtype=np.int64, count=len(seq.block_events))
-    events = np.array([seq.block_events[b] for b in block_ids], dtype=np.int64).reshape(-1, 7)
-    duration_ns = _ns(np.array([seq.block_durations[b] for b in block_ids], dtype=np.float64))
-    start_ns = np.concatenate(([0], np.cumsum(duration_ns)[:-1])).astype(np.int64) if len(block_ids) else duration_ns
+    table = block_table(seq)
+    events = table.events
+    duration_ns = _ns(table.duration_s)
+    start_ns = np.concatenate(([0], np.cumsum(duration_ns)[:-1])).astype(np.int64) if len(table) else duration_ns
     grad_events = {
         gid: _trap_event(data, zero_tol) if seq.grad_library.type[gid] == "t" else _arbitrary_event(seq, data, zero_tol)
         for gid, data in seq.grad_library.data.items()
@@ -226,13 +225,13 @@ def sequence_tables(seq, zero_tol: float) -> SequenceTables:
         "BlockDurationRaster": _ns(seq.block_duration_raster),
     }
     return SequenceTables(
-        block_ids=block_ids,
+        block_ids=table.block_ids,
         start_ns=start_ns,
         duration_ns=duration_ns,
-        rf=events[:, 1],
-        grad=events[:, 2:5],
-        adc=events[:, 5],
-        ext=events[:, 6],
+        rf=events[:, 0],
+        grad=events[:, 1:4],
+        adc=events[:, 4],
+        ext=events[:, 5],
         declared_ns=declared,
         rf_events={rid: _rf_event(seq, data) for rid, data in seq.rf_library.data.items()},
         grad_events=grad_events,

@@ -24,7 +24,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import Protocol
 from harmoniq.sequences import builder_for
 from harmoniq.sequences.common import AcquisitionInfo
-from harmoniq.sequences.timeline import timeline
+from harmoniq.sequences.timing import measure_timing
 
 STAGE = "seq"
 """The stage recorded in the sidecar: ``.seq`` + ``.json`` of a protocol."""
@@ -70,8 +70,8 @@ def verify_signature(data: bytes) -> bool:
 
 
 def measured_timing(seq: pp.Sequence) -> dict:
-    """TE, TR and TI read back from the sequence's own timeline (s)."""
-    tl = timeline(seq)
+    """TE, TR and TI measured back from the sequence's own blocks (s)."""
+    tl = measure_timing(seq)
     te = np.unique(np.round(tl.echo_times(), 7))
     ti = tl.inversion_times()
     ti = np.unique(np.round(ti[np.isfinite(ti)], 7))

@@ -38,7 +38,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from harmoniq.errors import HarmoniqError
-from harmoniq.simulation.timeline import Free, Pulse, Readout, Timeline, compile_sequence
+from harmoniq.simulation.timeline import CompiledSequence, Free, Pulse, Readout, compile_sequence
 
 ORTHONORMAL_TOLERANCE = 1e-6
 
@@ -113,7 +113,7 @@ class Prescription:
 
 
 def physical_timeline(seq, field_t: float, gradient_delays_s, prescription: Prescription,
-                      nominal: Timeline) -> Timeline:
+                      nominal: CompiledSequence) -> CompiledSequence:
     """The timeline the scanner plays: ``seq``'s gradients turned by the prescription, its
     gradient delays on the physical axes, RF and ADC following the offset (module doc).
 
@@ -127,7 +127,7 @@ def physical_timeline(seq, field_t: float, gradient_delays_s, prescription: Pres
     return _moved(timeline, nominal, prescription)
 
 
-def _rotated(seq, field_t, delays, rotation: np.ndarray, nominal: Timeline) -> Timeline:
+def _rotated(seq, field_t, delays, rotation: np.ndarray, nominal: CompiledSequence) -> CompiledSequence:
     """Physical timeline: component a of every moment from the compilation with delay d_a."""
     compiled = {}
     for delay in delays:
@@ -169,7 +169,7 @@ def _combine_pulse(pulses: list[Pulse], rotation: np.ndarray) -> Pulse:
     return replace(pulses[0], segments=tuple(segments), k_halves=halves)
 
 
-def _moved(timeline: Timeline, nominal: Timeline, prescription: Prescription) -> Timeline:
+def _moved(timeline: CompiledSequence, nominal: CompiledSequence, prescription: Prescription) -> CompiledSequence:
     """RF frequencies/phases and ADC phases that centre the field of view on the offset."""
     offset = prescription.logical_offset_m
     pulses = iter(nominal.pulses)

@@ -1,15 +1,8 @@
-"""Spin rotations of RF pulses as Cayley-Klein parameters (a, b).
+"""Spin rotations of RF pulses for many spins at once: tables of Cayley-Klein parameters (a, b).
 
-A rotation is the SU(2) matrix Q = [[a, b], [-conj(b), conj(a)]]; it acts on the
-magnetisation (Mxy = Mx + i My, Mz) as (Pauly et al., IEEE TMI 1991;10:53, in the sense of
-dM/dt = gamma M x B):
-
-    Mxy' = conj(a)^2 Mxy - conj(b)^2 conj(Mxy) - 2 conj(a) conj(b) Mz
-    Mz'  = (|a|^2 - |b|^2) Mz + 2 Re(conj(a) b Mxy)
-
-One RF step of duration dt with field w = 2 pi (Re B1, Im B1, u) rad/s (B1 and the offset
-u in Hz) is a = cos(phi/2) + i sin(phi/2) w_z/|w|, b = i sin(phi/2) (w_x - i w_y)/|w|,
-phi = |w| dt; steps compose as a = a2 a1 - b2 conj(b1), b = a2 b1 + b2 conj(a1).
+The convention (a, b), their action on the magnetisation and the per-step integrator
+:func:`~harmoniq.seqfile.rf_rotation.rotate_steps` are those of
+:mod:`harmoniq.seqfile.rf_rotation`, shared with the slice profiles of ``sequences``.
 
 A pulse played with a constant gradient rotates a spin by a function of only two numbers,
 its offset u = df + gamma/2pi G.r (Hz) and its transmit scale b1: :class:`RotationTable`
@@ -27,6 +20,7 @@ import math
 import numpy as np
 
 from harmoniq.backend import get_array_module
+from harmoniq.seqfile.rf_rotation import rotate_steps
 
 U_POINTS_PER_INVERSE_DURATION = 64
 """Offset grid spacing of a table: 1 / (64 T) for a pulse of duration T."""
@@ -35,32 +29,6 @@ B1_NODES = 12
 """Chebyshev nodes over the transmit-scale range (exact for a uniform B1: one node)."""
 
 MAX_TABLE_POINTS = 1 << 20
-
-
-def rotate_steps(b1_hz, dt_s, offset_hz, b1_scale):
-    """Cayley-Klein (a, b) of a pulse for each spin, by stepping through its samples.
-
-    b1_hz (steps,) complex Hz; dt_s (steps,) s; b1_scale (...); offset_hz: the spins'
-    offsets in Hz, an array (...) or, for time-varying gradients, a function of the step
-    number returning one. Returns a, b with the broadcast shape of the spins.
-    """
-    offset_of = offset_hz if callable(offset_hz) else (lambda step: offset_hz)
-    xp = get_array_module(offset_of(0), b1_scale)
-    a = b = None
-    for step, (value, dt) in enumerate(zip(b1_hz, dt_s)):
-        wz = 2 * math.pi * offset_of(step)
-        wxy = 2 * math.pi * complex(value) * b1_scale
-        norm = xp.sqrt(wz * wz + (wxy * wxy.conj()).real)
-        half = 0.5 * norm * float(dt)
-        safe = xp.where(norm > 0, norm, 1.0)
-        sinc = xp.where(norm > 0, xp.sin(half) / safe, 0.5 * float(dt))
-        a_step = xp.cos(half) + 1j * sinc * wz
-        b_step = 1j * sinc * wxy.conj()
-        if a is None:
-            a, b = a_step, b_step
-        else:
-            a, b = a_step * a - b_step * b.conj(), a_step * b + b_step * a.conj()
-    return a, b
 
 
 def _merge_constant_steps(b1_hz: np.ndarray, dt_s: np.ndarray):

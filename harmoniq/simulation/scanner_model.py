@@ -65,9 +65,9 @@ class ScannerModel:
 
     @property
     def larmor_hz(self) -> float:
-        from harmoniq.simulation.timeline import GAMMA_BAR_HZ_PER_T
+        from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 
-        return GAMMA_BAR_HZ_PER_T * self.field_t
+        return PYPULSEQ_GAMMA_HZ_PER_T * self.field_t
 
     def to_dict(self) -> dict:
         """The model as its TOML file states it (keys with their units), e.g. for ``scanners show``."""

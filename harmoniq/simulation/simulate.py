@@ -10,9 +10,7 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -20,11 +18,12 @@ from harmoniq.backend import xp_for_device
 from harmoniq.errors import HarmoniqError
 from harmoniq.memory import check_fits
 from harmoniq.progress import Progress, counter
+from harmoniq.seqfile import read_seq
 from harmoniq.simulation.engine import EngineOptions, run, total_events
 from harmoniq.simulation.prescription import Prescription, physical_timeline
 from harmoniq.simulation.scanner_model import ScannerModel, load_scanner_model
 from harmoniq.simulation.spins import SpinModel, SpinSampling
-from harmoniq.simulation.timeline import Timeline, compile_sequence
+from harmoniq.simulation.timeline import CompiledSequence, compile_sequence
 
 NOISE_SCANS = 16
 NOISE_SAMPLES = 2048
@@ -51,7 +50,7 @@ class SimulatedRaw:
     noise_scans: list[np.ndarray]
     noise_dwell_s: float
     noise_covariance: np.ndarray
-    timeline: Timeline
+    timeline: CompiledSequence
     scanner: ScannerModel
     phantom_name: str
     phantom_fov_m: tuple[float, float, float]
@@ -61,27 +60,6 @@ class SimulatedRaw:
     conjugated: bool = False
     nominal_trajectory: list = field(default_factory=list)
     prescription: Prescription = field(default_factory=Prescription)
-
-
-def load_sequence(seq):
-    """A pypulseq Sequence from a path (or the Sequence itself); one clear error if unreadable."""
-    import pypulseq as pp
-
-    if isinstance(seq, pp.Sequence):
-        return seq
-    path = Path(seq)
-    if not path.is_file():
-        raise HarmoniqError(f"{path}: no such .seq file")
-    sequence = pp.Sequence()
-    try:
-        with warnings.catch_warnings():  # files of format 1.5 carry the RF use; older ones need detection
-            warnings.filterwarnings("ignore", message="Option detectRFuse is not supported")
-            sequence.read(str(path), detect_rf_use=True)
-    except Exception as exc:  # pypulseq raises many types for malformed files
-        raise HarmoniqError(f"{path}: not a readable Pulseq file ({type(exc).__name__}: {exc})") from exc
-    if not sequence.block_events:
-        raise HarmoniqError(f"{path}: the Pulseq file has no blocks")
-    return sequence
 
 
 def sequence_ndim(seq) -> int:
@@ -140,7 +118,7 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
     """
     xp = xp_for_device(device)
     scanner = scanner if isinstance(scanner, ScannerModel) else load_scanner_model(scanner)
-    sequence = load_sequence(seq)
+    sequence = read_seq(seq)
     check_readouts(sequence, scanner.coils.channels, str(seq) if not hasattr(seq, "block_events") else "sequence")
     if isinstance(phantom, str):
         phantom = make_phantom_for(phantom, sequence, scanner, matrix, prescription)

@@ -1,4 +1,4 @@
-"""Compile a pypulseq Sequence into a flat list of simulation events.
+"""Compile a pypulseq Sequence into the flat list of events the engine runs.
 
 Three kinds of events, in time order:
 
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.errors import HarmoniqError
-
-GAMMA_BAR_HZ_PER_T = 42.576e6
-"""Proton gamma / 2 pi as pypulseq uses it (Hz/T), for ppm frequency offsets."""
+from harmoniq.seqfile import walk_blocks
+from harmoniq.seqfile.rf_rotation import rf_steps
 
 _EPS = 1e-12
 
@@ -115,8 +115,8 @@ class Readout:
 
 
 @dataclass
-class Timeline:
-    """The compiled sequence: events plus what the writer and spin layout need."""
+class CompiledSequence:
+    """A sequence compiled for the engine: its events plus what the writer and spin layout need."""
 
     events: list
     duration_s: float
@@ -170,25 +170,6 @@ def _grad_points(grad, raster_s: float) -> tuple[np.ndarray, np.ndarray]:
     return grad.delay + t, g
 
 
-def _rf_steps(rf, raster_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Piecewise-constant steps (values, durations) of an RF waveform.
-
-    Samples on the raster centres are the steps themselves (the Pulseq definition); other
-    time shapes (e.g. a block pulse given by its two corners) are piecewise linear and are
-    sampled at the centres of the RF raster.
-    """
-    t = np.asarray(rf.t, dtype=np.float64)
-    signal = np.asarray(rf.signal, dtype=np.complex128)
-    if t.size > 1:
-        dt = float(np.median(np.diff(t)))
-        if np.allclose(np.diff(t), dt, atol=1e-10) and abs(t[0] - dt / 2) < 1e-10:
-            return signal, np.full(t.size, dt)
-    n = max(1, int(round(rf.shape_dur / raster_s)))
-    mid = (np.arange(n) + 0.5) * rf.shape_dur / n
-    values = np.interp(mid, t, signal.real) + 1j * np.interp(mid, t, signal.imag)
-    return values, np.full(n, rf.shape_dur / n)
-
-
 def _rf_bandwidth_hz(values: np.ndarray, dt: np.ndarray) -> float:
     """Full width at half maximum of the small-tip excitation spectrum |FT(B1)| (Hz)."""
     step = float(dt.min())
@@ -200,54 +181,25 @@ def _rf_bandwidth_hz(values: np.ndarray, dt: np.ndarray) -> float:
     return float(above.max() - above.min() + 1.0 / (n * step))
 
 
-class _EventCache:
-    """Decode each pypulseq event once (by library id) through ``Sequence.get_block``."""
-
-    def __init__(self, seq):
-        self.seq = seq
-        self.rf, self.grad, self.adc = {}, {}, {}
-
-    def block(self, index: int, ids) -> dict:
-        rf_id, gx, gy, gz, adc_id = (int(v) for v in ids[1:6])
-        needed = (rf_id and rf_id not in self.rf) or (adc_id and adc_id not in self.adc) or any(
-            g and g not in self.grad for g in (gx, gy, gz))
-        if needed:
-            block = self.seq.get_block(index)
-            self.seq.block_cache.pop(index, None)
-            if rf_id:
-                self.rf.setdefault(rf_id, block.rf)
-            if adc_id:
-                self.adc.setdefault(adc_id, block.adc)
-            for g, event in zip((gx, gy, gz), (block.gx, block.gy, block.gz)):
-                if g:
-                    self.grad.setdefault(g, event)
-        return {"rf": self.rf.get(rf_id), "adc": self.adc.get(adc_id),
-                "grads": [self.grad.get(g) for g in (gx, gy, gz)]}
-
-
-def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> Timeline:
-    """Compile ``seq`` (a pypulseq Sequence) into a :class:`Timeline`.
+def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> CompiledSequence:
+    """Compile ``seq`` (a pypulseq Sequence) into a :class:`CompiledSequence`.
 
     ``field_t`` converts ppm offsets to Hz; ``gradient_delays_s`` (x, y, z) delay each
     gradient axis against RF and ADC.
     """
-    block_ids = list(seq.block_events)
-    if not block_ids:
+    blocks = list(walk_blocks(seq))
+    if not blocks:
         raise HarmoniqError("sequence: it has no blocks; a .seq file with at least one block is needed")
-    durations = np.array([seq.block_durations[b] for b in block_ids], dtype=np.float64)
-    starts = np.concatenate(([0.0], np.cumsum(durations)[:-1]))
     system = seq.system
-    cache = _EventCache(seq)
-    decoded = [cache.block(b, seq.block_events[b]) for b in block_ids]
 
     axes = []
     for axis in range(3):
         pieces_t, pieces_g = [], []
-        for start, block in zip(starts, decoded):
-            grad = block["grads"][axis]
+        for block in blocks:
+            grad = block.grads[axis]
             if grad is not None:
                 t, g = _grad_points(grad, system.grad_raster_time)
-                pieces_t.append(start + t)
+                pieces_t.append(block.start_s + t)
                 pieces_g.append(g)
         if pieces_t:
             axes.append(_PiecewiseLinear(np.concatenate(pieces_t), np.concatenate(pieces_g)))
@@ -260,14 +212,14 @@ def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> 
         times = np.asarray(times, dtype=np.float64)
         return np.stack([axes[a].integral(times - delays[a]) for a in range(3)], axis=-1)
 
-    ppm_hz = 1e-6 * GAMMA_BAR_HZ_PER_T * field_t
+    ppm_hz = 1e-6 * PYPULSEQ_GAMMA_HZ_PER_T * field_t
     shapes: dict[tuple, RfShape] = {}
     boundaries, kinds = [0.0], []
     pulses, readouts = [], []
-    for number, (start, duration, block) in enumerate(zip(starts, durations, decoded)):
-        rf, adc = block["rf"], block["adc"]
+    for block in blocks:
+        rf, adc, start, duration = block.rf, block.adc, block.start_s, block.duration_s
         if rf is not None and adc is not None:
-            raise HarmoniqError(f"sequence block {block_ids[number]}: RF and ADC in one block are not "
+            raise HarmoniqError(f"sequence block {block.block_id}: RF and ADC in one block are not "
                                 "supported by the simulator; put them in separate blocks")
         if rf is not None:
             pulse = _pulse(rf, start, moment, shapes, ppm_hz, system.rf_raster_time)
@@ -300,9 +252,10 @@ def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> 
             position += 1  # a readout marks its start; the following free period covers its time
             events.append(kind)
     labels = seq.evaluate_labels(evolution="adc") if readouts else {}
-    return Timeline(events=events, duration_s=float(starts[-1] + durations[-1]), readouts=readouts,
-                    pulses=pulses, labels=labels, slice_position_m=_slice_positions(events, readouts),
-                    trajectory=_trajectory(events))
+    return CompiledSequence(events=events, duration_s=float(blocks[-1].start_s + blocks[-1].duration_s),
+                            readouts=readouts,
+                            pulses=pulses, labels=labels, slice_position_m=_slice_positions(events, readouts),
+                            trajectory=_trajectory(events))
 
 
 def _append_free(events: list, duration: float, k: np.ndarray) -> None:
@@ -319,7 +272,7 @@ def _pulse(rf, block_start, moment, shapes, ppm_hz, raster_s) -> Pulse:
     shape_key = (rf.signal.tobytes(), np.asarray(rf.t).tobytes())
     shape = shapes.get(shape_key)
     if shape is None:
-        values, dt = _rf_steps(rf, raster_s)
+        values, dt = rf_steps(rf, raster_s)
         values = np.conj(values)
         shape = RfShape(key=(len(shapes),), b1_hz=values, dt_s=dt, center_s=float(rf.center),
                         bandwidth_hz=_rf_bandwidth_hz(values, dt))

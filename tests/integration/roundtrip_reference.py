@@ -3,7 +3,7 @@
 The sequence is read back with pypulseq as a train of RF pulses and readouts. Each pulse's
 flip angle across the slice comes from a Cayley-Klein (spinor) integration of its own
 waveform under its slice gradient (Pauly et al., IEEE TMI 1991;10:53;
-:func:`harmoniq.sequences.slice_profile.flip_profile`):
+:func:`harmoniq.seqfile.rf_rotation.flip_angles`):
 alpha(z) = 2 arcsin |beta(z)|; non-selective inversions are ideal 180s (the adiabatic pulse
 is B1-insensitive). The magnetisation of every (tissue, z) pair then follows extended phase
 graphs (:mod:`harmoniq.simulation.epg`, Weigel, JMRI 2015;41:266) with ideal gradient
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harmoniq.sequences.slice_profile import flip_profile
+from harmoniq.seqfile.rf_rotation import flip_angles
 from harmoniq.simulation import epg
 
 SPINECHO_FAMILIES = ("se", "mese")
@@ -61,7 +61,8 @@ def read_train(seq, z_m: np.ndarray) -> tuple[list[RfEvent], list[AdcEvent]]:
             key = (hash(np.asarray(rf.signal).tobytes()), round(float(gz), 3), round(float(rf.freq_offset), 3))
             if key not in profiles:
                 flat = np.full_like(z_m, math.pi) if use == "inversion" else None
-                profiles[key] = flat if flat is not None else flip_profile(rf, gz, z_m)
+                profiles[key] = flat if flat is not None else flip_angles(rf, seq.rf_raster_time,
+                                                                                gz * z_m - rf.freq_offset)
             centre = t + rf.delay + rf.center
             rfs.append(RfEvent(centre, profiles[key], float(rf.phase_offset), use))
         if block.adc is not None:

@@ -17,7 +17,7 @@ from harmoniq.fitting import fit_t2_mese
 from harmoniq.protocols import load_protocol
 from harmoniq.sequences.export import export
 from harmoniq.sequences.slice_profile import cpmg_profile
-from harmoniq.simulation.simulate import load_sequence
+from harmoniq.seqfile import read_seq
 
 T1_S = 1.0  # the dictionary's fixed T1, so that only the slice profile differs
 
@@ -26,7 +26,7 @@ T1_S = 1.0  # the dictionary's fixed T1, so that only the slice profile differs
 def test_slice_profiles_from_the_seq_remove_the_t2_bias_of_an_ideal_profile(tmp_path):
     protocol = load_protocol("t2-mese").with_values(matrix=16)
     seq_path, _ = export(protocol, tmp_path)
-    seq = load_sequence(seq_path)
+    seq = read_seq(seq_path)
     thickness = float(seq.get_definition("SliceThickness"))
     rfs, adcs = read_train(seq, np.linspace(-1.2, 1.2, 48) * thickness)
     echoes = protocol.parameters.echoes

@@ -34,7 +34,7 @@ from harmoniq.phantoms import make_phantom
 from harmoniq.protocols import load_protocol
 from harmoniq.sequences.export import export
 from harmoniq.simulation import load_scanner_model, simulate
-from harmoniq.simulation.simulate import load_sequence
+from harmoniq.seqfile import read_seq
 
 PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "protocols"
 FIELD_T = 3.0
@@ -119,7 +119,7 @@ def roundtrip(name: str, matrix: int, folder: Path, scanner_file: Path):
     (folder / f"{name}.toml").write_text(re.sub(r"(?m)^matrix = \d+", f"matrix = {matrix}", text))
     protocol = load_protocol(folder / f"{name}.toml")
     seq_path, _ = export(protocol, folder)
-    seq = load_sequence(seq_path)
+    seq = read_seq(seq_path)
     scanner = load_scanner_model(scanner_file)
     phantom = _phantom(protocol, seq)
     raw = simulate(seq, phantom, scanner, noise=False)

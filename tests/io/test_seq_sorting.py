@@ -250,5 +250,5 @@ def test_off_grid_kspace_goes_to_nufft_and_is_recorded(tmp_path):
 def test_unreadable_seq_file(built, tmp_path):
     bad = tmp_path / "notes.seq"
     bad.write_text("[VERSION]\nmajor 1\n[BLOCKS]\n1 1 2\n")
-    with pytest.raises(HarmoniqError, match=r"notes.seq: not a readable Pulseq .seq file"):
+    with pytest.raises(HarmoniqError, match=r"notes.seq: \[VERSION\] lacks minor \(line 1\)"):
         read_ismrmrd(built["gre"][1], seq=bad)

@@ -82,11 +82,11 @@ def test_report_summary_and_dict(gre):
 
 
 def test_bad_inputs(tmp_path):
-    with pytest.raises(HarmoniqError, match="does not exist"):
+    with pytest.raises(HarmoniqError, match="no such .seq file"):
         check(tmp_path / "missing.seq", "ge-premier-3t")
     garbage = tmp_path / "garbage.seq"
     garbage.write_text("[VERSION]\nmajor x\n")
-    with pytest.raises(HarmoniqError, match="not a readable Pulseq file"):
+    with pytest.raises(HarmoniqError, match=r"garbage.seq: the version's major is 'x' \(line 2\)"):
         check(garbage, "ge-premier-3t")
     with pytest.raises(HarmoniqError, match="pypulseq Sequence"):
         check(42, "ge-premier-3t")

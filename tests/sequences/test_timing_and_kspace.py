@@ -1,17 +1,17 @@
-"""TE, TR, TI read from each built file's own timeline, and its k-space coverage by label."""
+"""TE, TR, TI measured from each built file's own blocks, and its k-space coverage by label."""
 
 import numpy as np
 import pytest
 from conftest import built
 
-from harmoniq.sequences.timeline import timeline
+from harmoniq.sequences.timing import measure_timing
 
 RASTER = 20e-6  # harmonized gradient raster (s)
 
 
 def test_echo_inversion_and_repetition_times_match_the_protocol(shipped):
     p, info = shipped.protocol.parameters, shipped.info
-    tl = timeline(shipped.seq)
+    tl = measure_timing(shipped.seq)
     te = tl.echo_times()
     if shipped.protocol.family == "mese":
         expected_te = [(e + 1) * p.echo_spacing_s for e in range(p.echoes)]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from harmoniq.simulation.rotation import RotationTable, rotate_steps, rotation_factors
+from harmoniq.seqfile.rf_rotation import rotate_steps
+from harmoniq.simulation.rotation import RotationTable, rotation_factors
 
 
 def _bloch_ode(b1_hz, dt, offset_hz, b1_scale, m0):

@@ -1,4 +1,4 @@
-"""Timing read back from a sequence's own timeline: RF centres and ADC k-space-centre samples.
+"""Timing measured back from a sequence's own blocks: RF centres and ADC k-space-centre samples.
 
 Independent of how a builder computed its delays, this walks the blocks and measures
 TE (excitation centre -> centre sample of each readout), TR (excitation to excitation) and
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pypulseq as pp
 
+from harmoniq.seqfile import walk_blocks
+
 
 @dataclass
-class Timeline:
+class MeasuredTiming:
     """Event times (s) from the start of the sequence.
 
     rf_time/rf_use: centre and use ('excitation', 'refocusing', 'inversion', ...) of each RF;
@@ -46,17 +48,14 @@ class Timeline:
         return exc - self._last_before("inversion", exc)
 
 
-def timeline(seq: pp.Sequence) -> Timeline:
-    """Walk the blocks of ``seq`` once and collect RF centres and ADC centre samples."""
+def measure_timing(seq: pp.Sequence) -> MeasuredTiming:
+    """RF centres and ADC centre samples of ``seq``, from one walk over its blocks."""
     rf_time, rf_use, adc_centre = [], [], []
-    t = 0.0
-    for block_id, duration in seq.block_durations.items():
-        block = seq.get_block(block_id)
+    for block in walk_blocks(seq):
         if block.rf is not None:
-            rf_time.append(t + block.rf.delay + pp.calc_rf_center(block.rf)[0])
+            rf_time.append(block.start_s + block.rf.delay + pp.calc_rf_center(block.rf)[0])
             rf_use.append(getattr(block.rf, "use", "undefined"))
         if block.adc is not None:
             adc = block.adc
-            adc_centre.append(t + adc.delay + (adc.num_samples // 2 + 0.5) * adc.dwell)
-        t += duration
-    return Timeline(np.asarray(rf_time), rf_use, np.asarray(adc_centre))
+            adc_centre.append(block.start_s + adc.delay + (adc.num_samples // 2 + 0.5) * adc.dwell)
+    return MeasuredTiming(np.asarray(rf_time), rf_use, np.asarray(adc_centre))
