@@ -133,16 +133,17 @@ class BatchResult:
     failed: dict = field(default_factory=dict)
 
 
-def run_dataset(dataset: Dataset, outdir: str | Path):
-    """Run one dataset (this is what a Dask worker executes)."""
+def run_dataset(dataset: Dataset, outdir: str | Path, device: str = "cpu", force: bool = False):
+    """Run one dataset (this is what a Dask worker executes) on ``device``."""
     from harmoniq.pipeline import run
 
     return run(dataset.protocol, Path(outdir) / dataset.site / dataset.subject, phantom=dataset.phantom,
-               scanner=dataset.scanner, raw=dataset.raw, matrix=dataset.matrix, seed=dataset.seed)
+               scanner=dataset.scanner, raw=dataset.raw, matrix=dataset.matrix, seed=dataset.seed, device=device,
+               force=force)
 
 
 def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None, workers: int = 2,
-              progress: bool = True) -> BatchResult:
+              device: str = "cpu", progress: bool = True, force: bool = False) -> BatchResult:
     """Run every dataset of ``study`` on Dask; a local cluster of ``workers`` processes unless
     ``scheduler`` gives the address of a running ``dask.distributed`` scheduler."""
     from dask.distributed import Client, LocalCluster, as_completed
@@ -163,7 +164,7 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
             raise HarmoniqError(f"--scheduler {scheduler}: no dask scheduler answers there ({exc})") from exc
     result = BatchResult()
     try:
-        futures = {client.submit(run_dataset, d, str(outdir), key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
+        futures = {client.submit(run_dataset, d, str(outdir), device, force, key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
         bar = None
         if progress:
             from tqdm import tqdm

@@ -13,7 +13,7 @@ from harmoniq.analysis.compare import ARMS, Measurement
 from harmoniq.errors import HarmoniqError
 from harmoniq.models import MODELS
 from harmoniq.pipeline import RunResult, run
-from harmoniq.protocols import load_protocol
+from harmoniq.protocols import ReconOptions, load_protocol
 from harmoniq.provenance import sha256_file
 
 
@@ -29,11 +29,14 @@ def comparable(result: RunResult) -> bool:
 
 def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path, *, phantom: str = "nist",
                    arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, noise: bool = True,
-                   device: str = "cpu", progress: bool = True) -> list[Measurement]:
+                   device: str = "cpu", recon: ReconOptions = ReconOptions(),
+                   progress=True, force: bool = False) -> list[Measurement]:
     """Run every protocol on every scanner in every arm (resumable) into ``outdir/<arm>/<scanner>``.
 
     Scanner k gets noise seed ``seed + k`` in both arms (paired noise); ``noise=False`` leaves
-    only the systematic differences between scanners and protocol variants.
+    only the systematic differences between scanners and protocol variants. recon: the
+    harmonized arm's reconstruction (the site arm uses each vendor's variant); progress: see
+    :func:`harmoniq.pipeline.run`.
     """
     from harmoniq.simulation.scanner_model import load_scanner_model
 
@@ -52,7 +55,9 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
         for arm in arms:
             for k, (scanner, vendor) in enumerate(zip(scanners, vendors)):
                 variant = base.harmonized() if arm == "harmonized" else base.site_variant(vendor)
+                options = recon if arm == "harmonized" else variant.recon
                 result = run(variant.protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
-                             seed=seed + k, noise=noise, device=device, recon=variant.recon, progress=progress)
+                             seed=seed + k, noise=noise, device=device, recon=options, progress=progress,
+                             force=force)
                 measurements.append(measurement(arm, scanner, result))
     return measurements

@@ -28,6 +28,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.maps import ParameterMaps, map_suffix
 from harmoniq.models import MODELS, NO_MODEL
 from harmoniq.phantoms.base import Phantom
+from harmoniq.progress import Progress, note, step
 from harmoniq.protocols import Protocol, ReconOptions, load_protocol
 from harmoniq.provenance import sha256_file
 
@@ -60,7 +61,8 @@ class RunResult:
         return self.maps_folder / f"{IMAGE_STEM}_{map_suffix(MODELS[self.protocol.model], name)}.nii.gz"
 
 
-def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]]) -> tuple[list[Path], bool]:
+def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]],
+           progress=None) -> tuple[list[Path], bool]:
     """Run ``compute`` unless the manifest shows the same inputs and intact outputs."""
     manifest = folder / f".{name}.stage.json"
     if manifest.is_file():
@@ -70,6 +72,7 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
             p.is_file() and sha256_file(p) == h for p, (_, h) in zip(outputs, record["outputs"])
         ):
             return outputs, False
+    note(progress, f"{folder.parent.name}/{folder.name}: {name}")
     outputs = compute()
     record = {"inputs": inputs, "outputs": [[str(p.relative_to(folder)), sha256_file(p)] for p in outputs],
               "harmoniq_version": __version__}
@@ -109,13 +112,16 @@ def run(
     noise: bool = True,
     device: str = "cpu",
     recon: ReconOptions = ReconOptions(),
-    progress: bool = False,
+    progress: bool | Progress = False,
+    force: bool = False,
 ) -> RunResult:
     """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
     seed/noise: simulation noise; recon: reconstruction method, coil combination and k-space
-    filter (the harmonized pipeline uses the defaults). Returns every stage's output.
+    filter (the harmonized pipeline uses the defaults); progress: a :class:`harmoniq.progress.Progress`
+    counts this run (and each required one) as one step; force: replace existing outputs
+    that no harmoniq stage wrote (:mod:`harmoniq.atomic`). Returns every stage's output.
     """
     from harmoniq.sequences.export import export
 
@@ -130,7 +136,7 @@ def run(
     outdir = Path(outdir)
     required = [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
-            device=device, recon=recon, progress=progress)
+            device=device, recon=recon, progress=progress, force=force)
         for r in protocol.requires
     ]
     folder = outdir / protocol.name
@@ -138,12 +144,12 @@ def run(
     computed = []
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
-    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder)))
+    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder, force=force)), progress)
     computed += ["seq"] * done
 
     phantom_obj = None
     if raw is None:
-        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
+        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force,
                                                 progress)
         computed += ["simulate"] * done
     else:
@@ -157,10 +163,11 @@ def run(
         from harmoniq.recon.reconstruct import reconstruct
 
         series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
-        return list(write_image_series(series, folder / f"{IMAGE_STEM}.nii.gz", inputs={"raw": raw_path, "seq": seq_path}))
+        return list(write_image_series(series, folder / f"{IMAGE_STEM}.nii.gz", inputs={"raw": raw_path, "seq": seq_path},
+                                       force=force))
 
     recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
-    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage)
+    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
     computed += ["recon"] * done
 
     result = RunResult(protocol, folder, seq_path, raw_path, image, None, phantom_obj, computed)
@@ -168,13 +175,15 @@ def run(
         b1 = _required_b1(required)
         inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1),
                   "seq_sha256": sha256_file(seq_path)}
-        _, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, result.maps_folder, b1, device, seq_path))
+        _, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, result.maps_folder, b1, device, seq_path, force),
+                         progress)
         computed += ["fit"] * done
         result.maps = ParameterMaps.read(result.maps_folder, IMAGE_STEM, protocol.model)
+    step(progress, f"{folder.parent.name}/{folder.name}")
     return result
 
 
-def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, progress):
+def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress):
     """Simulation stage: the phantom on the protocol's FOV (the NIST plate its model measures)."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation.scanner_model import load_scanner_model
@@ -190,12 +199,12 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
 
     def compute():
         data = simulate(sequence, ph, model, seed=seed, noise=noise, device=device, progress=progress or None)
-        write_ismrmrd(raw_path, data)
+        write_ismrmrd(raw_path, data, force=force)
         return [raw_path]
 
     inputs = {"seq_sha256": sha256_file(seq_path), "phantom": phantom, "scanner": scanner, "seed": seed, "noise": noise,
               "matrix": protocol.parameters.matrix}
-    _, done = _stage(folder, "simulate", inputs, compute)
+    _, done = _stage(folder, "simulate", inputs, compute, progress)
     return raw_path, ph, done
 
 
@@ -210,7 +219,8 @@ def _required_b1(required: list[RunResult]) -> Path | None:
     return None
 
 
-def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str, seq: Path) -> list[Path]:
+def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str, seq: Path,
+         force: bool) -> list[Path]:
     """Fit stage; a B1 map from another grid is resampled onto the image's grid first; the
     multi-echo spin echo's dictionary uses the slice profiles of the .seq it ran."""
     from harmoniq.fitting.bids import fit_files
@@ -219,7 +229,7 @@ def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device
     if b1 is not None:
         b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
     options = {"seq": seq} if any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
-    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, **options)
+    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]
 
 

@@ -313,11 +313,11 @@ def cases() -> list[Case]:
     add(Case("protocols show", "missing file", ["protocols", "show", "./missing.toml"]))
     add(Case("protocols show", "binary file", ["protocols", "show", "./bad.toml"], write_bytes("bad.toml", b"\xff\xfe\x00garbage")))
     add(Case("protocols show", "empty file", ["protocols", "show", "./bad.toml"], write_bytes("bad.toml", b"")))
-    add(Case("scanners show", "unknown profile", ["scanners", "show", "siemens-prisma-9t"]))
-    add(Case("scanners show", "empty name", ["scanners", "show", ""]))
-    add(Case("scanners show", "path-like name", ["scanners", "show", "../../etc/passwd"]))
+    add(Case("profiles show", "unknown profile", ["profiles", "show", "siemens-prisma-9t"]))
+    add(Case("profiles show", "empty name", ["profiles", "show", ""]))
+    add(Case("profiles show", "path-like name", ["profiles", "show", "../../etc/passwd"]))
     add(Case("seq build", "unknown protocol", ["seq", "build", "t9-magic", "-o", "{out}"]))
-    add(Case("seq build", "unknown --scanners", ["seq", "build", "gre-demo", "--scanners", "siemens-prisma-9t", "-o", "{out}"]))
+    add(Case("seq build", "unknown --profiles", ["seq", "build", "gre-demo", "--profiles", "siemens-prisma-9t", "-o", "{out}"]))
     add(Case("seq build", "output is a file", ["seq", "build", "gre-demo", "-o", "{out}/notes.txt"]))
     add(Case("seq build", "foreign .seq in the way", ["seq", "build", "gre-demo", "-o", "{out}"],
              out_file("gre-demo.seq", b"a site's own sequence\n")))
@@ -330,11 +330,11 @@ def cases() -> list[Case]:
 
     seq_cases = ["truncated", "empty", "major 2", "nan shape", "negative block", "no blocks", "unknown event id", "garbage"]
     for how in seq_cases:
-        add(Case("seq check", f".seq {how}", ["seq", "check", "bad.seq", "--scanner", "ge-premier-3t"], seq_variant(how),
+        add(Case("seq check", f".seq {how}", ["seq", "check", "bad.seq", "--profile", "ge-premier-3t"], seq_variant(how),
                  seqfile=True))
-    add(Case("seq check", "missing file", ["seq", "check", "missing.seq", "--scanner", "ge-premier-3t"]))
-    add(Case("seq check", "unknown profile", ["seq", "check", "{base}/seq/gre-demo.seq", "--scanner", "ge-premier-9t"]))
-    add(Case("seq check", "a folder as file", ["seq", "check", "{base}/seq", "--scanner", "ge-premier-3t"]))
+    add(Case("seq check", "missing file", ["seq", "check", "missing.seq", "--profile", "ge-premier-3t"]))
+    add(Case("seq check", "unknown profile", ["seq", "check", "{base}/seq/gre-demo.seq", "--profile", "ge-premier-9t"]))
+    add(Case("seq check", "a folder as file", ["seq", "check", "{base}/seq", "--profile", "ge-premier-3t"]))
 
     add(Case("phantoms show", "unknown phantom", ["phantoms", "show", "banana"]))
     add(Case("phantoms show", "matrix 0", ["phantoms", "show", "nist", "--matrix", "0"]))
@@ -343,9 +343,9 @@ def cases() -> list[Case]:
     add(Case("phantoms show", "ndim 4", ["phantoms", "show", "nist", "--ndim", "4"]))
     add(Case("phantoms show", "field nan", ["phantoms", "show", "nist", "--field", "nan"]))
     add(Case("phantoms show", "field 7 T", ["phantoms", "show", "nist", "--field", "7"]))
-    add(Case("phantoms show", "png disk full", ["phantoms", "show", "shepp-logan", "--matrix", "32", "--png", "{out}/p.png"],
+    add(Case("phantoms show", "png disk full", ["phantoms", "show", "shepp-logan", "--matrix", "32", "-o", "{out}/p.png"],
              fault="full"))
-    add(Case("phantoms show", "png read-only", ["phantoms", "show", "shepp-logan", "--matrix", "32", "--png", "{out}/p.png"],
+    add(Case("phantoms show", "png read-only", ["phantoms", "show", "shepp-logan", "--matrix", "32", "-o", "{out}/p.png"],
              fault="readonly"))
 
     sim = ["simulate", "{base}/seq/gre-demo.seq", "--phantom", "shepp-logan", "--scanner", "ge-premier-3t", "--matrix", "32"]

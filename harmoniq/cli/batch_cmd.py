@@ -7,28 +7,34 @@ from pathlib import Path
 
 import click
 
+from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option
+
 
 @click.command("batch")
 @click.argument("study", type=click.Path(dir_okay=False))
 @click.option("--scheduler", default=None, help="Address of a dask.distributed scheduler (default: a local cluster).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes of the local cluster.")
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False))
-def command(study, scheduler, workers, outdir):
+@device_option
+@out_option("Output folder: <site>/<subject>/<protocol>/..., metrics.csv and report.html.", folder=True)
+@force_option
+@json_option
+def command(study, scheduler, workers, device, out, force, as_json):
     """Run every dataset of STUDY; finished stages are reused, failures are listed, the rest go on."""
-    from harmoniq.analysis.compare import write_csv
-    from harmoniq.analysis.report import summary_lines, write_report
     from harmoniq.batch import load_study, run_batch, summary
+    from harmoniq.cli.compare_cmd import report
 
     plan = load_study(study)
-    result = run_batch(plan, outdir, scheduler=scheduler, workers=workers)
+    result = run_batch(plan, out, scheduler=scheduler, workers=workers, device=device,
+                       force=force)  # one bar: the datasets
     comparison = summary(plan, result)
-    out = Path(outdir)
+    failed = dict(sorted(result.failed.items()))
+    done = {"datasets": len(plan.datasets), "done": len(result.runs), "failed": failed}
     if comparison.rows:
-        write_csv(comparison, out / "metrics.csv")
-        click.echo(f"report: {write_report(comparison, out)}")
-        for line in summary_lines(comparison):
-            click.echo(line)
-    click.echo(f"{len(result.runs)} of {len(plan.datasets)} datasets done")
-    for key, reason in sorted(result.failed.items()):
+        report(comparison, Path(out), as_json, **done)
+    elif as_json:
+        echo_json(done)
+    if not as_json:
+        click.echo(f"{len(result.runs)} of {len(plan.datasets)} datasets done")
+    for key, reason in failed.items():
         click.echo(f"FAILED {key}: {reason}", err=True)
-    sys.exit(1 if result.failed else 0)
+    sys.exit(1 if failed else 0)

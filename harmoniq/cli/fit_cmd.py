@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import click
 
+from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option
 from harmoniq.models import MODELS, FitOption, QuantitativeModel
-from harmoniq.names import DEVICES
 
 
 def _common(func):
     """Options every model shares."""
     func = click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")(func)
     func = click.option("--noise-sigma", type=float, default=None, help="Image noise SD for the uncertainty maps (default: from the residuals).")(func)
-    func = click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)(func)
+    func = device_option(func)
     func = click.option("--mask", type=click.Path(dir_okay=False), default=None, help="Mask NIfTI: fit where non-zero.")(func)
-    func = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")(func)
+    func = json_option(force_option(func))
+    func = out_option("Output folder of the maps (BIDS names) and their sidecars.", folder=True)(func)
     return click.argument("image", type=click.Path(dir_okay=False))(func)
 
 
-def _run(model: str, image: str, out_dir: str, **options):
+def _run(model: str, image: str, out: str, as_json: bool, **options):
     from harmoniq.fitting.bids import fit_files
 
-    for path in fit_files(model, image, out_dir, **options):
+    written = fit_files(model, image, out, **options)
+    if as_json:
+        echo_json({"model": model, "image": image, "maps": [str(path) for path in written]})
+        return
+    for path in written:
         click.echo(str(path))
 
 
@@ -42,8 +47,8 @@ def _option(option: FitOption):
 
 
 def _subcommand(model: QuantitativeModel) -> None:
-    def fit_model(image, out_dir, **values):
-        _run(model.name, image, out_dir, **values)
+    def fit_model(image, out, as_json, **values):
+        _run(model.name, image, out, as_json, **values)
 
     for option in reversed(model.options):
         fit_model = _option(option)(fit_model)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harmoniq.phantoms import list_phantoms, make_phantom, summary
-from harmoniq.phantoms.report import roi_table, save_maps_png
+from harmoniq.cli.options import echo_json, force_option, json_option, out_option
 
 
 @click.group(name="phantoms")
@@ -14,8 +13,14 @@ def command():
 
 
 @command.command(name="list")
-def list_cmd():
+@json_option
+def list_cmd(as_json):
     """Names of the phantoms, one line each."""
+    from harmoniq.phantoms import list_phantoms, summary
+
+    if as_json:
+        echo_json([{"name": name, "summary": summary(name)} for name in list_phantoms()])
+        return
     for name in list_phantoms():
         click.echo(f"{name:<12} {summary(name)}")
 
@@ -29,17 +34,28 @@ def _number(value, fmt: str) -> str:
 @click.option("--matrix", default=64, show_default=True, help="Voxels per axis.")
 @click.option("--field", "field_t", default=3.0, show_default=True, help="Field strength in T: 1.5 or 3.")
 @click.option("--ndim", default=2, show_default=True, help="2 (one slice) or 3 (volume).")
-@click.option("--png", type=click.Path(dir_okay=False), help="Save PD/T1/T2 maps with ROI outlines here.")
-def show_cmd(name, matrix, field_t, ndim, png):
+@out_option("PNG of the PD/T1/T2 maps with ROI outlines (optional).", folder=False, default=None)
+@force_option
+@json_option
+def show_cmd(name, matrix, field_t, ndim, out, force, as_json):
     """Print the ROI table of phantom NAME (label, name, T1 ms, T2 ms, PD, voxels)."""
+    from harmoniq.phantoms import make_phantom
+    from harmoniq.phantoms.report import roi_table, save_maps_png
+
     phantom = make_phantom(name, matrix=matrix, field_t=field_t, ndim=ndim)
-    click.echo(f"{name}: shape (z, y, x) {phantom.shape}, voxel {tuple(round(v * 1e3, 3) for v in phantom.voxel_size_m)} mm, {phantom.field_t:g} T")
+    if out:
+        save_maps_png(phantom, out, force=force)
+    voxel_mm = [round(v * 1e3, 3) for v in phantom.voxel_size_m]
+    if as_json:
+        echo_json({"name": name, "shape_zyx": list(phantom.shape), "voxel_mm": voxel_mm, "field_strength_T": phantom.field_t,
+                   "rois": roi_table(phantom), "png": out})
+        return
+    click.echo(f"{name}: shape (z, y, x) {phantom.shape}, voxel {tuple(voxel_mm)} mm, {phantom.field_t:g} T")
     click.echo(f"{'label':>5}  {'name':<14} {'T1 ms':>10} {'T2 ms':>10} {'PD':>5} {'voxels':>7}")
     for row in roi_table(phantom):
         click.echo(
             f"{row['label']:>5}  {row['name']:<14} {_number(row['t1_ms'], '10.3f')} {_number(row['t2_ms'], '10.3f')} "
             f"{_number(row['pd'], '5.2f')} {row['voxels']:>7}"
         )
-    if png:
-        save_maps_png(phantom, png)
-        click.echo(f"wrote {png}")
+    if out:
+        click.echo(f"wrote {out}")

@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import click
 
-from harmoniq.io.nifti import write_image_series
-from harmoniq.io.reader import read_ismrmrd
-from harmoniq.names import COIL_COMBINATIONS, DEVICES, RECON_METHODS
-from harmoniq.protocols import ReconOptions
-from harmoniq.recon.reconstruct import reconstruct
+from harmoniq.cli.options import (combination_option, device_option, echo_json, filter_option, force_option,
+                                  json_option, method_option, out_option)
 
 
 @click.command("recon")
 @click.argument("raw", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output image (.nii.gz); the sidecar goes next to it (.json).")
+@out_option("Output image (.nii.gz); the sidecar goes next to it (.json).", folder=False)
 @click.option("--seq", "seq_path", type=click.Path(exists=True, dir_okay=False),
               help="The .seq file the data were acquired with: sorts raw data without usable counters, gives "
                    "the trajectory of non-Cartesian data; its SHA-256 goes into the provenance.")
-@click.option("--method", type=click.Choice(RECON_METHODS), default="auto", show_default=True)
-@click.option("--combination", type=click.Choice(COIL_COMBINATIONS), default="auto", show_default=True,
-              help="Coil combination for fft, grappa and nufft.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@method_option
+@combination_option
+@filter_option
+@device_option
 @click.option("--complex", "complex_output", is_flag=True, help="Write complex images instead of magnitude.")
 @click.option("--group", default="dataset", show_default=True, help="ISMRMRD dataset group in the file.")
-@click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")
-def command(raw, output, seq_path, method, combination, device, complex_output, group, force):
+@force_option
+@json_option
+def command(raw, out, seq_path, method, combination, kspace_filter, device, complex_output, group, force, as_json):
     """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
+    from harmoniq.io.nifti import write_image_series
+    from harmoniq.io.reader import read_ismrmrd
+    from harmoniq.protocols import ReconOptions
+    from harmoniq.recon.reconstruct import reconstruct
+
+    options = ReconOptions(method, combination, kspace_filter)
     kspace = read_ismrmrd(raw, group, seq=seq_path)
-    series = reconstruct(kspace, ReconOptions(method, combination), device=device, progress=True)
+    series = reconstruct(kspace, options, device=device, progress=True)  # one bar: the frames
     inputs = {"raw": raw, **({"seq": seq_path} if seq_path else {})}
-    image_path, json_path = write_image_series(series, output, inputs=inputs, complex_output=complex_output, force=force)
-    click.echo(f"{image_path} ({series.recon['method']}, {series.volumes().shape[0]} volume(s)); {json_path}")
+    image_path, json_path = write_image_series(series, out, inputs=inputs, complex_output=complex_output, force=force)
+    volumes = series.volumes().shape[0]
+    if as_json:
+        echo_json({"image": image_path, "sidecar": json_path, "volumes": volumes, "recon": series.recon})
+        return
+    click.echo(f"{image_path} ({series.recon['method']}, {volumes} volume(s)); {json_path}")

@@ -1,10 +1,18 @@
-"""`harmoniq run PROTOCOL --phantom NAME --scanner NAME -o DIR`: every stage of one protocol."""
+"""`harmoniq run PROTOCOL --scanner NAME -o DIR`: every stage of one protocol."""
 
 from __future__ import annotations
 
 import click
 
-from harmoniq.names import DEVICES
+from harmoniq.cli.options import (combination_option, device_option, echo_json, filter_option, force_option,
+                                  json_option, method_option, out_option)
+
+
+def pipeline_runs(protocol) -> int:
+    """How many pipeline runs ``protocol`` takes: itself and, first, every protocol it requires."""
+    from harmoniq.protocols import load_protocol
+
+    return 1 + sum(pipeline_runs(load_protocol(name)) for name in protocol.requires)
 
 
 @click.command("run")
@@ -15,15 +23,31 @@ from harmoniq.names import DEVICES
 @click.option("--matrix", type=int, default=None, help="Change the protocol's matrix (e.g. 64 for a quick simulation).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulation noise seed.")
 @click.option("--no-noise", is_flag=True, help="Simulate without noise.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-def command(protocol, phantom, scanner, raw, matrix, seed, no_noise, device, outdir):
+@method_option
+@combination_option
+@filter_option
+@device_option
+@out_option("Output folder: one subfolder per protocol.", folder=True)
+@force_option
+@json_option
+def command(protocol, phantom, scanner, raw, matrix, seed, no_noise, method, combination, kspace_filter, device, out,
+            force, as_json):
     """Export, simulate (or read RAW), reconstruct and fit PROTOCOL; finished stages are reused."""
     from harmoniq.pipeline import run
+    from harmoniq.progress import Progress
+    from harmoniq.protocols import ReconOptions, load_protocol
 
-    result = run(protocol, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed,
-                 noise=not no_noise, device=device, progress=True)
+    loaded = load_protocol(protocol)
+    recon = ReconOptions(method, combination, kspace_filter)
+    with Progress(pipeline_runs(loaded), f"run {loaded.name}", unit="run") as progress:
+        result = run(loaded, out, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed,
+                     noise=not no_noise, device=device, recon=recon, progress=progress,
+                     force=force)
+    maps = {name: result.map_path(name) for name in (result.maps.maps if result.maps else {})}
+    if as_json:
+        echo_json({"protocol": result.protocol.name, "folder": result.folder, "computed": result.computed,
+                   "seq": result.seq, "raw": result.raw, "image": result.image, "maps": maps})
+        return
     click.echo(f"{result.folder}: computed {', '.join(result.computed) or 'nothing (all stages up to date)'}")
-    for name, path in sorted(result.maps.items()):
-        if name.endswith("map"):
-            click.echo(f"  {name:24s} {path}")
+    for name, path in maps.items():
+        click.echo(f"  {name:20s} {path}")

@@ -1,5 +1,5 @@
 """`harmoniq simulate SEQ --phantom NAME --scanner NAME -o RAW.h5
-[--slice-offset-mm X,Y,Z] [--slice-angles-deg A,B,C]`."""
+[--slice-offset-mm X,Y,Z] [--slice-angles-deg A,B,C]`: a .seq run in a simulated scanner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import click
 
-from harmoniq.names import DEVICES
+from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option
 from harmoniq.errors import HarmoniqError
 
 
@@ -24,8 +24,8 @@ def _triplet(text: str, option: str) -> tuple[float, float, float]:
 
 @click.command("simulate")
 @click.argument("seq", type=click.Path(dir_okay=False))
-@click.option("--phantom", required=True, help="Phantom name (see `harmoniq phantoms`).")
-@click.option("--scanner", required=True, help="Simulated scanner name or model TOML file.")
+@click.option("--phantom", required=True, help="Phantom name (see `harmoniq phantoms list`).")
+@click.option("--scanner", required=True, help="Simulated scanner (see `harmoniq scanners list`) or model TOML file.")
 @click.option("--matrix", type=int, default=64, show_default=True, help="Phantom grid (voxels per axis).")
 @click.option("--spins-per-voxel", type=int, default=None,
               help="In-plane spins per voxel along each axis (default: chosen from the sequence's spoiler moments).")
@@ -36,11 +36,12 @@ def _triplet(text: str, option: str) -> tuple[float, float, float]:
                    "a tilted slice uses a 3D phantom.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed (same seed, same file).")
 @click.option("--no-noise", is_flag=True, help="Write noise-free data (no noise scans).")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ISMRMRD .h5 to write.")
-@click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")
+@device_option
+@out_option("ISMRMRD raw data file (.h5) to write.", folder=False)
+@force_option
+@json_option
 def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, slice_angles_deg, seed, no_noise,
-            device, output, force):
+            device, out, force, as_json):
     """Simulate the Pulseq file SEQ on a phantom inside a simulated scanner; write ISMRMRD raw data."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation import SpinSampling, simulate
@@ -50,7 +51,11 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
                                             _triplet(slice_angles_deg, "--slice-angles-deg"))
     sampling = SpinSampling(per_voxel=None if spins_per_voxel is None else (2, spins_per_voxel, spins_per_voxel))
     raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
-                   sampling=sampling, prescription=prescription, progress=True)
-    write_ismrmrd(output, raw, force=force)
-    click.echo(f"{output}: {len(raw.signals)} readouts x {raw.scanner.coils.channels} channels "
+                   sampling=sampling, prescription=prescription, progress=True)  # one bar: the events
+    write_ismrmrd(out, raw, force=force)
+    if as_json:
+        echo_json({"raw": out, "readouts": len(raw.signals), "channels": raw.scanner.coils.channels,
+                   "scanner": raw.scanner.name, "phantom": raw.phantom_name, "prescription": prescription.describe()})
+        return
+    click.echo(f"{out}: {len(raw.signals)} readouts x {raw.scanner.coils.channels} channels "
                f"({raw.scanner.name}, phantom {raw.phantom_name}); {prescription.describe()}")

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
-from harmoniq.atomic import atomic_path
+from harmoniq.atomic import output_files
 from harmoniq.phantoms.base import Phantom
 
 
@@ -23,7 +23,7 @@ def roi_table(phantom: Phantom) -> list[dict]:
     ]
 
 
-def save_maps_png(phantom: Phantom, path: str | os.PathLike) -> None:
+def save_maps_png(phantom: Phantom, path: str | os.PathLike, force: bool = False) -> None:
     """Write the middle slice's PD, T1 (ms) and T2 (ms) maps with ROI outlines to ``path`` (PNG).
 
     T1 and T2 use logarithmic colour scales: the NIST spheres span two decades.
@@ -52,5 +52,5 @@ def save_maps_png(phantom: Phantom, path: str | os.PathLike) -> None:
         ax.set_ylabel("y (mm)")
         fig.colorbar(shown, ax=ax, shrink=0.85)
     fig.suptitle(f"{phantom.name} phantom, {phantom.field_t:g} T, slice {z} of {phantom.shape[0]}")
-    with atomic_path(path, suffix=".png") as tmp:
+    with output_files(path, stage="phantoms", force=force) as (tmp,):  # an existing PNG is replaced only with force
         fig.savefig(tmp, format="png", dpi=100)

@@ -28,7 +28,6 @@ periodic overlap of the ramp-filtered projections.
 from __future__ import annotations
 
 import numpy as np
-from tqdm import tqdm
 
 from harmoniq.backend import get_array_module, to_numpy, xp_for_device
 from harmoniq.errors import HarmoniqError
@@ -36,6 +35,7 @@ from harmoniq.io.fourier import image_to_k
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.io.kspace import image_geometry
 from harmoniq.io.seq_sorting import NonCartesianKSpace
+from harmoniq.progress import counter
 from harmoniq.recon import coils
 
 METHODS = ("nufft", "sense")
@@ -150,7 +150,7 @@ def reconstruct_along_trajectory(kspace: NonCartesianKSpace, method: str = "auto
             cache[key] = device_coord, density_compensation(device_coord, image_shape)
         return (xp.asarray(kspace.data[(*frame, s)][:, 0]), *cache[key])
 
-    steps = tqdm(total=n_slices * len(frames), desc=f"recon ({chosen})", disable=not progress, unit="frame")
+    steps = counter(progress, n_slices * len(frames), f"recon ({chosen})", "frame")
     for out_slice, s in enumerate(order):
         maps = _coil_maps(*frame_data(tuple(coil_map_frame), s), shape, combination, chosen)
         for frame in frames:

@@ -19,7 +19,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from harmoniq.backend import to_numpy, xp_for_device
 from harmoniq.errors import HarmoniqError
@@ -27,6 +26,7 @@ from harmoniq.io.fourier import k_to_image
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.io.kspace import KSpace, image_geometry
 from harmoniq.io.seq_sorting import NonCartesianKSpace
+from harmoniq.progress import counter
 from harmoniq.protocols import ReconOptions
 from harmoniq.recon import coils
 from harmoniq.recon.calibration import acs, with_calibration_lines
@@ -109,7 +109,7 @@ def _coil_maps(kspace, xp, slice_index, frame, combination, method, factors):
 
 
 def reconstruct(kspace: KSpace, options: ReconOptions = ReconOptions(), *, device: str = "cpu",
-                progress: bool = False) -> ImageSeries:
+                progress=False) -> ImageSeries:
     """Reconstruct every frame and slice of ``kspace`` into an :class:`ImageSeries`.
 
     ``options.combination`` (fft and grappa only): 'rss', 'adaptive' or 'espirit' (default for
@@ -144,7 +144,7 @@ def reconstruct(kspace: KSpace, options: ReconOptions = ReconOptions(), *, devic
     images = np.zeros((*kspace.other_shape, n_slices * n2, n1, n0), np.complex64)
     frames = list(np.ndindex(*kspace.other_shape))
     affine, order = image_geometry(kspace)
-    steps = tqdm(total=n_slices * len(frames), desc=f"recon ({chosen})", disable=not progress, unit="frame")
+    steps = counter(progress, n_slices * len(frames), f"recon ({chosen})", "frame")
     for out_slice, s in enumerate(order):
         maps = _coil_maps(kspace, xp, int(s), frame0, combination, chosen, factors)
         for frame in frames:

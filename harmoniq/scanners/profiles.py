@@ -124,6 +124,12 @@ class ScannerProfile:
     sources: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
+    def to_dict(self) -> dict:
+        """The profile as its file states it: identity, every limit in file units, ``sources``."""
+        field_t = _file_value(self.field_t, _FIELD_KEY["field_strength_T"])
+        return {"name": self.name, "vendor": self.vendor, "model": self.model, "field_strength_T": field_t,
+                **self.limits.to_dict(), "sources": dict(self.sources)}
+
 
 def _profiles_dir() -> Path:
     return Path(str(resources.files("harmoniq.scanners") / "profiles"))

@@ -229,7 +229,7 @@ def _shape_line(f: _File, shape: _Shape | None, line: str, number: int) -> _Shap
 
 def _version(f: _File) -> tuple[int, int, int]:
     if "VERSION" not in f.sections:
-        raise f.error("no [VERSION] section", None, f"a .seq file starts with [VERSION], major 1, minor 2 to 5")
+        raise f.error("no [VERSION] section", None, "a .seq file starts with [VERSION], major 1, minor 2 to 5")
     if "BLOCKS" in f.header_line and f.header_line["BLOCKS"] < f.header_line["VERSION"]:
         raise f.error("[BLOCKS] comes before [VERSION]", f.header_line["BLOCKS"], "[VERSION] comes first")
     values = {}

@@ -69,6 +69,26 @@ class ScannerModel:
 
         return PYPULSEQ_GAMMA_HZ_PER_T * self.field_t
 
+    def to_dict(self) -> dict:
+        """The model as its TOML file states it (keys with their units), e.g. for ``scanners show``."""
+        mm = lambda metres: _file_number(metres * 1e3)  # noqa: E731
+        return {
+            "name": self.name, "profile": self.profile, "vendor": self.vendor, "model": self.model,
+            "field_strength_T": self.field_t, "description": self.description,
+            "raw_data_conjugated": self.raw_data_conjugated,
+            "b0": {"reference_radius_mm": mm(self.b0.reference_radius_m),
+                   **{f"{term}_hz": value for term, value in self.b0.coefficients_hz.items()}},
+            "b1": {"centre": self.b1.centre, "edge": self.b1.edge, "radius_mm": mm(self.b1.radius_m),
+                   "z_radius_mm": mm(self.b1.z_radius_m), "tilt": self.b1.tilt},
+            "receive": {"channels": self.coils.channels, "rings": self.coils.rings,
+                        "array_radius_mm": mm(self.coils.array_radius_m), "loop_radius_mm": mm(self.coils.loop_radius_m),
+                        "ring_spacing_mm": mm(self.coils.ring_spacing_m),
+                        "rotation_deg": _file_number(math.degrees(self.coils.rotation_rad))},
+            "noise": {"std_at_100khz": self.noise.std, "neighbour_correlation": self.noise.neighbour_correlation,
+                      "channel_spread": self.noise.channel_spread},
+            "gradient_delay_us": {axis: _file_number(delay * 1e6) for axis, delay in zip("xyz", self.gradient_delays_s)},
+        }
+
     def hardware_profile(self):
         """The :mod:`harmoniq.scanners` profile this model refers to (imported lazily)."""
         from harmoniq.scanners import load_profile
@@ -95,6 +115,11 @@ class ScannerModel:
         sigma = self.noise.std * (1 + self.noise.channel_spread * np.cos(2 * math.pi * np.arange(n) / n + 1))
         bandwidth_ratio = 1.0 / (dwell_s * NOISE_REFERENCE_BANDWIDTH_HZ)
         return correlation * np.outer(sigma, sigma) * bandwidth_ratio
+
+
+def _file_number(value: float) -> float:
+    """A value converted back to file units, rounded to 9 significant digits (42.0, not 42.00000000000001)."""
+    return float(f"{value:.9g}")
 
 
 def _models_folder():

@@ -17,6 +17,7 @@ import numpy as np
 from harmoniq.backend import xp_for_device
 from harmoniq.errors import HarmoniqError
 from harmoniq.memory import check_fits
+from harmoniq.progress import Progress, counter
 from harmoniq.seqfile import read_seq
 from harmoniq.simulation.engine import EngineOptions, run, total_events
 from harmoniq.simulation.prescription import Prescription, physical_timeline
@@ -112,8 +113,8 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
 
     matrix: phantom grid when ``phantom`` is a name; seed: noise seed (same seed, same data);
     prescription: where the sequence's slice or slab lies in the patient (default: axial,
-    centred; see :mod:`harmoniq.simulation.prescription`); progress: True for a tqdm bar, or a
-    callable receiving event counts.
+    centred; see :mod:`harmoniq.simulation.prescription`); progress: True for a tqdm bar, a
+    :class:`harmoniq.progress.Progress`, or a callable receiving event counts.
     """
     xp = xp_for_device(device)
     scanner = scanner if isinstance(scanner, ScannerModel) else load_scanner_model(scanner)
@@ -130,10 +131,8 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
     spins = SpinModel(phantom, scanner, timeline, sampling)
     coil_maps = scanner.coil_maps(spins.voxel_positions())
     bar = None
-    if progress is True:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total_events(timeline, spins, options), unit="event", desc="simulate")
+    if progress is True or isinstance(progress, Progress):
+        bar = counter(progress, total_events(timeline, spins, options), "simulate", "event")
         progress = bar.update
     try:
         signals = run(timeline, spins, coil_maps, xp=xp, options=options, progress=progress)

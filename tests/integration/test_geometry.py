@@ -34,7 +34,7 @@ from harmoniq.sequences.export import build
 from harmoniq.simulation import load_scanner_model, simulate
 from harmoniq.simulation.prescription import Prescription, physical_timeline
 from harmoniq.simulation.simulate import make_phantom_for
-from harmoniq.simulation.timeline import Free, Pulse, Readout, compile_sequence
+from harmoniq.simulation.timeline import Free, Pulse, compile_sequence
 
 SCANNER = "ge-signa-artist-1.5t"  # 8 channels, unequal gradient delays on x, y, z
 FIELD_T = 1.5

@@ -15,7 +15,7 @@ def test_list_names_one_line_each():
 
 def test_show_prints_roi_table_and_writes_png(tmp_path):
     png = tmp_path / "maps" / "nist.png"
-    result = CliRunner().invoke(main, ["phantoms", "show", "nist", "--field", "1.5", "--png", str(png)])
+    result = CliRunner().invoke(main, ["phantoms", "show", "nist", "--field", "1.5", "-o", str(png)])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.output.splitlines() if line.strip()[:1].isdigit()]
     assert len(rows) == 15  # 14 spheres of the T1 plate + water

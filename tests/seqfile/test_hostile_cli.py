@@ -33,7 +33,7 @@ def _harmoniq(*args, timeout: float, check: bool = False) -> subprocess.Complete
 
 def _commands(seq, raw, out):
     return {
-        "seq check": (["seq", "check", seq, "--scanner", "ge-premier-3t"], None),
+        "seq check": (["seq", "check", seq, "--profile", "ge-premier-3t"], None),
         "simulate": (["simulate", seq, "--phantom", "nist", "--scanner", "siemens-prisma-3t", "-o", out / "out.h5"],
                      out / "out.h5"),
         "recon --seq": (["recon", raw, "--seq", seq, "-o", out / "out.nii.gz"], out / "out.nii.gz"),
@@ -71,7 +71,7 @@ def test_every_damaged_pypulseq_file_fails_cleanly_in_seq_check(files, tmp_path)
 
 
 def test_the_valid_file_passes_the_same_commands(files, tmp_path):
-    assert _harmoniq("seq", "check", files["valid"], "--scanner", "ge-premier-3t", timeout=60).returncode == 0
+    assert _harmoniq("seq", "check", files["valid"], "--profile", "ge-premier-3t", timeout=60).returncode == 0
     result = _harmoniq("recon", files["raw"], "--seq", files["valid"], "-o", tmp_path / "out.nii.gz", timeout=120)
     assert result.returncode == 0, result.stderr[-500:]
     assert (tmp_path / "out.nii.gz").exists()
