@@ -10,7 +10,6 @@ from harmoniq.models import MODELS, FitOption, QuantitativeModel
 
 def _common(func):
     """Options every model shares."""
-    func = click.option("--force", is_flag=True, help="Replace existing files of the same names that this command did not write.")(func)
     func = click.option("--noise-sigma", type=float, default=None, help="Image noise SD for the uncertainty maps (default: from the residuals).")(func)
     func = device_option(func)
     func = click.option("--mask", type=click.Path(dir_okay=False), default=None, help="Mask NIfTI: fit where non-zero.")(func)
