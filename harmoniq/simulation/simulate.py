@@ -143,7 +143,7 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
     dwell = timeline.readouts[0].dwell_s if timeline.readouts else 1e-5
     covariance = scanner.noise_covariance(dwell)
     noise_scans = []  # noise-free data carry no noise scans: there is nothing to prewhiten
-    if noise:
+    if noise and scanner.noise.std > 0:
         rng = np.random.default_rng(seed)
         noise_scans = [_noise(rng, covariance, NOISE_SAMPLES) for _ in range(NOISE_SCANS)]
         signals = [s + _noise(rng, scanner.noise_covariance(r.dwell_s), s.shape[1])
