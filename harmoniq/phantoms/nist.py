@@ -22,8 +22,11 @@ which suits one-shot comparisons; its default field of view is 0.30 m instead of
 
 Labels: T1 plate sphere k -> label k ("T1-01".."T1-14"), T2 plate sphere k -> label 14 + k
 ("T2-01".."T2-14"), water -> label 29. Sphere ROIs are eroded by one voxel from the sphere
-edge; spheres must be at least 2 (1 + sqrt(n)) voxels across in n = 2 or 3 dimensions, which
-guarantees a non-empty eroded ROI whatever the sphere's position on the grid.
+edge; a grid that leaves a sphere's ROI empty is refused (2 (1 + sqrt(n)) voxels across in
+n = 2 or 3 dimensions always suffice, whatever the sphere's position on the grid).
+
+3D: the container with both plates; ``plate='t1'`` or ``'t2'`` moves it along z so that plate
+lies at the isocentre, where a site centres a slab through it.
 
 Water: T1 = 2.5 s, T2 = 1.5 s, PD 1 at both fields -- an ASSUMPTION (lightly doped water; no
 public reference value for the fill). Spheres: PD 1 (dilute salts) -- an assumption too.
@@ -79,9 +82,14 @@ def sphere_centres_m(plate_centre_m: tuple[float, float, float]) -> list[tuple[f
     return centres
 
 
+def _z_shift(ndim: int, plate: str) -> float:
+    """z (m) by which a 3D phantom is moved so that ``plate`` lies at the isocentre (0 for 'both')."""
+    return -PLATE_Z_M[plate] if ndim == 3 and plate in PLATES else 0.0
+
+
 def _plate_centres(ndim: int, plate: str) -> dict[str, tuple[float, float, float]]:
     if ndim == 3:
-        return {p: (0.0, 0.0, PLATE_Z_M[p]) for p in PLATES}
+        return {p: (0.0, 0.0, PLATE_Z_M[p] + _z_shift(ndim, plate)) for p in PLATES}
     if plate == "both":
         return {p: (SIDE_BY_SIDE_X_M[p], 0.0, 0.0) for p in PLATES}
     return {plate: (0.0, 0.0, 0.0)}
@@ -89,7 +97,7 @@ def _plate_centres(ndim: int, plate: str) -> dict[str, tuple[float, float, float
 
 def _water_solids(ndim: int, plate: str) -> list:
     if ndim == 3:
-        return [sphere((0.0, 0.0, 0.0), CONTAINER_RADIUS_M)]
+        return [sphere((0.0, 0.0, _z_shift(ndim, plate)), CONTAINER_RADIUS_M)]
     if plate == "both":
         return [sphere((SIDE_BY_SIDE_X_M[p], 0.0, 0.0), SIDE_BY_SIDE_DISC_RADIUS_M) for p in PLATES]
     section = math.sqrt(CONTAINER_RADIUS_M**2 - PLATE_Z_M[plate] ** 2)
@@ -123,36 +131,39 @@ def make_nist(
 ) -> Phantom:
     """Digital ISMRM/NIST system phantom (see module docstring for the geometry and labels).
 
-    plate: 't1' (default), 't2' or 'both' for 2D; must stay None in 3D, where both plates lie
-    in their own planes. Example: ``make_nist(128, field_t=1.5, plate='both')``.
+    plate: 't1' (default), 't2' or 'both' for 2D; in 3D None or 'both' centres the phantom,
+    't1' or 't2' moves it along z so that plate lies at the isocentre (as a site positions it
+    for a slab through that plate). Example: ``make_nist(128, field_t=1.5, plate='both')``.
     """
     field_t = check_field(field_t, "NIST phantom")
-    if ndim == 3 and plate is not None:
-        raise HarmoniqError(f"NIST phantom: plate={plate!r} applies to ndim=2 only; a 3D volume holds both plates")
-    plate = "t1" if plate is None else plate
+    plate = ("both" if ndim == 3 else "t1") if plate is None else plate
     if plate not in PLATE_CHOICES:
         raise HarmoniqError(f"NIST phantom: plate={plate!r} is not valid; choose one of {', '.join(PLATE_CHOICES)}")
     if fov_m is None:
         fov_m = SIDE_BY_SIDE_FOV_M if (ndim == 2 and plate == "both") else DEFAULT_FOV_M
     grid = make_grid(matrix, fov_m, ndim, slice_thickness_m, "NIST phantom")
-    spatial = [grid.voxel_size_m[a] for a in grid.spatial_axes]
-    across = SPHERE_DIAMETER_M / max(spatial)
-    needed = min_sphere_voxels(grid.ndim)
-    if across < needed:
-        fov = max(n * d for n, d in zip(grid.shape, grid.voxel_size_m) if n > 1)
-        raise HarmoniqError(
-            f"NIST phantom: matrix={matrix!r} with fov_m={fov_m!r} makes the {SPHERE_DIAMETER_M * 1e3:.0f} mm "
-            f"spheres {across:.1f} voxels across; at least {needed:.2f} are needed for non-empty ROIs: use "
-            f"matrix >= {math.ceil(needed * fov / SPHERE_DIAMETER_M)} or a smaller fov_m"
-        )
     scene, centres = nist_scene(field_t, grid.ndim, plate)
     meta = {
         "phantom": "nist",
-        "plate": plate if grid.ndim == 2 else "both (stacked in z)",
+        "plate": plate if grid.ndim == 2 else f"both (stacked in z), {plate} at the isocentre",
         "plate_salt": PLATE_SALT,
         "sphere_centres_m": centres,
         "sphere_diameter_m": SPHERE_DIAMETER_M,
         "reference": SOURCE,
         "assumptions": "water fill T1 2.5 s, T2 1.5 s, PD 1; sphere PD 1; geometry is harmoniq's",
     }
-    return build_phantom("nist", field_t, scene, grid, supersample, xp_for_device(device), meta)
+    phantom = build_phantom("nist", field_t, scene, grid, supersample, xp_for_device(device), meta)
+    half_z = grid.fov_m[0] / 2 if grid.ndim == 3 else math.inf
+    inside = [label for label, centre in centres.items() if abs(centre[2]) < half_z]  # a slab may hold one plate
+    empty = [scene.tissues[label].name for label in inside if not (phantom.labels == label).any()]
+    if empty:
+        spatial = [grid.voxel_size_m[a] for a in grid.spatial_axes]
+        fov = max(n * d for n, d in zip(grid.shape, grid.voxel_size_m) if n > 1)
+        needed = min_sphere_voxels(grid.ndim)
+        raise HarmoniqError(
+            f"NIST phantom: matrix={matrix!r} with fov_m={fov_m!r} makes the {SPHERE_DIAMETER_M * 1e3:.0f} mm "
+            f"spheres {SPHERE_DIAMETER_M / max(spatial):.1f} voxels across and leaves {len(empty)} sphere ROI(s) "
+            f"empty ({', '.join(empty[:3])}...); at least {needed:.2f} voxels across suffice: use "
+            f"matrix >= {math.ceil(needed * fov / SPHERE_DIAMETER_M)} or a smaller fov_m"
+        )
+    return phantom

@@ -101,6 +101,11 @@ def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescri
     if matrix < 1:
         raise HarmoniqError(f"--matrix={matrix} must be a positive number of voxels")
     check_memory(matrix**ndim, scanner.coils.channels, f"phantom {name!r} at matrix {matrix} ({ndim}D)")
+    definitions = getattr(seq, "definitions", {})
+    if ndim == 3 and prescription.keeps_slice_axis() and fov_m is not None and "FOV" in definitions:
+        # the image grid of a 3D slab: partitions across the slab, so ROIs and maps align
+        partitions, slab_m = int(np.ravel(definitions["Matrix"])[2]), float(np.ravel(definitions["FOV"])[2])
+        matrix, fov_m = (partitions, matrix, matrix), (slab_m, fov_m, fov_m)
     return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim, fov_m=fov_m, **options)
 
 
