@@ -87,3 +87,15 @@ def test_nonlinear_agrees_with_scipy_curve_fit_per_voxel():
 def test_bad_input_raises_one_clear_error(flips, b1, fragment):
     with pytest.raises(HarmoniqError, match=fragment):
         fit_t1_vfa(np.ones((flips.size, 1, 2, 2)), flips, TR, b1=b1)
+
+
+def test_spoiling_correction_leaves_voxels_without_b1_unfitted():
+    """A B1 map is NaN outside the object (double-angle ratio 0/0): those voxels get NaN, the
+    rest are corrected as with a complete map."""
+    t1 = np.array([0.5, 1.0, 1.5])
+    increment = math.radians(117.0)
+    images = np.abs(spoiled_gre(FLIPS[:, None], TR, t1[None], 0.1, phase_increment_rad=increment, n_pulses=1500))
+    b1 = np.array([1.0, np.nan, 1.0])
+    maps = fit_t1_vfa(images[:, None, None], FLIPS, TR, b1=b1[None, None], spoiling=Spoiling(increment, 0.1))
+    corrected = maps["T1"][0, 0]
+    assert np.isnan(corrected[1]) and np.all(np.abs(corrected[[0, 2]] / t1[[0, 2]] - 1) < 0.02)
