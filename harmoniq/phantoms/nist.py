@@ -22,8 +22,8 @@ which suits one-shot comparisons; its default field of view is 0.30 m instead of
 
 Labels: T1 plate sphere k -> label k ("T1-01".."T1-14"), T2 plate sphere k -> label 14 + k
 ("T2-01".."T2-14"), water -> label 29. Sphere ROIs are eroded by one voxel from the sphere
-edge; a grid that leaves a sphere's ROI empty is refused (2 (1 + sqrt(n)) voxels across in
-n = 2 or 3 dimensions always suffice, whatever the sphere's position on the grid).
+edge; spheres must be at least 2 (1 + sqrt(n)) voxels across in-plane in n = 2 or 3
+dimensions (a 3D slab's partitions may be coarser).
 
 3D: the container with both plates; ``plate='t1'`` or ``'t2'`` moves it along z so that plate
 lies at the isocentre, where a site centres a slab through it.
@@ -142,6 +142,16 @@ def make_nist(
     if fov_m is None:
         fov_m = SIDE_BY_SIDE_FOV_M if (ndim == 2 and plate == "both") else DEFAULT_FOV_M
     grid = make_grid(matrix, fov_m, ndim, slice_thickness_m, "NIST phantom")
+    in_plane = grid.voxel_size_m[1:]  # a slab's partitions may be coarser: its ROIs lie in-plane
+    across = SPHERE_DIAMETER_M / max(in_plane)
+    needed = min_sphere_voxels(grid.ndim)
+    if across < needed:
+        fov = max(n * d for n, d in zip(grid.shape[1:], in_plane))
+        raise HarmoniqError(
+            f"NIST phantom: matrix={matrix!r} with fov_m={fov_m!r} makes the {SPHERE_DIAMETER_M * 1e3:.0f} mm "
+            f"spheres {across:.1f} voxels across; at least {needed:.2f} are needed for non-empty ROIs: use "
+            f"matrix >= {math.ceil(needed * fov / SPHERE_DIAMETER_M)} or a smaller fov_m"
+        )
     scene, centres = nist_scene(field_t, grid.ndim, plate)
     meta = {
         "phantom": "nist",
@@ -152,18 +162,4 @@ def make_nist(
         "reference": SOURCE,
         "assumptions": "water fill T1 2.5 s, T2 1.5 s, PD 1; sphere PD 1; geometry is harmoniq's",
     }
-    phantom = build_phantom("nist", field_t, scene, grid, supersample, xp_for_device(device), meta)
-    half_z = grid.fov_m[0] / 2 if grid.ndim == 3 else math.inf
-    inside = [label for label, centre in centres.items() if abs(centre[2]) < half_z]  # a slab may hold one plate
-    empty = [scene.tissues[label].name for label in inside if not (phantom.labels == label).any()]
-    if empty:
-        spatial = [grid.voxel_size_m[a] for a in grid.spatial_axes]
-        fov = max(n * d for n, d in zip(grid.shape, grid.voxel_size_m) if n > 1)
-        needed = min_sphere_voxels(grid.ndim)
-        raise HarmoniqError(
-            f"NIST phantom: matrix={matrix!r} with fov_m={fov_m!r} makes the {SPHERE_DIAMETER_M * 1e3:.0f} mm "
-            f"spheres {SPHERE_DIAMETER_M / max(spatial):.1f} voxels across and leaves {len(empty)} sphere ROI(s) "
-            f"empty ({', '.join(empty[:3])}...); at least {needed:.2f} voxels across suffice: use "
-            f"matrix >= {math.ceil(needed * fov / SPHERE_DIAMETER_M)} or a smaller fov_m"
-        )
-    return phantom
+    return build_phantom("nist", field_t, scene, grid, supersample, xp_for_device(device), meta)
