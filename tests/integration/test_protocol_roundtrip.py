@@ -153,13 +153,13 @@ def test_protocol_reconstructs_to_the_phantom(name, tmp_path, scanner_file):
     errors = np.array([[nrmse_after_scale(image, reference, mask) for reference in expected] for image in images])
     assert np.all(np.diag(errors) < 0.05), f"{name}: NRMSE per contrast {np.diag(errors).round(4)}"
     assert np.all(np.argmin(errors, axis=1) == np.arange(len(images))), f"{name}: contrasts out of order {errors}"
-    np.testing.assert_allclose(np.ravel(sidecar[sidecar_key]), np.ravel(wanted_si(protocol.parameters)), rtol=1e-6)
+    np.testing.assert_allclose(np.ravel(sidecar[sidecar_key]), np.ravel(wanted_si(protocol.values)), rtol=1e-6)
     assert sidecar["ContrastDimension"] == protocol_contrast(protocol)
 
 
 def protocol_contrast(protocol) -> str:
     """What the protocol's series varies, from its parameters alone."""
-    p = protocol.parameters
+    p = protocol.values
     if np.size(p.get("ti_ms", [])) > 1:
         return "inversion_time"
     if np.size(p.get("flip_deg", [])) > 1:  # a list for gradient echoes, one angle for spin echoes
