@@ -27,11 +27,16 @@ class Spoiling:
     """The RF spoiling of the measured sequence.
 
     increment_rad: quadratic phase increment (e.g. 117 deg); t2_s: the T2 assumed in the
-    simulation (a choice of ours; the correction depends only weakly on it).
+    simulation (a choice of ours; the correction depends strongly on it for long T2 without
+    diffusion); diffusion_m2_s and spoiler_rad_m: the diffusivity (m^2/s) and the spoiler's
+    moment per TR (rad/m), which damp the coherences the increment leaves (Weigel 2015;
+    :func:`harmoniq.simulation.epg.spoiled_gre`).
     """
 
     increment_rad: float
     t2_s: float = 0.1
+    diffusion_m2_s: float = 0.0
+    spoiler_rad_m: float = 0.0
 
 
 def _pulses_to_steady_state(flips, b1_max: float, tr_s: float, t1_max: float) -> int:
@@ -53,6 +58,7 @@ def apparent_t1_table(flips, tr_s: float, spoiling: Spoiling, t1_grid, b1_grid, 
         spoiled_gre(
             flips_x, tr_s, t1_grid[None, :, None], spoiling.t2_s, b1=b1_grid[None, None, :],
             phase_increment_rad=spoiling.increment_rad, n_pulses=n_pulses, max_orders=None,
+            diffusion_m2_s=spoiling.diffusion_m2_s, spoiler_rad_m=spoiling.spoiler_rad_m,
         )
     )
     n = len(flips)

@@ -164,7 +164,8 @@ def spoiled_gre(
     spoiling), the receiver follows it; a spoiler gradient dephases by one unit each TR.
     ``perfect_spoiling`` zeroes the transverse states each TR instead, which gives the ideal
     formula sin(a)(1-E1)/(1-E1 cos a) at steady state. Start: Mz = M0 = 1. The number of
-    dephasing orders kept is ``max_orders`` (default: all that T2 leaves above 1e-8).
+    dephasing orders kept is ``max_orders`` (default: all that T2, and diffusion within one
+    TR, leave above 1e-8).
     Diffusion (m^2/s): the spoiler's moment per TR ``spoiler_rad_m`` (rad/m, gamma times its
     gradient area) is taken as spread over the whole TR (:func:`diffuse`).
     ``flip_rad``, ``t1_s``, ``t2_s``, ``b1``, ``diffusion_m2_s`` broadcast together to the batch shape.
@@ -174,6 +175,9 @@ def spoiled_gre(
     if max_orders is None:
         longest_t2 = float(xp.max(t2)) if t2.size else 0.0
         max_orders = int(min(n_pulses, math.ceil(-math.log(1e-8) * longest_t2 / tr_s))) + 2
+        slowest = float(xp.min(diffusivity)) * tr_s * spoiler_rad_m**2 if diffusivity.size else 0.0
+        if slowest > 0:  # diffusion damps order n by exp(-D TR (n dk)^2) every TR
+            max_orders = min(max_orders, int(math.ceil(math.sqrt(-math.log(1e-8) / slowest))) + 2)
     e1 = xp.exp(-tr_s / t1)
     e2 = xp.exp(-tr_s / t2)
     states = empty_states(t1.size, max(max_orders, 2), xp)
