@@ -92,7 +92,9 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         )),
     QuantitativeModel(
         "b1-dam", "Double-angle B1 map (FlipAngle of the two volumes: a and 2a).", f"{_FITTERS}:run_dam", "TB1DAM",
-        {"B1": "TB1map", "M0": "M0map", "B1_crlb": "desc-crlb_TB1map"}, "FlipAngle", plate="t1", quantity="B1"),
+        {"B1": "TB1map", "M0": "M0map", "B1_crlb": "desc-crlb_TB1map"}, "FlipAngle", plate="t1", quantity="B1",
+        options=(FitOption("seq", str, None, "The protocol's .seq file: the fit then uses its pulses' slice "
+                                             "profiles."),)),
     QuantitativeModel(
         "t2star", "Multi-echo gradient-echo T2* (EchoTime per volume).", f"{_FITTERS}:run_t2star", "MEGRE",
         {"T2star": "T2starmap", "S0": "S0map", "T2star_crlb": "desc-crlb_T2starmap", "S0_crlb": "desc-crlb_S0map"},

@@ -132,18 +132,30 @@ def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
     return rows, values[values.shape[0] // 2]
 
 
+def field_group(protocol: str, field_t: float) -> str:
+    """The name a protocol's statistics carry when scanners of several fields are compared."""
+    return f"{protocol}@{field_t:g}T"
+
+
 def compare(measurements: list[Measurement], noise: bool = True) -> Comparison:
     """The comparison of ``measurements``: ROI rows, report slices and designed ranges.
 
     noise: False when the data were simulated noise-free (no noise-only CoV is reported).
+    Scanners of several field strengths are grouped per field (``t1-irse@3T``): T1 and T2
+    differ physically between fields, so the CoV is taken within a field and each field's
+    values are compared with that field's reference (the bias), never pooled into one CoV.
     """
     comparison = Comparison(rows=[], noise=noise)
+    several_fields = len({m.phantom.field_t for m in measurements}) > 1
     for m in measurements:
         spec = MODELS[m.protocol.model]
-        comparison.ranges[m.protocol.name] = (spec.quantity, m.protocol.valid_range.get(spec.range_key))
+        group = field_group(m.protocol.name, m.phantom.field_t) if several_fields else m.protocol.name
+        comparison.ranges[group] = (spec.quantity, m.protocol.valid_range.get(spec.range_key))
         rows, image = roi_rows(m)
+        for row in rows:
+            row.protocol = group
         comparison.rows += rows
-        comparison.maps[(m.arm, m.protocol.name, m.rater)] = image
+        comparison.maps[(m.arm, group, m.rater)] = image
     return comparison
 
 

@@ -102,9 +102,17 @@ def run_mese(series, data, opts):
 
 
 def run_dam(series, data, opts):
-    from harmoniq.fitting.b1_dam import fit_b1_dam
+    from harmoniq.fitting.b1_dam import B1_GRID, fit_b1_dam
 
-    return fit_b1_dam(data, per_volume(series, "flip_deg", math.pi / 180), mask=opts["mask"],
+    profile = None
+    if opts.get("seq"):
+        from harmoniq.sequences.slice_profile import excitation_profiles  # reads the .seq with pypulseq
+
+        profile = excitation_profiles(opts["seq"], B1_GRID)
+        if len(profile) != 2:
+            raise HarmoniqError(f"b1-dam: {opts['seq']} has {len(profile)} distinct excitation pulse(s); a "
+                                "double-angle map needs two (a and 2a)")
+    return fit_b1_dam(data, per_volume(series, "flip_deg", math.pi / 180), slice_profile=profile, mask=opts["mask"],
                       noise_sigma=opts["noise_sigma"])
 
 

@@ -83,6 +83,8 @@ def fit_t1_vfa(
         info["spoiling_correction"] = {
             "SpoilingRFPhaseIncrement": float(np.degrees(spoiling.increment_rad)),
             "assumed_T2_s": spoiling.t2_s,
+            "assumed_diffusion_m2_s": spoiling.diffusion_m2_s,
+            "spoiler_moment_rad_per_m": spoiling.spoiler_rad_m,
             "method": "EPG lookup of apparent vs true T1 (Preibisch and Deichmann, MRM 2009;61:125)",
         }
     t1_lo, t1_hi = valid_t1_range(flips, b1_v, tr_s)

@@ -27,11 +27,16 @@ class Spoiling:
     """The RF spoiling of the measured sequence.
 
     increment_rad: quadratic phase increment (e.g. 117 deg); t2_s: the T2 assumed in the
-    simulation (a choice of ours; the correction depends only weakly on it).
+    simulation (a choice of ours; the correction depends strongly on it for long T2 without
+    diffusion); diffusion_m2_s and spoiler_rad_m: the diffusivity (m^2/s) and the spoiler's
+    moment per TR (rad/m), which damp the coherences the increment leaves (Weigel 2015;
+    :func:`harmoniq.simulation.epg.spoiled_gre`).
     """
 
     increment_rad: float
     t2_s: float = 0.1
+    diffusion_m2_s: float = 0.0
+    spoiler_rad_m: float = 0.0
 
 
 def _pulses_to_steady_state(flips, b1_max: float, tr_s: float, t1_max: float) -> int:
@@ -53,6 +58,7 @@ def apparent_t1_table(flips, tr_s: float, spoiling: Spoiling, t1_grid, b1_grid, 
         spoiled_gre(
             flips_x, tr_s, t1_grid[None, :, None], spoiling.t2_s, b1=b1_grid[None, None, :],
             phase_increment_rad=spoiling.increment_rad, n_pulses=n_pulses, max_orders=None,
+            diffusion_m2_s=spoiling.diffusion_m2_s, spoiler_rad_m=spoiling.spoiler_rad_m,
         )
     )
     n = len(flips)
@@ -64,13 +70,14 @@ def apparent_t1_table(flips, tr_s: float, spoiling: Spoiling, t1_grid, b1_grid, 
 def correct_t1(t1_apparent, b1, flips, tr_s: float, spoiling: Spoiling, method: str):
     """True T1 (V,) from apparent DESPOT1 T1 (V,) at relative B1 (V,); NaN outside the table."""
     xp = get_array_module(t1_apparent)
-    finite = xp.isfinite(t1_apparent) & (t1_apparent > 0)
+    b1 = xp.broadcast_to(xp.asarray(b1, dtype=xp.float64), t1_apparent.shape)
+    finite = xp.isfinite(t1_apparent) & (t1_apparent > 0) & xp.isfinite(b1) & (b1 > 0)
     if not bool(finite.any()):
-        return t1_apparent
+        return xp.where(finite, t1_apparent, xp.nan)
     lo = max(float(t1_apparent[finite].min()) / 2, 5 * tr_s)
     hi = min(float(t1_apparent[finite].max()) * 2, 20.0)
     t1_grid = xp.exp(xp.linspace(math.log(lo), math.log(max(hi, 2 * lo)), N_T1))
-    b_lo, b_hi = float(b1.min()), float(b1.max())
+    b_lo, b_hi = float(b1[finite].min()), float(b1[finite].max())
     n_b1 = max(2, math.ceil((b_hi - b_lo) / B1_STEP) + 1)
     b1_grid = xp.linspace(b_lo, max(b_hi, b_lo + 1e-3), n_b1)
     table = apparent_t1_table(flips, tr_s, spoiling, t1_grid, b1_grid, method)
@@ -81,7 +88,7 @@ def correct_t1(t1_apparent, b1, flips, tr_s: float, spoiling: Spoiling, method: 
         order = xp.argsort(column)
         per_column.append(xp.interp(log_app, column[order], xp.log(t1_grid)[order], left=xp.nan, right=xp.nan))
     per_column = xp.stack(per_column)
-    position = xp.clip((b1 - b_lo) / (b1_grid[1] - b1_grid[0]), 0, n_b1 - 1)
+    position = xp.clip((xp.where(finite, b1, b_lo) - b_lo) / (b1_grid[1] - b1_grid[0]), 0, n_b1 - 1)
     left = xp.clip(xp.floor(position).astype(int), 0, n_b1 - 2)
     weight = position - left
     columns = xp.arange(t1_apparent.size)

@@ -16,7 +16,7 @@ import numpy as np
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.seqfile import read_seq, walk_blocks
-from harmoniq.seqfile.rf_rotation import flip_angles
+from harmoniq.seqfile.rf_rotation import flip_angles, rf_steps, rotate_steps
 
 PROFILE_POINTS = 32
 PROFILE_HALF_WIDTH = 1.0  # sampled from -1 to +1 slice thickness: past the excitation's edges
@@ -52,3 +52,57 @@ def cpmg_profile(seq_path) -> tuple[tuple[float, ...], tuple[float, ...]]:
         flips = flip_angles(rf, seq.rf_raster_time, gz * z)
         factors.append(tuple(flips / math.radians(float(np.ravel(definitions[key])[0]))))
     return factors[0], factors[1]
+
+
+
+def _area_after(grad, t_s: float) -> float:
+    """Zeroth moment (1/m) of a pypulseq gradient (Hz/m) from ``t_s`` (s, block time) to its end."""
+    if grad is None:
+        return 0.0
+    if grad.type == "trap":
+        times = grad.delay + np.cumsum([0.0, grad.rise_time, grad.flat_time, grad.fall_time])
+        amps = np.array([0.0, grad.amplitude, grad.amplitude, 0.0])
+    else:
+        times, amps = grad.delay + np.asarray(grad.tt, dtype=float), np.asarray(grad.waveform, dtype=float)
+    points = np.union1d(times, [t_s])
+    points = points[points >= t_s]
+    return float(np.trapezoid(np.interp(points, times, amps, left=0.0, right=0.0), points))
+
+
+def excitation_profiles(seq_path, b1_scales) -> list[np.ndarray]:
+    """Transverse magnetisation at the echo (complex, M0 = 1 before the pulse), shape
+    (len(b1_scales), ``PROFILE_POINTS``), across the slice of each distinct excitation pulse of
+    ``seq_path`` played at relative transmit field ``b1_scales``; ordered by the pulses' peak
+    amplitude (a double-angle map: a, then 2a).
+
+    Each pulse is integrated with the simulator's Cayley-Klein stepping
+    (:func:`harmoniq.seqfile.rf_rotation.rotate_steps`): Mxy = -2 conj(a) conj(b) from Mz = 1
+    (module doc there), then the slice-axis moment k from the pulse's end to its readout turns
+    it by exp(-2i pi k z). Pulses are told apart by their peak amplitude and slice gradient;
+    the first of each followed by a readout is used.
+    """
+    seq = read_seq(seq_path)
+    if "SliceThickness" not in seq.definitions:
+        raise HarmoniqError(f"slice profile: {seq_path} lacks the definition SliceThickness; "
+                            "give the .seq file harmoniq built for this protocol")
+    thickness = float(np.ravel(seq.definitions["SliceThickness"])[0])
+    z = np.linspace(-PROFILE_HALF_WIDTH, PROFILE_HALF_WIDTH, PROFILE_POINTS) * thickness
+    scales = np.asarray(b1_scales, dtype=np.float64)[:, None] * np.ones(PROFILE_POINTS)
+    profiles, pending = {}, None
+    for block in walk_blocks(seq):
+        rf, gz = block.rf, block.grads[2]
+        if rf is not None and getattr(rf, "use", "") == "excitation":
+            amplitude = float(gz.amplitude) if gz is not None and gz.type == "trap" else 0.0
+            key = (round(float(np.max(np.abs(rf.signal))), 6), round(amplitude, 3))
+            pending = None if key in profiles else [key, rf, amplitude, _area_after(gz, rf.delay + rf.shape_dur)]
+        elif pending is not None and block.adc is not None:
+            key, pulse, amplitude, moment = pending
+            values, dt = rf_steps(pulse, seq.rf_raster_time)
+            a, b = rotate_steps(np.conj(values), dt, amplitude * z * np.ones_like(scales), scales)
+            profiles[key] = -2 * np.conj(a) * np.conj(b) * np.exp(-2j * np.pi * moment * z)
+            pending = None
+        elif pending is not None:
+            pending[3] += _area_after(gz, 0.0)
+    if not profiles:
+        raise HarmoniqError(f"slice profile: {seq_path} has no excitation pulse followed by a readout")
+    return [profiles[key] for key in sorted(profiles)]

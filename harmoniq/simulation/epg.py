@@ -12,7 +12,12 @@ operators act on it:
 - :func:`rf`: a rotation by flip angle a about an axis at phase phi in the transverse plane
   (Weigel eq. 15), the same 3x3 matrix for every order k;
 - :func:`relax`: F *= exp(-t/T2), Z_k *= exp(-t/T1), Z_0 += M0 (1 - exp(-t/T1));
-- :func:`shift`: one unit of gradient dephasing, F+_k -> F+_{k+1}, F-_k -> F-_{k-1}.
+- :func:`shift`: one unit of gradient dephasing, F+_k -> F+_{k+1}, F-_k -> F-_{k-1};
+- :func:`diffuse`: isotropic diffusion during an interval tau in which a constant gradient
+  moves every state by one unit dk (rad/m) (Weigel, JMRI 2015;41:266, eqs. 24-26; the same
+  b-values as the ``diffusion`` operator of the sycomore package,
+  ``src/sycomore/epg/operators.txx``): F+_k *= exp(-D tau ((k + dk/2)^2 + dk^2/12)),
+  F-_k *= exp(-D tau ((k - dk/2)^2 + dk^2/12)), Z_k *= exp(-D tau k^2), k = order * dk.
 
 Two sequences are built from them: a CPMG echo train (:func:`cpmg`) and an RF-spoiled
 gradient-echo train (:func:`spoiled_gre`, Preibisch and Deichmann, MRM 2009;61:125). Every
@@ -92,7 +97,24 @@ def shift(states):
     return out
 
 
-def cpmg(etl: int, esp_s: float, t1_s, t2_s, refocus_rad, excite_rad=math.pi / 2, b1=1.0):
+def diffusion_factors(n_orders: int, d_m2_s, tau_s: float, dk_rad_m: float):
+    """Damping (3, n_orders, batch) of F+, F-, Z over an interval ``tau_s`` whose gradient
+    dephases by ``dk_rad_m`` (module doc); ``d_m2_s`` scalar or (batch,) diffusivity (m^2/s)."""
+    xp = get_array_module(d_m2_s)
+    k = (xp.arange(n_orders, dtype=xp.float64) * dk_rad_m)[:, None]
+    d = xp.reshape(xp.asarray(d_m2_s, dtype=xp.float64), (1, -1))
+    b_plus = tau_s * ((k + dk_rad_m / 2) ** 2 + dk_rad_m**2 / 12)
+    b_minus = tau_s * ((k - dk_rad_m / 2) ** 2 + dk_rad_m**2 / 12)
+    return xp.exp(-xp.stack([b_plus, b_minus, tau_s * k * k]) * d)
+
+
+def diffuse(states, factors):
+    """Apply :func:`diffusion_factors` to the states (before the interval's :func:`shift`)."""
+    return states * factors
+
+
+def cpmg(etl: int, esp_s: float, t1_s, t2_s, refocus_rad, excite_rad=math.pi / 2, b1=1.0, diffusion_m2_s=0.0,
+         crusher_rad_m: float = 0.0):
     """Echo amplitudes of a CPMG train, shape (*batch, etl), complex.
 
     Excitation ``excite_rad`` about x at t = 0, refocusing pulses about y at (n - 1/2) ESP,
@@ -101,20 +123,24 @@ def cpmg(etl: int, esp_s: float, t1_s, t2_s, refocus_rad, excite_rad=math.pi / 2
     the relative transmit field ``b1``. With ideal 180s the echoes are exp(-n ESP/T2) (times
     sin of the excitation angle); with refocusing a the second echo is
     sin^4(a/2) exp(-2ESP/T2) + sin^2(a)/2 exp(-ESP/T2) exp(-ESP/T1) (excitation 90).
-    ``t1_s``, ``t2_s``, ``b1`` broadcast together to the batch shape.
+    ``t1_s``, ``t2_s``, ``b1``, ``diffusion_m2_s`` broadcast together to the batch shape.
+    Diffusion (m^2/s): each half echo spacing is one crusher of ``crusher_rad_m`` (rad/m)
+    spread over it (:func:`diffuse`); one echo then has b = (2/3) (ESP/2) dk^2, the
+    Stejskal-Tanner value of two lobes filling their intervals.
     """
-    xp = get_array_module(t1_s, t2_s, b1, refocus_rad)
-    (t1, t2, scale), shape = _batch(xp, t1_s, t2_s, b1)
+    xp = get_array_module(t1_s, t2_s, b1, refocus_rad, diffusion_m2_s)
+    (t1, t2, scale, diffusivity), shape = _batch(xp, t1_s, t2_s, b1, diffusion_m2_s)
     refocus = xp.broadcast_to(xp.asarray(refocus_rad, dtype=xp.float64), (etl,))
     e1 = xp.exp(-0.5 * esp_s / t1)
     e2 = xp.exp(-0.5 * esp_s / t2)
     states = empty_states(t1.size, 2 * etl + 2, xp)
+    damping = diffusion_factors(states.shape[1], diffusivity, 0.5 * esp_s, crusher_rad_m)
     states = rf(states, excite_rad * scale, 0.0)
     echoes = xp.empty((etl, t1.size), dtype=xp.complex128)
     for n in range(etl):
-        states = shift(relax(states, e1, e2))
+        states = shift(diffuse(relax(states, e1, e2), damping))
         states = rf(states, refocus[n] * scale, math.pi / 2)
-        states = shift(relax(states, e1, e2))
+        states = shift(diffuse(relax(states, e1, e2), damping))
         echoes[n] = states[0, 0]
     return xp.moveaxis(echoes, 0, -1).reshape(shape + (etl,))
 
@@ -129,6 +155,8 @@ def spoiled_gre(
     n_pulses: int = 400,
     perfect_spoiling: bool = False,
     max_orders: int | None = None,
+    diffusion_m2_s=0.0,
+    spoiler_rad_m: float = 0.0,
 ):
     """Signal right after the last of ``n_pulses`` RF pulses of a spoiled GRE train, complex.
 
@@ -136,17 +164,24 @@ def spoiled_gre(
     spoiling), the receiver follows it; a spoiler gradient dephases by one unit each TR.
     ``perfect_spoiling`` zeroes the transverse states each TR instead, which gives the ideal
     formula sin(a)(1-E1)/(1-E1 cos a) at steady state. Start: Mz = M0 = 1. The number of
-    dephasing orders kept is ``max_orders`` (default: all that T2 leaves above 1e-8).
-    ``flip_rad``, ``t1_s``, ``t2_s``, ``b1`` broadcast together to the batch shape.
+    dephasing orders kept is ``max_orders`` (default: all that T2, and diffusion within one
+    TR, leave above 1e-8).
+    Diffusion (m^2/s): the spoiler's moment per TR ``spoiler_rad_m`` (rad/m, gamma times its
+    gradient area) is taken as spread over the whole TR (:func:`diffuse`).
+    ``flip_rad``, ``t1_s``, ``t2_s``, ``b1``, ``diffusion_m2_s`` broadcast together to the batch shape.
     """
-    xp = get_array_module(flip_rad, t1_s, t2_s, b1)
-    (flip, t1, t2, scale), shape = _batch(xp, flip_rad, t1_s, t2_s, b1)
+    xp = get_array_module(flip_rad, t1_s, t2_s, b1, diffusion_m2_s)
+    (flip, t1, t2, scale, diffusivity), shape = _batch(xp, flip_rad, t1_s, t2_s, b1, diffusion_m2_s)
     if max_orders is None:
         longest_t2 = float(xp.max(t2)) if t2.size else 0.0
         max_orders = int(min(n_pulses, math.ceil(-math.log(1e-8) * longest_t2 / tr_s))) + 2
+        slowest = float(xp.min(diffusivity)) * tr_s * spoiler_rad_m**2 if diffusivity.size else 0.0
+        if slowest > 0:  # diffusion damps order n by exp(-D TR (n dk)^2) every TR
+            max_orders = min(max_orders, int(math.ceil(math.sqrt(-math.log(1e-8) / slowest))) + 2)
     e1 = xp.exp(-tr_s / t1)
     e2 = xp.exp(-tr_s / t2)
     states = empty_states(t1.size, max(max_orders, 2), xp)
+    damping = diffusion_factors(states.shape[1], diffusivity, tr_s, spoiler_rad_m)
     alpha = flip * scale
     phase = 0.0
     for n in range(n_pulses):
@@ -158,5 +193,5 @@ def spoiled_gre(
         if perfect_spoiling:
             states[0:2] = 0
         else:
-            states = shift(states)
+            states = shift(diffuse(states, damping))
     return (states[0, 0] * np.exp(-1j * phase)).reshape(shape)

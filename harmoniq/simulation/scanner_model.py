@@ -175,10 +175,16 @@ def _from_dict(data: dict, source: str) -> ScannerModel:
     correlation = float(_get(noise, "neighbour_correlation", source, "noise"))
     if not 0 <= correlation < 1:
         raise HarmoniqError(f"{source}: [noise] neighbour_correlation={correlation} must be in [0, 1)")
+    vendor = str(_get(data, "vendor", source))
+    conjugated = "siemens" in vendor.lower()  # the reader's rule: harmoniq.io.header.is_siemens
+    if "raw_data_conjugated" in data and bool(data["raw_data_conjugated"]) != conjugated:
+        raise HarmoniqError(f"{source}: raw_data_conjugated = {str(bool(data['raw_data_conjugated'])).lower()} "
+                            f"disagrees with vendor {vendor!r}: raw data are conjugated for Siemens only; set "
+                            f"raw_data_conjugated = {str(conjugated).lower()} or leave it out")
     return ScannerModel(
         name=str(_get(data, "name", source)),
         profile=str(data.get("profile", data["name"])),
-        vendor=str(_get(data, "vendor", source)),
+        vendor=vendor,
         model=str(_get(data, "model", source)),
         field_t=float(_get(data, "field_strength_T", source)),
         description=str(data.get("description", "")),
@@ -196,5 +202,5 @@ def _from_dict(data: dict, source: str) -> ScannerModel:
                          neighbour_correlation=correlation,
                          channel_spread=float(noise.get("channel_spread", 0.0))),
         gradient_delays_s=tuple(float(delays.get(a, 0.0)) * 1e-6 for a in "xyz"),
-        raw_data_conjugated=bool(data.get("raw_data_conjugated", False)),
+        raw_data_conjugated=conjugated,
     )

@@ -102,6 +102,11 @@ def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescri
     if matrix < 1:
         raise HarmoniqError(f"--matrix={matrix} must be a positive number of voxels")
     check_memory(matrix**ndim, scanner.coils.channels, f"phantom {name!r} at matrix {matrix} ({ndim}D)")
+    definitions = getattr(seq, "definitions", {})
+    if ndim == 3 and prescription.keeps_slice_axis() and fov_m is not None and "FOV" in definitions:
+        # the image grid of a 3D slab: partitions across the slab, so ROIs and maps align
+        partitions, slab_m = int(np.ravel(definitions["Matrix"])[2]), float(np.ravel(definitions["FOV"])[2])
+        matrix, fov_m = (partitions, matrix, matrix), (slab_m, fov_m, fov_m)
     return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim, fov_m=fov_m, **options)
 
 
@@ -142,7 +147,7 @@ def simulate(seq, phantom, scanner, *, matrix: int = 64, seed: int | None = 0, n
     dwell = timeline.readouts[0].dwell_s if timeline.readouts else 1e-5
     covariance = scanner.noise_covariance(dwell)
     noise_scans = []  # noise-free data carry no noise scans: there is nothing to prewhiten
-    if noise:
+    if noise and scanner.noise.std > 0:
         rng = np.random.default_rng(seed)
         noise_scans = [_noise(rng, covariance, NOISE_SAMPLES) for _ in range(NOISE_SCANS)]
         signals = [s + _noise(rng, scanner.noise_covariance(r.dwell_s), s.shape[1])

@@ -87,3 +87,31 @@ def test_nonlinear_agrees_with_scipy_curve_fit_per_voxel():
 def test_bad_input_raises_one_clear_error(flips, b1, fragment):
     with pytest.raises(HarmoniqError, match=fragment):
         fit_t1_vfa(np.ones((flips.size, 1, 2, 2)), flips, TR, b1=b1)
+
+
+def test_spoiling_correction_leaves_voxels_without_b1_unfitted():
+    """A B1 map is NaN outside the object (double-angle ratio 0/0): those voxels get NaN, the
+    rest are corrected as with a complete map."""
+    t1 = np.array([0.5, 1.0, 1.5])
+    increment = math.radians(117.0)
+    images = np.abs(spoiled_gre(FLIPS[:, None], TR, t1[None], 0.1, phase_increment_rad=increment, n_pulses=1500))
+    b1 = np.array([1.0, np.nan, 1.0])
+    maps = fit_t1_vfa(images[:, None, None], FLIPS, TR, b1=b1[None, None], spoiling=Spoiling(increment, 0.1))
+    corrected = maps["T1"][0, 0]
+    assert np.isnan(corrected[1]) and np.all(np.abs(corrected[[0, 2]] / t1[[0, 2]] - 1) < 0.02)
+
+
+def test_spoiling_correction_with_diffusion_through_the_spoiler():
+    """With diffusion the apparent T1 of a long-T2 sphere turns from too low to too high
+    (issue 12's independent EPG: -25..-66 % -> +6..+12 %); the correction that knows D and
+    the spoiler moment undoes it, one that ignores them does not."""
+    t1, t2, increment = np.array([0.7, 1.454, 1.989]), np.array([0.51, 1.077, 1.465]), math.radians(117.0)
+    dk = 2 * math.pi / 1e-3  # one cycle per mm per TR
+    images = np.abs(spoiled_gre(FLIPS[:, None], TR, t1[None], t2[None], phase_increment_rad=increment, n_pulses=1500,
+                                diffusion_m2_s=2e-9, spoiler_rad_m=dk))
+    knows = fit_t1_vfa(images[:, None, None], FLIPS, TR, spoiling=Spoiling(increment, 1.2, 2e-9, dk))
+    ignores = fit_t1_vfa(images[:, None, None], FLIPS, TR, spoiling=Spoiling(increment, 1.2))
+    assert np.all(np.abs(knows["T1"][0, 0] / t1 - 1) < 0.03)
+    assert np.all(knows["T1_uncorrected"][0, 0] / t1 - 1 > 0.03)  # diffusion: apparent T1 too high
+    assert np.abs(ignores["T1"][0, 0] / t1 - 1).max() > 0.1
+    assert knows.info["spoiling_correction"]["assumed_diffusion_m2_s"] == 2e-9

@@ -101,7 +101,6 @@ def test_water_and_values_per_field_differ():
     "kwargs,fragment",
     [
         (dict(field_t=2.0), "1.5, 3.0"),
-        (dict(ndim=3, plate="t1"), "ndim=2 only"),
         (dict(plate="pd"), "t1, t2, both"),
         (dict(matrix=32), "matrix >= 45"),
         (dict(matrix=0), "integer >= 4"),
@@ -122,3 +121,13 @@ def test_256_cubed_volume_is_feasible():
     phantom = make_phantom("nist", matrix=256, ndim=3)
     assert phantom.shape == (256, 256, 256)
     assert sorted(phantom.rois) == list(range(1, 30))
+
+
+def test_a_3d_slab_through_the_t1_plate_centres_it_at_the_isocentre():
+    """plate='t1' in 3D moves the container so the T1 plate's sphere centres lie at z = 0;
+    a 48 mm slab of 8 partitions then holds its 14 sphere ROIs and none of the T2 plate."""
+    phantom = make_phantom("nist", matrix=(8, 64, 64), ndim=3, fov_m=(0.048, 0.25, 0.25), plate="t1")
+    centres = phantom.meta["sphere_centres_m"]
+    assert all(centres[k][2] == 0.0 for k in range(1, 15)) and all(centres[k][2] == -0.06 for k in range(15, 29))
+    counts = [int((phantom.labels == k).sum()) for k in range(1, 29)]
+    assert min(counts[:14]) > 0 and max(counts[14:]) == 0

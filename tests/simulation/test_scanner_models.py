@@ -18,7 +18,7 @@ def _grid():
 
 
 def test_six_models_named_like_the_profiles_state_they_are_models():
-    assert list_scanner_models() == PROFILES
+    assert list_scanner_models() == sorted(PROFILES + ["ideal-3t"])  # ideal-3t: tests/physics/test_ideal_scanner.py
     for name in PROFILES:
         text = (_models_folder() / f"{name}.toml").read_text()
         assert "NOT measurements" in text
@@ -64,3 +64,20 @@ def test_unknown_and_malformed_models(tmp_path):
                    'neighbour_correlation = 0.1\n')
     with pytest.raises(HarmoniqError, match="multiple of rings"):
         load_scanner_model(bad)
+
+
+@pytest.mark.parametrize("vendor,flag,ok", [("Siemens", "true", True), ("Siemens", "false", False),
+                                            ("GE", "true", False), ("Philips", "false", True), ("GE", None, True)])
+def test_conjugation_follows_the_vendor_as_the_reader_does(tmp_path, vendor, flag, ok):
+    """The reader conjugates raw data whose vendor names Siemens (harmoniq.io.header); a scanner
+    file stating otherwise would give images rotated by 180 deg, so it is refused."""
+    path = tmp_path / "model.toml"
+    path.write_text(f'name = "x"\nvendor = "{vendor}"\nmodel = "m"\nfield_strength_T = 3.0\n'
+                    + (f"raw_data_conjugated = {flag}\n" if flag else "")
+                    + '[b1]\n[receive]\nchannels = 1\narray_radius_mm = 200\nloop_radius_mm = 100\n'
+                    '[noise]\nstd_at_100khz = 1\nneighbour_correlation = 0.1\n')
+    if ok:
+        assert load_scanner_model(path).raw_data_conjugated == (vendor == "Siemens")
+    else:
+        with pytest.raises(HarmoniqError, match="conjugated for Siemens only"):
+            load_scanner_model(path)
