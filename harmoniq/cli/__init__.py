@@ -32,14 +32,33 @@ def fail(exc: HarmoniqError):
     sys.exit(EXIT_USAGE)
 
 
+def usage_fail(exc: click.UsageError):
+    """Print a usage error (unknown option, bad value, missing argument) as one line and exit 2;
+    a group called without a command shows its help, as click does."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    where = exc.ctx.command_path if exc.ctx is not None else "harmoniq"
+    click.echo(f"error: {where}: {exc.format_message()}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
 class _Group(click.Group):
-    """Click group that turns a HarmoniqError into one line and exit status 2."""
+    """Click group that turns a HarmoniqError or a usage error into one line and exit status 2."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            usage_fail(exc)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except HarmoniqError as exc:
             fail(exc)
+        except click.UsageError as exc:
+            usage_fail(exc)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,5 +1,8 @@
 """One spelling per meaning across every command (walks the click tree, so new commands are covered)."""
 
+import subprocess
+import sys
+
 import click
 import pytest
 
@@ -71,3 +74,14 @@ def test_profiles_and_scanners_keep_one_meaning_each():
     for path in scanner_users:
         option = _option(LEAVES[path], "--scanner") or _option(LEAVES[path], "--scanners")
         assert "harmoniq scanners list" in option.help
+
+
+@pytest.mark.parametrize("args, words", [
+    (["nosuch"], "No such command 'nosuch'."),
+    (["seq", "check"], "seq check: Missing argument 'SEQFILE'."),
+    (["recon", "raw.h5", "--seq", "missing.seq", "-o", "x.nii.gz"], "recon: Invalid value for '--seq'"),
+])
+def test_a_usage_error_is_one_line_and_exit_2(args, words):
+    result = subprocess.run([sys.executable, "-m", "harmoniq.cli", *args], capture_output=True, text=True)
+    line = result.stderr
+    assert result.returncode == 2 and line.count("\n") == 1 and line.startswith("error: ") and words in line, line
