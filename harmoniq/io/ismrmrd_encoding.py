@@ -42,6 +42,29 @@ def trajectory_kind(k_list) -> str:
     return "radial"
 
 
+ECHO_TOLERANCE = 1e-3
+"""Samples by which k = 0 may miss the half-way point between two samples and still count as
+half-way (``calculate_kspace`` rounding), so that such readouts all get the same centre sample."""
+
+
+def echo_position(k: np.ndarray) -> tuple[int, float, float]:
+    """(axis, step, position) of one readout's k (samples, 3) in cycles/m: the axis it moves
+    along, its k step per sample and the fractional sample index where k = 0 on that axis,
+    ``-k[0] / step`` (NaN for a readout that does not move)."""
+    axis = int(np.argmax(np.ptp(k, axis=0)))
+    step = float(k[1, axis] - k[0, axis]) if len(k) > 1 else 0.0
+    return axis, step, (-float(k[0, axis]) / step if step else float("nan"))
+
+
+def centre_sample(k: np.ndarray) -> int:
+    """ISMRMRD ``center_sample`` of a readout: the sample at k = 0, the later one (N / 2 for a
+    symmetric even readout) when k = 0 lies half-way between two, clipped to the readout."""
+    position = echo_position(k)[2]
+    if not np.isfinite(position):
+        return 0
+    return int(np.clip(np.floor(position + 0.5 + ECHO_TOLERANCE), 0, len(k) - 1))
+
+
 def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[str, np.ndarray]:
     """ISMRMRD idx counters (name -> int array per readout) from labels, else from k-space."""
     n = k_echo.shape[0]

@@ -24,7 +24,7 @@ import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
-from harmoniq.io.ismrmrd_encoding import build_header, counters, trajectory_kind
+from harmoniq.io.ismrmrd_encoding import build_header, centre_sample, counters, trajectory_kind
 
 STAGE = "simulate"
 """The stage recorded in the header of simulated raw data."""
@@ -83,7 +83,7 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
             head = acq.getHead()
             head.flags = int(flags[i])
             head.acquisition_time_stamp = int(round(readout.start_s / TIME_STAMP_TICK_S))
-            head.center_sample = _centre_sample(trajectory[i]) if kind == "cartesian" else 0
+            head.center_sample = centre_sample(trajectory[i]) if kind == "cartesian" else 0
             head.position[:] = [float(v) * 1e3 for v in timeline.slice_position_m[i]]
             for name, values in idx.items():
                 setattr(head.idx, name, int(values[i]))
@@ -111,16 +111,6 @@ def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, rotation: np
     head.read_dir[:], head.phase_dir[:], head.slice_dir[:] = (rotation[:, i].tolist() for i in range(3))
     acq.setHead(head)
     return acq
-
-
-def _centre_sample(k: np.ndarray) -> int:
-    """Sample index of k = 0 along the readout (rounded half up), clipped to the readout."""
-    moving = int(np.argmax(np.ptp(k, axis=0)))
-    values = k[:, moving]
-    if values.size < 2 or values[-1] == values[0]:
-        return 0
-    fractional = -values[0] / (values[1] - values[0])
-    return int(np.clip(np.floor(fractional + 0.5 + 1e-6), 0, values.size - 1))
 
 
 def _flags(labels: dict, idx: dict, n: int) -> np.ndarray:

@@ -21,6 +21,7 @@ data, whose readouts keep their trajectory (:class:`~harmoniq.io.seq_sorting.Non
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
@@ -30,6 +31,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
+from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE
 from harmoniq.io.kspace import KSpace
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
@@ -133,39 +135,101 @@ def _noise(heads, samples, data_dwell_s: float, source: Path):
     return covariance, is_noise
 
 
-def _readout_window(heads, n0: int, source: Path):
-    """(first kept sample, grid start, length) of each line's readout after discards."""
+@dataclass(frozen=True)
+class ReadoutWindow:
+    """Where each line's samples go on the k0 grid, after discards.
+
+    ``first``: first kept sample; ``start``: grid index of the first kept sample in k order,
+    relative to the centre ``n0 // 2``; ``length``: kept samples; ``reverse``: the line ran
+    towards -k (its kept samples are flipped); ``shift``: fractional grid offset delta of the
+    samples, k = (g - n0 // 2 + delta) dk, removed by interpolation (:func:`_shift_k`).
+    """
+
+    first: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    reverse: np.ndarray
+    shift: np.ndarray
+
+
+def readout_window(heads, source: Path, echo=None) -> tuple[ReadoutWindow, int]:
+    """(window of each line, smallest k0 matrix holding them all with k = 0 at n0 // 2).
+
+    ``echo``: (position, step) of each line from the ``.seq`` trajectory
+    (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.echo_positions`); without it, k = 0 is at
+    ``center_sample`` (N // 2 when 0) and lines flagged reverse run towards -k. The echo
+    position in the kept, k-ordered samples is rounded half up as in :func:`centre_sample`.
+    """
     n_samples = heads["number_of_samples"].astype(np.int64)
     pre = heads["discard_pre"].astype(np.int64)
-    post = heads["discard_post"].astype(np.int64)
-    centre = heads["center_sample"].astype(np.int64)
-    centre = np.where(centre > 0, centre, n_samples // 2)
-    start = n0 // 2 - (centre - pre)
-    length = n_samples - pre - post
-    if (start < 0).any() or (start + length > n0).any() or (length <= 0).any():
-        raise HarmoniqError(f"{source}: readouts ({int(n_samples.max())} samples, centre {int(centre.max())}, "
-                            f"discard {int(pre.max())}/{int(post.max())}) do not fit encodedSpace matrix x = {n0}")
-    return pre, start, length
+    length = n_samples - pre - heads["discard_post"].astype(np.int64)
+    if (length <= 0).any():
+        raise HarmoniqError(f"{source}: a readout keeps no samples ({int(n_samples.min())} samples, discard "
+                            f"{int(pre.max())}/{int(heads['discard_post'].max())}); discards must leave samples")
+    if echo is None:
+        centre = heads["center_sample"].astype(np.int64)
+        position = np.where(centre > 0, centre, n_samples // 2).astype(float)
+        reverse = acq_flags.has_flag(heads["flags"], acq_flags.REVERSE)
+    else:
+        position, step = echo
+        reverse = step < 0
+    kept = position - pre
+    kept = np.where(reverse, length - 1 - kept, kept)
+    rounded = np.floor(kept + 0.5 + ECHO_TOLERANCE).astype(np.int64)
+    n0 = 2 * int(max(rounded.max(), (length - rounded).max(), 1))
+    window = ReadoutWindow(first=pre, start=-rounded, length=length, reverse=reverse,
+                           shift=np.round(rounded - kept, 3))  # 1e-3 sample: ECHO_TOLERANCE
+    return window, n0
 
 
-def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window):
+def _select(window: ReadoutWindow, select) -> ReadoutWindow:
+    """The window of the lines ``select`` (boolean or index array)."""
+    return ReadoutWindow(*(getattr(window, name)[select] for name in ReadoutWindow.__dataclass_fields__))
+
+
+def _zero_filled(header: AcquisitionHeader, n0: int) -> AcquisitionHeader:
+    """``header`` with an encoded (and recon) readout matrix of at least ``n0``, the fields of
+    view unchanged: asymmetric echoes are zero-filled, at the same k step, to the k range
+    their longer side reaches."""
+    old = header.encoded_matrix[0]
+    if n0 <= old:
+        return header
+    recon = max(1, int(round(header.recon_matrix[0] * n0 / old)))
+    return replace(header, encoded_matrix=(n0, *header.encoded_matrix[1:]),
+                   recon_matrix=(recon, *header.recon_matrix[1:]))
+
+
+def _shift_k(lines: np.ndarray, shift: float) -> np.ndarray:
+    """Resample lines (..., n0) from k = (g - n0 // 2 + shift) dk onto k = (g - n0 // 2) dk:
+    by the shift theorem their image is m(x) exp(-i 2 pi shift dk x), undone by the opposite
+    ramp, x = (i - n0 // 2) / (n0 dk)."""
+    n0 = lines.shape[-1]
+    ramp = np.exp(2j * np.pi * shift * (np.arange(n0) - n0 // 2) / n0)
+    return image_to_k(k_to_image(lines, axes=(-1,)) * ramp, axes=(-1,)).astype(np.complex64)
+
+
+def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow):
     """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line).
 
-    ``window``: (first kept sample, grid start, length) of each line (:func:`_readout_window`).
+    ``window``: where each line's samples go (:func:`readout_window`).
     """
     grid = np.zeros((n_lines, n_coils, n0), np.complex64)
     count = np.zeros(n_lines, np.int64)
-    pre, start, length = window
-    keys = np.stack([heads["number_of_samples"], pre, start, length], axis=1)
+    keys = np.stack([heads["number_of_samples"], window.first, window.start, window.length, window.reverse,
+                     window.shift], axis=1)
     for key in np.unique(keys, axis=0):
         members = np.flatnonzero((keys == key).all(axis=1))
-        n_samples, first, begin, size = (int(v) for v in key)
+        n_samples, first, begin, size, reverse = (int(v) for v in key[:5])
         lines = _complex_lines(samples[members], n_coils, n_samples)[..., first:first + size]
         if whiten is not None:
             lines = prewhiten(lines, whiten, coil_axis=1)
         if conjugate:
             lines = np.conj(lines)
-        np.add.at(grid, (lines_index[members], slice(None), slice(begin, begin + size)), lines)
+        rows = np.zeros((len(members), n_coils, n0), np.complex64)
+        rows[..., n0 // 2 + begin:n0 // 2 + begin + size] = lines[..., ::-1] if reverse else lines
+        if key[5]:
+            rows = _shift_k(rows, float(key[5]))
+        np.add.at(grid, lines_index[members], rows)
         np.add.at(count, lines_index[members], 1)
     return grid, count
 
@@ -213,7 +277,8 @@ def _sort_along_trajectory(heads, samples, k_per_m, header, n_coils, whiten, sou
     order = np.argsort(frame, kind="stable")
     line = np.empty_like(frame)
     line[order] = np.arange(frame.size) % n1 + frame[order] * n1
-    window = (pre, np.zeros_like(pre), length)
+    window = ReadoutWindow(first=pre, start=np.full_like(pre, -(n0 // 2)), length=length,
+                           reverse=np.zeros(len(pre), bool), shift=np.zeros(len(pre)))
     grid, _ = _place(line, heads, samples, frame.size, n_coils, n0, whiten, header.is_siemens, window)
     data = np.moveaxis(grid.reshape(*sizes, 1, n1, n_coils, n0), -2, -4)
     k_sorted = np.zeros((frame.size, n0, 3), np.float32)
@@ -272,6 +337,12 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
                                   read_dir=read_dir, phase_dir=phase_dir, slice_dir=slice_dir,
                                   noise_covariance=covariance, prewhitened=whiten is not None, k_per_m=k_sorted)
 
+    echo = None
+    if readouts is not None:
+        position, step = readouts.echo_positions()
+        echo = (position[adc[usable]], step[adc[usable]])
+    window, n0_needed = readout_window(heads, path, echo)
+    header = _zero_filled(header, n0_needed)
     n0, n1, n2 = header.encoded_matrix
     sizes = [int(heads["idx"][name].max()) + 1 for name in SORT_COUNTERS[:5]] + [n2, n1]
     index = [heads["idx"][name].astype(np.int64) for name in SORT_COUNTERS[:5]]
@@ -285,7 +356,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
 
     def sorted_grid(select):
         grid, count = _place(line[select], heads[select], samples[select], n_lines, n_coils, n0, whiten,
-                             header.is_siemens, _readout_window(heads[select], n0, path))
+                             header.is_siemens, _select(window, select))
         grid /= np.maximum(count, 1)[:, None, None]
         data = np.moveaxis(grid.reshape(*sizes, n_coils, n0), -2, -4)
         if crop_readout:

@@ -30,7 +30,8 @@ import numpy as np
 from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.header import AcquisitionHeader, Limit
-from harmoniq.io.ismrmrd_encoding import LABEL_COUNTERS, LIMIT_NAMES, counters, trajectory_kind
+from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_position,
+                                           trajectory_kind)
 from harmoniq.io.kspace import KSpace
 from harmoniq.seqfile import block_table, read_seq
 
@@ -57,14 +58,14 @@ class SeqReadouts:
         return len(self.samples)
 
     def echo_samples(self) -> np.ndarray:
-        """(n,) index of the sample at k = 0 along each readout (rounded half up)."""
-        out = np.zeros(len(self), np.int64)
-        for i, k in enumerate(self.k_per_m):
-            axis = int(np.argmax(np.ptp(k, axis=0)))
-            step = k[1, axis] - k[0, axis] if len(k) > 1 else 0.0
-            if step != 0:
-                out[i] = np.clip(np.floor(-k[0, axis] / step + 0.5), 0, len(k) - 1)
-        return out
+        """(n,) ISMRMRD ``center_sample`` of each readout (:func:`centre_sample`)."""
+        return np.array([centre_sample(k) for k in self.k_per_m], dtype=np.int64)
+
+    def echo_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) fractional sample index of k = 0 along each readout and (n,) k step per
+        sample (cycles/m; negative for a reversed line), :func:`echo_position`."""
+        _, step, position = np.array([echo_position(k) for k in self.k_per_m]).reshape(-1, 3).T
+        return position, step
 
     def echo_k_per_m(self) -> np.ndarray:
         """(n, 3) k-space position of each readout's echo sample, cycles/m."""
