@@ -187,6 +187,15 @@ def _select(window: ReadoutWindow, select) -> ReadoutWindow:
     return ReadoutWindow(*(getattr(window, name)[select] for name in ReadoutWindow.__dataclass_fields__))
 
 
+def _readout_fov(header: AcquisitionHeader, step_per_m: float) -> AcquisitionHeader:
+    """``header`` with the encoded readout field of view 1 / dk of the ``.seq`` trajectory's
+    k step dk (cycles/m), the recon field of view keeping its ratio to it (oversampling)."""
+    fov = 1.0 / step_per_m
+    ratio = header.recon_fov_m[0] / header.encoded_fov_m[0] if header.encoded_fov_m[0] > 0 else 1.0
+    return replace(header, encoded_fov_m=(fov, *header.encoded_fov_m[1:]),
+                   recon_fov_m=(fov * ratio, *header.recon_fov_m[1:]))
+
+
 def _zero_filled(header: AcquisitionHeader, n0: int) -> AcquisitionHeader:
     """``header`` with an encoded (and recon) readout matrix of at least ``n0``, the fields of
     view unchanged: asymmetric echoes are zero-filled, at the same k step, to the k range
@@ -341,6 +350,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     if readouts is not None:
         position, step = readouts.echo_positions()
         echo = (position[adc[usable]], step[adc[usable]])
+        header = _readout_fov(header, float(np.median(np.abs(echo[1]))))
     window, n0_needed = readout_window(heads, path, echo)
     header = _zero_filled(header, n0_needed)
     n0, n1, n2 = header.encoded_matrix

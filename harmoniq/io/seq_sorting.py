@@ -68,8 +68,12 @@ class SeqReadouts:
         return position, step
 
     def echo_k_per_m(self) -> np.ndarray:
-        """(n, 3) k-space position of each readout's echo sample, cycles/m."""
-        return np.array([k[i] for k, i in zip(self.k_per_m, self.echo_samples())]).reshape(-1, 3)
+        """(n, 3) k-space position where each readout crosses k = 0 along its readout axis,
+        cycles/m (linear in the fractional echo position, so reversed lines agree)."""
+        position, _ = self.echo_positions()
+        index = [np.arange(len(k)) for k in self.k_per_m]
+        return np.array([[np.interp(p, i, k[:, a]) for a in range(3)]
+                         for k, i, p in zip(self.k_per_m, index, np.nan_to_num(position))]).reshape(-1, 3)
 
     def grid_fov_m(self, header: AcquisitionHeader) -> np.ndarray:
         """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the header's recon FOV."""
