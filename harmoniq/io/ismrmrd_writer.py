@@ -24,7 +24,8 @@ import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
-from harmoniq.io.ismrmrd_encoding import build_header, centre_sample, counters, trajectory_kind
+from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, trajectory_fov_m,
+                                           trajectory_kind)
 
 STAGE = "simulate"
 """The stage recorded in the header of simulated raw data."""
@@ -36,14 +37,26 @@ _FLAG_LABELS = {"NAV": ismrmrd.ACQ_IS_NAVIGATION_DATA, "REV": ismrmrd.ACQ_IS_REV
 
 
 def geometry(raw) -> dict:
-    """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else from the data."""
+    """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else, for a Cartesian
+    trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix =
+    2 max|k| / dk along phase axes), else from the phantom; the readout matrix is the sample count."""
     d = raw.definitions
     n_samples = max((s.shape[1] for s in raw.signals), default=1)
-    fov = np.ravel(d["FOV"]).astype(float) if "FOV" in d else np.array(raw.phantom_fov_m[::-1], dtype=float)
+    trajectory = raw.nominal_trajectory
+    inferred = np.full(3, np.nan)
+    if trajectory and trajectory_kind(trajectory) == "cartesian":
+        inferred = trajectory_fov_m(trajectory)
+    phantom_fov = np.array(raw.phantom_fov_m[::-1], dtype=float)
+    fov = np.ravel(d["FOV"]).astype(float) if "FOV" in d else np.where(np.isfinite(inferred), inferred, phantom_fov)
     if "Matrix" in d:
         matrix = np.ravel(d["Matrix"]).astype(int)
     else:
         matrix = np.array([n_samples, raw.phantom_shape[1], raw.phantom_shape[0]])
+        if np.isfinite(inferred).any():
+            extent = np.abs([echo_k(k) for k in trajectory]).max(axis=0)
+            for axis in (1, 2):
+                if np.isfinite(inferred[axis]):
+                    matrix[axis] = max(1, int(round(2 * extent[axis] * fov[axis])))
     encoded = matrix.copy()
     encoded_fov = fov.copy()
     if n_samples > matrix[0]:  # readout oversampling

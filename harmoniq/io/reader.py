@@ -21,6 +21,7 @@ data, whose readouts keep their trajectory (:class:`~harmoniq.io.seq_sorting.Non
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
-from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE
+from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
 from harmoniq.io.kspace import KSpace
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
@@ -187,21 +188,31 @@ def _select(window: ReadoutWindow, select) -> ReadoutWindow:
     return ReadoutWindow(*(getattr(window, name)[select] for name in ReadoutWindow.__dataclass_fields__))
 
 
-def _readout_fov(header: AcquisitionHeader, step_per_m: float) -> AcquisitionHeader:
-    """``header`` with the encoded readout field of view 1 / dk of the ``.seq`` trajectory's
-    k step dk (cycles/m), the recon field of view keeping its ratio to it (oversampling)."""
-    fov = 1.0 / step_per_m
-    ratio = header.recon_fov_m[0] / header.encoded_fov_m[0] if header.encoded_fov_m[0] > 0 else 1.0
-    return replace(header, encoded_fov_m=(fov, *header.encoded_fov_m[1:]),
-                   recon_fov_m=(fov * ratio, *header.recon_fov_m[1:]))
+def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
+    """``header`` with the encoded (read, phase, partition) field of view of the ``.seq``
+    file's Cartesian grid (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.grid_fov_m`), the
+    recon field of view keeping its ratio to it (readout oversampling). Without a ``FOV``
+    definition in the file, one warning line says what the trajectory gave."""
+    fov = readouts.grid_fov_m(header)
+    axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
+    encoded, recon = list(header.encoded_fov_m), list(header.recon_fov_m)
+    for i, axis in enumerate(axes):
+        ratio = recon[i] / encoded[i] if encoded[i] > 0 else 1.0
+        encoded[i], recon[i] = float(fov[axis]), float(fov[axis]) * ratio
+    if readouts.fov_m is None:
+        sizes = " x ".join(f"{v * 1e3:.1f}" for v in encoded[:len(axes)])
+        warnings.warn(f"{readouts.source}: no FOV definition; its trajectory gives a field of view of {sizes} mm "
+                      f"({' x '.join(('read', 'phase', 'partition')[:len(axes)])})", stacklevel=3)
+    return replace(header, encoded_fov_m=tuple(encoded), recon_fov_m=tuple(recon))
 
 
 def _zero_filled(header: AcquisitionHeader, n0: int) -> AcquisitionHeader:
-    """``header`` with an encoded (and recon) readout matrix of at least ``n0``, the fields of
-    view unchanged: asymmetric echoes are zero-filled, at the same k step, to the k range
-    their longer side reaches."""
+    """``header`` with an encoded (and recon) readout matrix of ``n0`` when its own is more than
+    one cell per side smaller, the fields of view unchanged: asymmetric echoes are zero-filled,
+    at the same k step, to the k range their longer side reaches. A sample one cell beyond the
+    header's matrix (k = +N/2 of an even grid, or the -N/2 of reversed lines) is dropped."""
     old = header.encoded_matrix[0]
-    if n0 <= old:
+    if n0 <= old + 2:
         return header
     recon = max(1, int(round(header.recon_matrix[0] * n0 / old)))
     return replace(header, encoded_matrix=(n0, *header.encoded_matrix[1:]),
@@ -220,7 +231,8 @@ def _shift_k(lines: np.ndarray, shift: float) -> np.ndarray:
 def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow):
     """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line).
 
-    ``window``: where each line's samples go (:func:`readout_window`).
+    ``window``: where each line's samples go (:func:`readout_window`); samples beyond the
+    grid's ends are dropped.
     """
     grid = np.zeros((n_lines, n_coils, n0), np.complex64)
     count = np.zeros(n_lines, np.int64)
@@ -235,7 +247,9 @@ def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate,
         if conjugate:
             lines = np.conj(lines)
         rows = np.zeros((len(members), n_coils, n0), np.complex64)
-        rows[..., n0 // 2 + begin:n0 // 2 + begin + size] = lines[..., ::-1] if reverse else lines
+        low, high = n0 // 2 + begin, n0 // 2 + begin + size
+        lines = (lines[..., ::-1] if reverse else lines)[..., max(0, -low):size - max(0, high - n0)]
+        rows[..., max(low, 0):min(high, n0)] = lines
         if key[5]:
             rows = _shift_k(rows, float(key[5]))
         np.add.at(grid, lines_index[members], rows)
@@ -350,7 +364,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     if readouts is not None:
         position, step = readouts.echo_positions()
         echo = (position[adc[usable]], step[adc[usable]])
-        header = _readout_fov(header, float(np.median(np.abs(echo[1]))))
+        header = _seq_fov(header, readouts)
     window, n0_needed = readout_window(heads, path, echo)
     header = _zero_filled(header, n0_needed)
     n0, n1, n2 = header.encoded_matrix

@@ -30,8 +30,8 @@ import numpy as np
 from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.header import AcquisitionHeader, Limit
-from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_position,
-                                           trajectory_kind)
+from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_k, echo_position,
+                                           trajectory_fov_m, trajectory_kind)
 from harmoniq.io.kspace import KSpace
 from harmoniq.seqfile import block_table, read_seq
 
@@ -68,23 +68,28 @@ class SeqReadouts:
         return position, step
 
     def echo_k_per_m(self) -> np.ndarray:
-        """(n, 3) k-space position where each readout crosses k = 0 along its readout axis,
-        cycles/m (linear in the fractional echo position, so reversed lines agree)."""
-        position, _ = self.echo_positions()
-        index = [np.arange(len(k)) for k in self.k_per_m]
-        return np.array([[np.interp(p, i, k[:, a]) for a in range(3)]
-                         for k, i, p in zip(self.k_per_m, index, np.nan_to_num(position))]).reshape(-1, 3)
+        """(n, 3) k-space position where each readout crosses k = 0 along its readout axis
+        (:func:`echo_k`), cycles/m."""
+        return np.array([echo_k(k) for k in self.k_per_m]).reshape(-1, 3)
+
+    @property
+    def read_axis(self) -> int:
+        """The k axis (0, 1, 2 for x, y, z) the first readout moves along."""
+        return int(np.argmax(np.ptp(self.k_per_m[0], axis=0)))
 
     def grid_fov_m(self, header: AcquisitionHeader) -> np.ndarray:
-        """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the header's recon FOV."""
-        return np.asarray(self.fov_m if self.fov_m is not None else header.recon_fov_m, dtype=float)
+        """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the one its
+        trajectory implies (:func:`trajectory_fov_m`), else the header's recon FOV."""
+        if self.fov_m is not None:
+            return np.asarray(self.fov_m, dtype=float)
+        inferred = trajectory_fov_m(self.k_per_m)
+        return np.where(np.isfinite(inferred), inferred, np.asarray(header.recon_fov_m, dtype=float))
 
     def is_cartesian(self, header: AcquisitionHeader) -> bool:
         """True when the readouts are lines of one Cartesian grid with spacing 1/FOV (:meth:`grid_fov_m`)."""
         if trajectory_kind(self.k_per_m) != "cartesian":
             return False
-        read_axis = int(np.argmax(np.ptp(self.k_per_m[0], axis=0)))
-        phase_axes = [a for a in range(3) if a != read_axis]
+        phase_axes = [a for a in range(3) if a != self.read_axis]
         on_grid = self.echo_k_per_m()[:, phase_axes] * self.grid_fov_m(header)[phase_axes]
         return bool(np.all(np.abs(on_grid - np.round(on_grid)) <= GRID_TOLERANCE))
 
