@@ -317,7 +317,8 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     readout with the same number of samples, sorts data whose counters are unusable, and
     gives the trajectory of non-Cartesian data (then a :class:`NonCartesianKSpace` is
     returned). ``prewhiten_noise``: whiten the coils with the covariance of the noise scans
-    (when the file has some); ``remove_oversampling``: crop the readout to the recon field
+    (when the file has some; noise scans with a zero-variance channel are skipped with a
+    warning); ``remove_oversampling``: crop the readout to the recon field
     of view (Cartesian data).
     """
     path = Path(path)
@@ -348,6 +349,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     heads, samples = heads[usable], samples[usable]
     is_imaging, is_calibration = is_imaging[usable], is_calibration[usable]
     whiten = None
+    if covariance is not None and not np.all(np.diag(covariance).real > 0):
+        dead = int(np.sum(~(np.diag(covariance).real > 0)))
+        warnings.warn(f"{path}: the noise scans have zero variance in {dead} of {len(covariance)} channel(s); "
+                      "they are skipped (no prewhitening, no noise covariance)", stacklevel=2)
+        covariance = None
     if prewhiten_noise and covariance is not None:
         whiten = whitening_matrix(covariance, f"{path}: noise scans")
     if non_cartesian:

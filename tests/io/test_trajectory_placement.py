@@ -3,11 +3,17 @@ readouts), lines running towards -k (bipolar readouts) and asymmetric echoes. Th
 come from sigpy's NUFFT at the exact k of the .seq file (an independent forward model), so a
 misplaced or unflipped line shows as a shifted, ghosted or blurred image."""
 
+import json
+
 import ismrmrd
+import nibabel as nib
 import numpy as np
 import pypulseq as pp
 import pytest
 import sigpy
+from click.testing import CliRunner
+
+from harmoniq.cli import main
 
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.ismrmrd_encoding import centre_sample
@@ -68,11 +74,16 @@ def _images() -> np.ndarray:
     return np.stack([image * np.exp(-((x - 0.3) ** 2 + y**2)), 1j * image * np.exp(-((x + 0.3) ** 2 + y**2))])
 
 
-def _raw(path, seq_path, images):
-    """Zero-counter ISMRMRD file whose samples are the NUFFT of ``images`` at the .seq's k."""
+def _raw(path, seq_path, images, noise=None):
+    """Zero-counter ISMRMRD file whose samples are the NUFFT of ``images`` at the .seq's k,
+    after a noise scan ``noise`` (coil, sample) when given."""
     adc = read_seq_readouts(seq_path)
     with ismrmrd.Dataset(str(path), "dataset", create_if_needed=True) as dataset:
         dataset.write_xml_header(_header(int(adc.samples[0])))
+        if noise is not None:
+            acq = ismrmrd.Acquisition.from_array(noise.astype(np.complex64))
+            acq.setFlag(ismrmrd.ACQ_IS_NOISE_MEASUREMENT)
+            dataset.append_acquisition(acq)
         for i, k in enumerate(adc.k_per_m):
             coord = (k[:, 1::-1] * FOV_M).astype(np.float32)  # (sample, (ky, kx)) in 1/FOV
             acq = ismrmrd.Acquisition.from_array(sigpy.nufft(images, coord).astype(np.complex64))
@@ -118,3 +129,38 @@ def test_writer_centre_sample_is_the_later_sample_when_k0_falls_between():
     k[:, 0] = (np.arange(N) - N / 2 + 0.5) * step * (1 + 1e-7)  # calculate_kspace rounding
     assert centre_sample(k) == N // 2
     assert centre_sample(k[::-1]) == N // 2  # reversed: sample N/2 runs at k = -dk/2
+
+
+@pytest.mark.parametrize("no_prewhiten", [False, True])
+def test_zero_variance_noise_scan_is_skipped_with_one_line(tmp_path, no_prewhiten):
+    seq_path = _gre(tmp_path / "gre.seq", N, N // 2, bipolar=False)
+    noise = np.zeros((2, 64), np.complex64)
+    noise[0] = np.random.default_rng(0).standard_normal(64)  # coil 1 dead: zero variance
+    raw = _raw(tmp_path / "gre.h5", seq_path, _images(), noise)
+    output = tmp_path / "gre.nii.gz"
+    result = CliRunner().invoke(main, ["recon", str(raw), "--seq", str(seq_path), "-o", str(output),
+                                       "--combination", "rss"] + ["--no-prewhiten"] * no_prewhiten)
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if line.startswith("warning: ") and "noise" in line]
+    assert warning == [f"warning: {raw}: the noise scans have zero variance in 1 of 2 channel(s); they are "
+                       "skipped (no prewhitening, no noise covariance)"]
+    recon = json.loads((tmp_path / "gre.json").read_text())["HarmoniqProvenance"]["recon"]
+    assert recon["prewhitened"] is False
+    image = np.asarray(nib.load(output).dataobj).T[0]
+    assert _error(image, np.sqrt(np.sum(np.abs(_images()) ** 2, axis=0))) < 0.01
+
+
+def test_no_prewhiten_keeps_the_coils(tmp_path):
+    seq_path = _gre(tmp_path / "gre.seq", N, N // 2, bipolar=False)
+    noise = (np.random.default_rng(0).standard_normal((2, 256)) * [[1.0], [3.0]]).astype(np.complex64)
+    raw = _raw(tmp_path / "gre.h5", seq_path, _images(), noise)
+    whitened = read_ismrmrd(raw, seq=seq_path)
+    plain = read_ismrmrd(raw, seq=seq_path, prewhiten_noise=False)
+    assert whitened.prewhitened and not plain.prewhitened
+    truth_k = image_to_k(_images(), axes=(-2, -1))
+    assert _error(plain.data[0, 0, 0, 0, 0, :, 0], truth_k) < 0.01
+    assert _error(whitened.data[0, 0, 0, 0, 0, :, 0], truth_k) > 0.3
+    result = CliRunner().invoke(main, ["recon", str(raw), "--seq", str(seq_path), "-o", str(tmp_path / "a.nii.gz"),
+                                       "--no-prewhiten"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "a.json").read_text())["HarmoniqProvenance"]["recon"]["prewhitened"] is False
