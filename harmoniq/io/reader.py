@@ -190,10 +190,12 @@ def _select(window: ReadoutWindow, select) -> ReadoutWindow:
 
 def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
     """``header`` with the encoded (read, phase, partition) field of view of the ``.seq``
-    file's Cartesian grid (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.grid_fov_m`), the
+    file's Cartesian grid: 1 / (sample step) along the readout, the phase-encoding grid's
+    (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.grid_fov_m`) along the others, the
     recon field of view keeping its ratio to it (readout oversampling). Without a ``FOV``
     definition in the file, one warning line says what the trajectory gave."""
     fov = readouts.grid_fov_m(header)
+    fov[readouts.read_axis] = 1.0 / float(np.median(np.abs(readouts.echo_positions()[1])))
     axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
     encoded, recon = list(header.encoded_fov_m), list(header.recon_fov_m)
     for i, axis in enumerate(axes):

@@ -81,7 +81,7 @@ class SeqReadouts:
         """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the one its
         trajectory implies (:func:`trajectory_fov_m`), else the header's recon FOV."""
         if self.fov_m is not None:
-            return np.asarray(self.fov_m, dtype=float)
+            return np.array(self.fov_m, dtype=float)
         inferred = trajectory_fov_m(self.k_per_m)
         return np.where(np.isfinite(inferred), inferred, np.asarray(header.recon_fov_m, dtype=float))
 
