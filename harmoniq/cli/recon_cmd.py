@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from harmoniq.cli.options import (combination_option, device_option, echo_json, filter_option, force_option,
@@ -19,10 +21,13 @@ from harmoniq.cli.options import (combination_option, device_option, echo_json, 
 @filter_option
 @device_option
 @click.option("--complex", "complex_output", is_flag=True, help="Write complex images instead of magnitude.")
+@click.option("--no-prewhiten", "no_prewhiten", is_flag=True,
+              help="Do not whiten the coils with the noise scans' covariance.")
 @click.option("--group", default="dataset", show_default=True, help="ISMRMRD dataset group in the file.")
 @force_option
 @json_option
-def command(raw, out, seq_path, method, combination, kspace_filter, device, complex_output, group, force, as_json):
+def command(raw, out, seq_path, method, combination, kspace_filter, device, complex_output, no_prewhiten, group,
+            force, as_json):
     """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
     from harmoniq.io.nifti import write_image_series
     from harmoniq.io.reader import read_ismrmrd
@@ -30,7 +35,11 @@ def command(raw, out, seq_path, method, combination, kspace_filter, device, comp
     from harmoniq.recon.reconstruct import reconstruct
 
     options = ReconOptions(method, combination, kspace_filter)
-    kspace = read_ismrmrd(raw, group, seq=seq_path)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)
+        kspace = read_ismrmrd(raw, group, seq=seq_path, prewhiten_noise=not no_prewhiten)
+    for note in notes:
+        click.echo(f"warning: {note.message}", err=True)
     series = reconstruct(kspace, options, device=device, progress=True)  # one bar: the frames
     inputs = {"raw": raw, **({"seq": seq_path} if seq_path else {})}
     image_path, json_path = write_image_series(series, out, inputs=inputs, complex_output=complex_output, force=force)

@@ -42,13 +42,65 @@ def trajectory_kind(k_list) -> str:
     return "radial"
 
 
+ECHO_TOLERANCE = 1e-3
+"""Samples by which k = 0 may miss the half-way point between two samples and still count as
+half-way (``calculate_kspace`` rounding), so that such readouts all get the same centre sample."""
+
+
+def echo_position(k: np.ndarray) -> tuple[int, float, float]:
+    """(axis, step, position) of one readout's k (samples, 3) in cycles/m: the axis it moves
+    along, its k step per sample and the fractional sample index where k = 0 on that axis,
+    ``-k[0] / step`` (NaN for a readout that does not move)."""
+    axis = int(np.argmax(np.ptp(k, axis=0)))
+    step = float(k[1, axis] - k[0, axis]) if len(k) > 1 else 0.0
+    return axis, step, (-float(k[0, axis]) / step if step else float("nan"))
+
+
+def centre_sample(k: np.ndarray) -> int:
+    """ISMRMRD ``center_sample`` of a readout: the sample at k = 0, the later one (N / 2 for a
+    symmetric even readout) when k = 0 lies half-way between two, clipped to the readout."""
+    position = echo_position(k)[2]
+    if not np.isfinite(position):
+        return 0
+    return int(np.clip(np.floor(position + 0.5 + ECHO_TOLERANCE), 0, len(k) - 1))
+
+
+def echo_k(k: np.ndarray) -> np.ndarray:
+    """(3,) k where one readout k (samples, 3) crosses k = 0 along its readout axis, cycles/m
+    (linear between samples, so a reversed line gives the same point)."""
+    position = echo_position(k)[2]
+    index = np.arange(len(k))
+    return np.array([np.interp(np.nan_to_num(position), index, k[:, a]) for a in range(3)])
+
+
+MIN_K_SPACING = 0.01
+"""Smallest k spacing (cycles/m, a 100 m field of view) taken as a phase-encoding step."""
+
+
+def trajectory_fov_m(k_list) -> np.ndarray:
+    """(x, y, z) field of view a Cartesian trajectory implies, 1 / dk in m: dk is the sample
+    step along the readout axis and the smallest spacing of the echo k values (rounded to
+    1e-3 cycles/m) along the others; NaN along an axis where k does not vary. Undersampled
+    data (every R-th line) give FOV / R: such files need their ``FOV`` definition."""
+    read = int(np.argmax(np.ptp(k_list[0], axis=0)))
+    fov = np.full(3, np.nan)
+    fov[read] = 1.0 / float(np.median([abs(echo_position(k)[1]) for k in k_list]))
+    echoes = np.array([echo_k(k) for k in k_list])
+    for axis in {0, 1, 2} - {read}:
+        gaps = np.diff(np.unique(np.round(echoes[:, axis], 3)))
+        gaps = gaps[gaps > MIN_K_SPACING]
+        if gaps.size:
+            fov[axis] = 1.0 / float(gaps.min())
+    return fov
+
+
 def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[str, np.ndarray]:
     """ISMRMRD idx counters (name -> int array per readout) from labels, else from k-space."""
     n = k_echo.shape[0]
     out = {name: np.asarray(labels[label], dtype=np.int64) for label, name in LABEL_COUNTERS.items()
            if label in labels and len(labels[label]) == n}
     if trajectory == "cartesian" and n:
-        for axis, name in _phase_axes(k_echo):
+        for axis, name in phase_axes(k_echo):
             if name not in out:
                 step = 1.0 / fov_m[axis]
                 index = np.round(k_echo[:, axis] / step).astype(np.int64)
@@ -58,7 +110,7 @@ def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[s
     return out
 
 
-def _phase_axes(k_echo: np.ndarray):
+def phase_axes(k_echo: np.ndarray):
     """(axis, counter) of the phase (most distinct k values) and partition axes."""
     distinct = [np.unique(np.round(k_echo[:, a], 3)).size for a in range(3)]
     order = [a for a in np.argsort(distinct)[::-1] if distinct[a] > 1]
@@ -94,7 +146,7 @@ def build_header(raw, geometry: dict, idx: dict, trajectory: str, k_echo: np.nda
         field = LIMIT_NAMES.get(name, name)
         centre = None
         if name in ("kspace_encode_step_1", "kspace_encode_step_2"):
-            axes = dict((c, a) for a, c in _phase_axes(k_echo)) if k_echo.size else {}
+            axes = dict((c, a) for a, c in phase_axes(k_echo)) if k_echo.size else {}
             centre = centre_counter(values, k_echo[:, axes[name]]) if name in axes else None
         limits[field] = _limit(values, centre)
     limits["kspace_encoding_step_0"] = _limit(np.array([0, geometry["encoded_matrix"][0] - 1]))

@@ -24,7 +24,8 @@ import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
-from harmoniq.io.ismrmrd_encoding import build_header, counters, trajectory_kind
+from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, trajectory_fov_m,
+                                           trajectory_kind)
 
 STAGE = "simulate"
 """The stage recorded in the header of simulated raw data."""
@@ -36,14 +37,26 @@ _FLAG_LABELS = {"NAV": ismrmrd.ACQ_IS_NAVIGATION_DATA, "REV": ismrmrd.ACQ_IS_REV
 
 
 def geometry(raw) -> dict:
-    """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else from the data."""
+    """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else, for a Cartesian
+    trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix =
+    2 max|k| / dk along phase axes), else from the phantom; the readout matrix is the sample count."""
     d = raw.definitions
     n_samples = max((s.shape[1] for s in raw.signals), default=1)
-    fov = np.ravel(d["FOV"]).astype(float) if "FOV" in d else np.array(raw.phantom_fov_m[::-1], dtype=float)
+    trajectory = raw.nominal_trajectory
+    inferred = np.full(3, np.nan)
+    if trajectory and trajectory_kind(trajectory) == "cartesian":
+        inferred = trajectory_fov_m(trajectory)
+    phantom_fov = np.array(raw.phantom_fov_m[::-1], dtype=float)
+    fov = np.ravel(d["FOV"]).astype(float) if "FOV" in d else np.where(np.isfinite(inferred), inferred, phantom_fov)
     if "Matrix" in d:
         matrix = np.ravel(d["Matrix"]).astype(int)
     else:
         matrix = np.array([n_samples, raw.phantom_shape[1], raw.phantom_shape[0]])
+        if np.isfinite(inferred).any():
+            extent = np.abs([echo_k(k) for k in trajectory]).max(axis=0)
+            for axis in (1, 2):
+                if np.isfinite(inferred[axis]):
+                    matrix[axis] = max(1, int(round(2 * extent[axis] * fov[axis])))
     encoded = matrix.copy()
     encoded_fov = fov.copy()
     if n_samples > matrix[0]:  # readout oversampling
@@ -83,7 +96,7 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
             head = acq.getHead()
             head.flags = int(flags[i])
             head.acquisition_time_stamp = int(round(readout.start_s / TIME_STAMP_TICK_S))
-            head.center_sample = _centre_sample(trajectory[i]) if kind == "cartesian" else 0
+            head.center_sample = centre_sample(trajectory[i]) if kind == "cartesian" else 0
             head.position[:] = [float(v) * 1e3 for v in timeline.slice_position_m[i]]
             for name, values in idx.items():
                 setattr(head.idx, name, int(values[i]))
@@ -111,16 +124,6 @@ def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, rotation: np
     head.read_dir[:], head.phase_dir[:], head.slice_dir[:] = (rotation[:, i].tolist() for i in range(3))
     acq.setHead(head)
     return acq
-
-
-def _centre_sample(k: np.ndarray) -> int:
-    """Sample index of k = 0 along the readout (rounded half up), clipped to the readout."""
-    moving = int(np.argmax(np.ptp(k, axis=0)))
-    values = k[:, moving]
-    if values.size < 2 or values[-1] == values[0]:
-        return 0
-    fractional = -values[0] / (values[1] - values[0])
-    return int(np.clip(np.floor(fractional + 0.5 + 1e-6), 0, values.size - 1))
 
 
 def _flags(labels: dict, idx: dict, n: int) -> np.ndarray:

@@ -33,7 +33,7 @@ def whitening_matrix(covariance: np.ndarray, source: str = "noise scans") -> np.
         lower = np.linalg.cholesky(covariance)
     except np.linalg.LinAlgError as exc:
         raise HarmoniqError(f"{source}: the coil noise covariance is not positive definite "
-                            "(a dead or duplicated channel?); read with prewhiten=False") from exc
+                            "(a dead or duplicated channel?); reconstruct with --no-prewhiten") from exc
     return np.linalg.inv(lower)
 
 

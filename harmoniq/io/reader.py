@@ -21,6 +21,8 @@ data, whose readouts keep their trajectory (:class:`~harmoniq.io.seq_sorting.Non
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
@@ -30,6 +32,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
+from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
 from harmoniq.io.kspace import KSpace
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
@@ -133,39 +136,125 @@ def _noise(heads, samples, data_dwell_s: float, source: Path):
     return covariance, is_noise
 
 
-def _readout_window(heads, n0: int, source: Path):
-    """(first kept sample, grid start, length) of each line's readout after discards."""
+@dataclass(frozen=True)
+class ReadoutWindow:
+    """Where each line's samples go on the k0 grid, after discards.
+
+    ``first``: first kept sample; ``start``: grid index of the first kept sample in k order,
+    relative to the centre ``n0 // 2``; ``length``: kept samples; ``reverse``: the line ran
+    towards -k (its kept samples are flipped); ``shift``: fractional grid offset delta of the
+    samples, k = (g - n0 // 2 + delta) dk, removed by interpolation (:func:`_shift_k`).
+    """
+
+    first: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    reverse: np.ndarray
+    shift: np.ndarray
+
+
+def readout_window(heads, source: Path, echo=None) -> tuple[ReadoutWindow, int]:
+    """(window of each line, smallest k0 matrix holding them all with k = 0 at n0 // 2).
+
+    ``echo``: (position, step) of each line from the ``.seq`` trajectory
+    (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.echo_positions`); without it, k = 0 is at
+    ``center_sample`` (N // 2 when 0) and lines flagged reverse run towards -k. The echo
+    position in the kept, k-ordered samples is rounded half up as in :func:`centre_sample`.
+    """
     n_samples = heads["number_of_samples"].astype(np.int64)
     pre = heads["discard_pre"].astype(np.int64)
-    post = heads["discard_post"].astype(np.int64)
-    centre = heads["center_sample"].astype(np.int64)
-    centre = np.where(centre > 0, centre, n_samples // 2)
-    start = n0 // 2 - (centre - pre)
-    length = n_samples - pre - post
-    if (start < 0).any() or (start + length > n0).any() or (length <= 0).any():
-        raise HarmoniqError(f"{source}: readouts ({int(n_samples.max())} samples, centre {int(centre.max())}, "
-                            f"discard {int(pre.max())}/{int(post.max())}) do not fit encodedSpace matrix x = {n0}")
-    return pre, start, length
+    length = n_samples - pre - heads["discard_post"].astype(np.int64)
+    if (length <= 0).any():
+        raise HarmoniqError(f"{source}: a readout keeps no samples ({int(n_samples.min())} samples, discard "
+                            f"{int(pre.max())}/{int(heads['discard_post'].max())}); discards must leave samples")
+    if echo is None:
+        centre = heads["center_sample"].astype(np.int64)
+        position = np.where(centre > 0, centre, n_samples // 2).astype(float)
+        reverse = acq_flags.has_flag(heads["flags"], acq_flags.REVERSE)
+    else:
+        position, step = echo
+        reverse = step < 0
+    kept = position - pre
+    kept = np.where(reverse, length - 1 - kept, kept)
+    rounded = np.floor(kept + 0.5 + ECHO_TOLERANCE).astype(np.int64)
+    n0 = 2 * int(max(rounded.max(), (length - rounded).max(), 1))
+    window = ReadoutWindow(first=pre, start=-rounded, length=length, reverse=reverse,
+                           shift=np.round(rounded - kept, 3))  # 1e-3 sample: ECHO_TOLERANCE
+    return window, n0
 
 
-def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window):
+def _select(window: ReadoutWindow, select) -> ReadoutWindow:
+    """The window of the lines ``select`` (boolean or index array)."""
+    return ReadoutWindow(*(getattr(window, name)[select] for name in ReadoutWindow.__dataclass_fields__))
+
+
+def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
+    """``header`` with the encoded (read, phase, partition) field of view of the ``.seq``
+    file's Cartesian grid: 1 / (sample step) along the readout, the phase-encoding grid's
+    (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.grid_fov_m`) along the others, the
+    recon field of view keeping its ratio to it (readout oversampling). Without a ``FOV``
+    definition in the file, one warning line says what the trajectory gave."""
+    fov = readouts.grid_fov_m(header)
+    fov[readouts.read_axis] = 1.0 / float(np.median(np.abs(readouts.echo_positions()[1])))
+    axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
+    encoded, recon = list(header.encoded_fov_m), list(header.recon_fov_m)
+    for i, axis in enumerate(axes):
+        ratio = recon[i] / encoded[i] if encoded[i] > 0 else 1.0
+        encoded[i], recon[i] = float(fov[axis]), float(fov[axis]) * ratio
+    if readouts.fov_m is None:
+        sizes = " x ".join(f"{v * 1e3:.1f}" for v in encoded[:len(axes)])
+        warnings.warn(f"{readouts.source}: no FOV definition; its trajectory gives a field of view of {sizes} mm "
+                      f"({' x '.join(('read', 'phase', 'partition')[:len(axes)])})", stacklevel=3)
+    return replace(header, encoded_fov_m=tuple(encoded), recon_fov_m=tuple(recon))
+
+
+def _zero_filled(header: AcquisitionHeader, n0: int) -> AcquisitionHeader:
+    """``header`` with an encoded (and recon) readout matrix of ``n0`` when its own is more than
+    one cell per side smaller, the fields of view unchanged: asymmetric echoes are zero-filled,
+    at the same k step, to the k range their longer side reaches. A sample one cell beyond the
+    header's matrix (k = +N/2 of an even grid, or the -N/2 of reversed lines) is dropped."""
+    old = header.encoded_matrix[0]
+    if n0 <= old + 2:
+        return header
+    recon = max(1, int(round(header.recon_matrix[0] * n0 / old)))
+    return replace(header, encoded_matrix=(n0, *header.encoded_matrix[1:]),
+                   recon_matrix=(recon, *header.recon_matrix[1:]))
+
+
+def _shift_k(lines: np.ndarray, shift: float) -> np.ndarray:
+    """Resample lines (..., n0) from k = (g - n0 // 2 + shift) dk onto k = (g - n0 // 2) dk:
+    by the shift theorem their image is m(x) exp(-i 2 pi shift dk x), undone by the opposite
+    ramp, x = (i - n0 // 2) / (n0 dk)."""
+    n0 = lines.shape[-1]
+    ramp = np.exp(2j * np.pi * shift * (np.arange(n0) - n0 // 2) / n0)
+    return image_to_k(k_to_image(lines, axes=(-1,)) * ramp, axes=(-1,)).astype(np.complex64)
+
+
+def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow):
     """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line).
 
-    ``window``: (first kept sample, grid start, length) of each line (:func:`_readout_window`).
+    ``window``: where each line's samples go (:func:`readout_window`); samples beyond the
+    grid's ends are dropped.
     """
     grid = np.zeros((n_lines, n_coils, n0), np.complex64)
     count = np.zeros(n_lines, np.int64)
-    pre, start, length = window
-    keys = np.stack([heads["number_of_samples"], pre, start, length], axis=1)
+    keys = np.stack([heads["number_of_samples"], window.first, window.start, window.length, window.reverse,
+                     window.shift], axis=1)
     for key in np.unique(keys, axis=0):
         members = np.flatnonzero((keys == key).all(axis=1))
-        n_samples, first, begin, size = (int(v) for v in key)
+        n_samples, first, begin, size, reverse = (int(v) for v in key[:5])
         lines = _complex_lines(samples[members], n_coils, n_samples)[..., first:first + size]
         if whiten is not None:
             lines = prewhiten(lines, whiten, coil_axis=1)
         if conjugate:
             lines = np.conj(lines)
-        np.add.at(grid, (lines_index[members], slice(None), slice(begin, begin + size)), lines)
+        rows = np.zeros((len(members), n_coils, n0), np.complex64)
+        low, high = n0 // 2 + begin, n0 // 2 + begin + size
+        lines = (lines[..., ::-1] if reverse else lines)[..., max(0, -low):size - max(0, high - n0)]
+        rows[..., max(low, 0):min(high, n0)] = lines
+        if key[5]:
+            rows = _shift_k(rows, float(key[5]))
+        np.add.at(grid, lines_index[members], rows)
         np.add.at(count, lines_index[members], 1)
     return grid, count
 
@@ -213,7 +302,8 @@ def _sort_along_trajectory(heads, samples, k_per_m, header, n_coils, whiten, sou
     order = np.argsort(frame, kind="stable")
     line = np.empty_like(frame)
     line[order] = np.arange(frame.size) % n1 + frame[order] * n1
-    window = (pre, np.zeros_like(pre), length)
+    window = ReadoutWindow(first=pre, start=np.full_like(pre, -(n0 // 2)), length=length,
+                           reverse=np.zeros(len(pre), bool), shift=np.zeros(len(pre)))
     grid, _ = _place(line, heads, samples, frame.size, n_coils, n0, whiten, header.is_siemens, window)
     data = np.moveaxis(grid.reshape(*sizes, 1, n1, n_coils, n0), -2, -4)
     k_sorted = np.zeros((frame.size, n0, 3), np.float32)
@@ -229,7 +319,8 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     readout with the same number of samples, sorts data whose counters are unusable, and
     gives the trajectory of non-Cartesian data (then a :class:`NonCartesianKSpace` is
     returned). ``prewhiten_noise``: whiten the coils with the covariance of the noise scans
-    (when the file has some); ``remove_oversampling``: crop the readout to the recon field
+    (when the file has some; noise scans with a zero-variance channel are skipped with a
+    warning); ``remove_oversampling``: crop the readout to the recon field
     of view (Cartesian data).
     """
     path = Path(path)
@@ -260,6 +351,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     heads, samples = heads[usable], samples[usable]
     is_imaging, is_calibration = is_imaging[usable], is_calibration[usable]
     whiten = None
+    if covariance is not None and not np.all(np.diag(covariance).real > 0):
+        dead = int(np.sum(~(np.diag(covariance).real > 0)))
+        warnings.warn(f"{path}: the noise scans have zero variance in {dead} of {len(covariance)} channel(s); "
+                      "they are skipped (no prewhitening, no noise covariance)", stacklevel=2)
+        covariance = None
     if prewhiten_noise and covariance is not None:
         whiten = whitening_matrix(covariance, f"{path}: noise scans")
     if non_cartesian:
@@ -272,6 +368,13 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
                                   read_dir=read_dir, phase_dir=phase_dir, slice_dir=slice_dir,
                                   noise_covariance=covariance, prewhitened=whiten is not None, k_per_m=k_sorted)
 
+    echo = None
+    if readouts is not None:
+        position, step = readouts.echo_positions()
+        echo = (position[adc[usable]], step[adc[usable]])
+        header = _seq_fov(header, readouts)
+    window, n0_needed = readout_window(heads, path, echo)
+    header = _zero_filled(header, n0_needed)
     n0, n1, n2 = header.encoded_matrix
     sizes = [int(heads["idx"][name].max()) + 1 for name in SORT_COUNTERS[:5]] + [n2, n1]
     index = [heads["idx"][name].astype(np.int64) for name in SORT_COUNTERS[:5]]
@@ -285,7 +388,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
 
     def sorted_grid(select):
         grid, count = _place(line[select], heads[select], samples[select], n_lines, n_coils, n0, whiten,
-                             header.is_siemens, _readout_window(heads[select], n0, path))
+                             header.is_siemens, _select(window, select))
         grid /= np.maximum(count, 1)[:, None, None]
         data = np.moveaxis(grid.reshape(*sizes, n_coils, n0), -2, -4)
         if crop_readout:

@@ -30,7 +30,8 @@ import numpy as np
 from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.header import AcquisitionHeader, Limit
-from harmoniq.io.ismrmrd_encoding import LABEL_COUNTERS, LIMIT_NAMES, counters, trajectory_kind
+from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_k, echo_position,
+                                           trajectory_fov_m, trajectory_kind)
 from harmoniq.io.kspace import KSpace
 from harmoniq.seqfile import block_table, read_seq
 
@@ -57,29 +58,38 @@ class SeqReadouts:
         return len(self.samples)
 
     def echo_samples(self) -> np.ndarray:
-        """(n,) index of the sample at k = 0 along each readout (rounded half up)."""
-        out = np.zeros(len(self), np.int64)
-        for i, k in enumerate(self.k_per_m):
-            axis = int(np.argmax(np.ptp(k, axis=0)))
-            step = k[1, axis] - k[0, axis] if len(k) > 1 else 0.0
-            if step != 0:
-                out[i] = np.clip(np.floor(-k[0, axis] / step + 0.5), 0, len(k) - 1)
-        return out
+        """(n,) ISMRMRD ``center_sample`` of each readout (:func:`centre_sample`)."""
+        return np.array([centre_sample(k) for k in self.k_per_m], dtype=np.int64)
+
+    def echo_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) fractional sample index of k = 0 along each readout and (n,) k step per
+        sample (cycles/m; negative for a reversed line), :func:`echo_position`."""
+        _, step, position = np.array([echo_position(k) for k in self.k_per_m]).reshape(-1, 3).T
+        return position, step
 
     def echo_k_per_m(self) -> np.ndarray:
-        """(n, 3) k-space position of each readout's echo sample, cycles/m."""
-        return np.array([k[i] for k, i in zip(self.k_per_m, self.echo_samples())]).reshape(-1, 3)
+        """(n, 3) k-space position where each readout crosses k = 0 along its readout axis
+        (:func:`echo_k`), cycles/m."""
+        return np.array([echo_k(k) for k in self.k_per_m]).reshape(-1, 3)
+
+    @property
+    def read_axis(self) -> int:
+        """The k axis (0, 1, 2 for x, y, z) the first readout moves along."""
+        return int(np.argmax(np.ptp(self.k_per_m[0], axis=0)))
 
     def grid_fov_m(self, header: AcquisitionHeader) -> np.ndarray:
-        """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the header's recon FOV."""
-        return np.asarray(self.fov_m if self.fov_m is not None else header.recon_fov_m, dtype=float)
+        """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the one its
+        trajectory implies (:func:`trajectory_fov_m`), else the header's recon FOV."""
+        if self.fov_m is not None:
+            return np.array(self.fov_m, dtype=float)
+        inferred = trajectory_fov_m(self.k_per_m)
+        return np.where(np.isfinite(inferred), inferred, np.asarray(header.recon_fov_m, dtype=float))
 
     def is_cartesian(self, header: AcquisitionHeader) -> bool:
         """True when the readouts are lines of one Cartesian grid with spacing 1/FOV (:meth:`grid_fov_m`)."""
         if trajectory_kind(self.k_per_m) != "cartesian":
             return False
-        read_axis = int(np.argmax(np.ptp(self.k_per_m[0], axis=0)))
-        phase_axes = [a for a in range(3) if a != read_axis]
+        phase_axes = [a for a in range(3) if a != self.read_axis]
         on_grid = self.echo_k_per_m()[:, phase_axes] * self.grid_fov_m(header)[phase_axes]
         return bool(np.all(np.abs(on_grid - np.round(on_grid)) <= GRID_TOLERANCE))
 
