@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from pypulseq.decompress_shape import decompress_shape
 
+from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
+from harmoniq.scanners import pns
 from harmoniq.scanners.report import Violation
 from harmoniq.scanners.seqtables import SequenceTables
 
@@ -63,6 +65,8 @@ class Interpretation:
     te_s: list[float] = field(default_factory=list)
     ti_s: list[float] = field(default_factory=list)
     played_duration_s: float = 0.0
+    #: peak stimulation (percent of threshold) per shipped GE coil, default weights [1 1 1]
+    pns_percent: dict[str, float] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -207,6 +211,11 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
             "ge_played_kspace", block, float(tables.start_ns[worst_block]) / 1e9, worst, KSPACE_TOL_FOV,
             f"block {block}: the readout lands {worst:.3g}/FOV from the file's k-space position when played "
             f"with each segment's first-instance gradient timing ({RULE_SOURCE})"))
+    peaks = {name: 0.0 for name in sorted({*pns.PROFILE_COILS.values()})}
+    for trid, (fs, fe) in first.items():
+        rows = [int(s) for s, e, t in zip(starts, ends, trids) if int(t) == trid and e - s == fe - fs]
+        for name in peaks:
+            peaks[name] = max(peaks[name], _segment_pns(seq, tables, fs, fe, rows, pns.COILS[name]))
     dead_ringdown = SEGMENT_DEAD_TIME_S + SEGMENT_RINGDOWN_TIME_S
     segments = []
     for trid, (s, e) in first.items():
@@ -218,5 +227,53 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     return Interpretation(
         segments=segments, kspace_error_fov=worst, tr_s=tr, played_tr_s=main.played_duration_s if main else 0.0,
         te_s=_definition_list(seq, "TE"), ti_s=_definition_list(seq, "TI"), played_duration_s=total,
-        violations=violations,
+        pns_percent=peaks, violations=violations,
     )
+
+
+def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block-relative corner times (s) and unit-amplitude values of gradient event ``gid``."""
+    data = seq.grad_library.data[gid]
+    if seq.grad_library.type[gid] == "t":
+        rise, flat, fall, delay = (float(v) for v in data[1:5])
+        return delay + np.array([0.0, rise, rise + flat, rise + flat + fall]), np.array([0.0, 1.0, 1.0, 0.0])
+    raster = float(seq.grad_raster_time)
+    values = _shape(seq, int(data[3]))
+    time_id = int(data[4])
+    times = _shape(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
+    return float(data[5]) + times, values
+
+
+def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int], coil: pns.Coil) -> float:
+    """Peak stimulation (percent) over the instances starting at ``rows`` of the segment whose
+    first instance spans blocks [fs, fe): the first instance's waveforms on pge2's 4 us grid
+    (``getsegmentinstance.m``: samples at dead time + dt/2 + k dt), scaled per instance.
+    Stimulation is linear in each event's amplitude: one response per event, computed on the
+    event's support plus the 20-chronaxie kernel."""
+    dt = pns.GRAD_UPDATE_TIME_S
+    tic = SEGMENT_DEAD_TIME_S + np.concatenate(([0.0], np.cumsum(tables.duration_ns[fs:fe]) / 1e9))
+    grid = np.arange(SEGMENT_DEAD_TIME_S + dt / 2, tic[-1] + 1e-12, dt)
+    events = [(j, axis) for j in range(fe - fs) for axis in range(3) if tables.grad[fs + j, axis]]
+    if not events:
+        return 0.0
+    tail = pns.impulse_response(coil, dt).size + 2
+    local = []
+    for j, a in events:
+        times, values = _corners(seq, int(tables.grad[fs + j, a]))
+        lo = max(0, int(np.searchsorted(grid, tic[j] + times[0])) - 1)
+        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + tail)
+        wave = np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)
+        local.append((lo, hi, pns.axis_response(wave, coil, dt)))
+    active = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi, _ in local]))
+    response = np.zeros((len(events), active.size))
+    for row, (lo, hi, r) in enumerate(local):
+        response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
+    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
+                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
+    amp = np.unique(amp, axis=0)
+    axis_of = np.array([a for _, a in events])
+    peak = 0.0
+    for chunk in np.array_split(amp, max(1, amp.shape[0] // 4)):
+        per_axis = np.stack([chunk[:, axis_of == a] @ response[axis_of == a] for a in range(3)])
+        peak = max(peak, float(np.max(pns.total(per_axis))))
+    return peak
