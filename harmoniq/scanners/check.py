@@ -26,6 +26,7 @@ import numpy as np
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.errors import HarmoniqError
+from harmoniq.scanners.ge import interpret
 from harmoniq.scanners.harmonize import HarmonizedLimits
 from harmoniq.scanners.profiles import ScannerProfile, SystemLimits, load_profile
 from harmoniq.scanners.report import RULES, CheckReport, Violation
@@ -66,10 +67,15 @@ def check(seq_or_path, profile: ScannerProfile | HarmonizedLimits | str | os.Pat
     violations = []
     for rule in _CHECKS:
         violations.extend(rule(tables, target))
+    played = None
+    if target.limits.trid_segments and len(tables.block_ids):
+        played = interpret(seq, tables)
+        violations.extend(played.violations)
+        played = played.to_dict()
     order = list(RULES)
     violations.sort(key=lambda v: (v.block or 0, order.index(v.rule)))
     total_ns = int(tables.start_ns[-1] + tables.duration_ns[-1]) if len(tables.block_ids) else 0
-    return CheckReport(target.name, source, len(tables.block_ids), total_ns / 1e9, violations)
+    return CheckReport(target.name, source, len(tables.block_ids), total_ns / 1e9, violations, played)
 
 
 def _load_sequence(seq_or_path):

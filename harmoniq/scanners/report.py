@@ -29,6 +29,8 @@ RULES: dict[str, tuple[str, str]] = {
     "ge_trid_first_block": ("flag", "the first block carries a TRID label (GE)"),
     "ge_segment_grad_edges": ("max", "gradients are zero at every segment start and end (GE)"),
     "ge_segment_tail_gap": ("min", "the end of every segment instance is quiet for the tail gap (GE)"),
+    "ge_segment_instance": ("flag", "every segment instance has its first instance's blocks, durations and event timings (GE)"),
+    "ge_played_kspace": ("max", "each readout's k-space position as GE plays it equals the file's within 0.01/FOV (GE)"),
     "label_uninitialised": ("flag", "every counter label is SET before it is INC-ed"),
 }
 
@@ -72,6 +74,8 @@ class CheckReport:
     n_blocks: int
     duration_s: float
     violations: list[Violation] = field(default_factory=list)
+    #: GE targets: segments, peak k-space error and played timing (``harmoniq.scanners.ge``).
+    interpreter: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,6 +115,7 @@ class CheckReport:
                 for s in self.summary()
             ],
             "violations": [asdict(v) for v in self.violations],
+            **({"interpreter": self.interpreter} if self.interpreter is not None else {}),
         }
 
 

@@ -7,6 +7,7 @@ scripts of events in the style of pypulseq's examples.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -139,6 +140,28 @@ def trapezoid_for_area(channel: str, area: float, system: pp.Opts, duration: flo
     if duration is None:
         return pp.make_trapezoid(channel, area=area, system=system)
     return pp.make_trapezoid(channel, area=area, duration=duration, system=system)
+
+
+def encode_template(channel: str, areas, system: pp.Opts, duration: float | None = None):
+    """Trapezoid of the largest ``|area|`` (1/m) among ``areas``: the one timing every line shares.
+
+    The GE interpreter plays each instance of a segment with its first instance's gradient
+    timing and only a per-instance amplitude (HarmonizedMRI/pge2 ``getsegmentinstance.m``;
+    SequenceExamples-GE ``pge2/docs/pge2-sequence-design-rules.md``), so every encode of a
+    TRID is this trapezoid scaled by :func:`scaled`.
+    """
+    peak = max((abs(a) for a in areas), default=0.0)
+    return trapezoid_for_area(channel, peak, system, duration)
+
+
+def scaled(template: SimpleNamespace, area: float) -> SimpleNamespace:
+    """``template`` with its timing kept and amplitude scaled to ``area`` (1/m):
+    amplitude = area / (flat + (rise + fall) / 2)."""
+    if template.area == 0:
+        return copy.copy(template)
+    grad = pp.scale_grad(template, area / template.area)
+    grad.area = area  # scale_grad scales amplitude and flat area only
+    return grad
 
 
 def shortest_common_duration(areas: list[float], system: pp.Opts) -> float:

@@ -74,12 +74,18 @@ class SpoiledGRE:
         self.pe_z = ev.phase_areas(self.nz, self.thk) if self.three_d else np.zeros(1)
         enc_areas = [reph_area + self.pe_z.min(), reph_area + self.pe_z.max(), self.pe_y.min(), self.ro.prephase_area]
         self.enc_dur = ev.shortest_common_duration(enc_areas, system)
+        self.enc_x = pp.make_trapezoid("x", area=self.ro.prephase_area, duration=self.enc_dur, system=system)
+        self.enc_y = ev.encode_template("y", self.pe_y, system, self.enc_dur)
+        self.enc_z = ev.encode_template("z", reph_area + self.pe_z, system, self.enc_dur)
         # spoilers: cycles across one voxel in z and x, plus rewinders of the encodes
         cyc = p.spoiler_cycles
         self.spoil_z = cyc / (self.thk / self.nz)
         self.spoil_x = cyc * n / fov
         spoil_areas = [self.spoil_z - self.pe_z.min(), self.spoil_z - self.pe_z.max(), self.pe_y.min(), self.spoil_x]
         self.spoil_dur = ev.shortest_common_duration(spoil_areas, system)
+        self.spoil_gx = pp.make_trapezoid("x", area=self.spoil_x, duration=self.spoil_dur, system=system)
+        self.rewind_y = ev.encode_template("y", -self.pe_y, system, self.spoil_dur)
+        self.rewind_z = ev.encode_template("z", self.spoil_z - self.pe_z, system, self.spoil_dur)
         self.flyback = pp.make_trapezoid("x", area=-self.ro.gx.area, system=system)
 
         rf_block = pp.calc_duration(self.rf, self.gz)
@@ -118,11 +124,7 @@ class SpoiledGRE:
         rf.freq_offset = self.gz.amplitude * slice_offset
         seq.add_block(rf, self.gz, ev.trid(2 if dummy else 1))
         pe_y, pe_z = self.pe_y[line], self.pe_z[part]
-        seq.add_block(
-            pp.make_trapezoid("x", area=ro.prephase_area, duration=self.enc_dur, system=sys),
-            pp.make_trapezoid("y", area=pe_y, duration=self.enc_dur, system=sys),
-            pp.make_trapezoid("z", area=self.reph_area + pe_z, duration=self.enc_dur, system=sys),
-        )
+        seq.add_block(self.enc_x, ev.scaled(self.enc_y, pe_y), ev.scaled(self.enc_z, self.reph_area + pe_z))
         adc = pp.make_adc(num_samples=self.n, dwell=self.dwell, delay=ro.adc.delay, phase_offset=spoil_phase, system=sys)
         for echo, fill in enumerate(self.te_fill):
             if echo:
@@ -134,11 +136,7 @@ class SpoiledGRE:
             else:
                 labels = ev.readout_labels(LIN=line, PAR=part, SLC=slc, SET=set_idx, ECO=echo)
                 seq.add_block(ro.gx, adc, *labels)
-        seq.add_block(
-            pp.make_trapezoid("x", area=self.spoil_x, duration=self.spoil_dur, system=sys),
-            pp.make_trapezoid("y", area=-pe_y, duration=self.spoil_dur, system=sys),
-            pp.make_trapezoid("z", area=self.spoil_z - pe_z, duration=self.spoil_dur, system=sys),
-        )
+        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
         seq.add_block(ev.delay(self.tr_fill, sys))
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:

@@ -42,6 +42,8 @@ class MultiEchoSpinEcho(RefocusedSlice):
         self.x_fix = -ro.prephase_area - moment_after
         self.enc_dur = ev.shortest_common_duration([self.pe_y.min(), self.pe_y.min() + self.x_fix], sys)
         self.reph_dur = ev.shortest_common_duration([self.reph_area, -ro.prephase_area], sys)
+        self.enc_y = ev.encode_template("y", self.pe_y, sys, self.enc_dur)
+        self.fix_x = pp.make_trapezoid("x", area=self.x_fix, duration=self.enc_dur, system=sys)
         rnd = lambda t: ev.on_raster(t, sys.block_duration_raster, "nearest")  # noqa: E731
         first = (self.exc_block - rf_c(self.exc)) + self.reph_dur + self.crush_dur + rf_c(self.ref)
         before_echo = (self.ref_block - rf_c(self.ref)) + self.crush_dur + self.enc_dur + ro.centre_time
@@ -77,11 +79,11 @@ class MultiEchoSpinEcho(RefocusedSlice):
                 self.fill(seq, self.fill_first)
                 for echo in range(self.n_echoes):
                     self.refocus(seq, offset)
-                    seq.add_block(trap("y", pe, self.enc_dur))
+                    seq.add_block(ev.scaled(self.enc_y, pe))
                     self.fill(seq, self.fill_before)
                     seq.add_block(ro.gx, ro.adc, *ev.readout_labels(LIN=line, SLC=slc, ECO=echo))
                     self.fill(seq, self.fill_after)
-                    seq.add_block(trap("y", -pe, self.enc_dur), trap("x", self.x_fix, self.enc_dur))
+                    seq.add_block(ev.scaled(self.enc_y, -pe), self.fix_x)
                 seq.add_block(self.spoil)
                 self.fill(seq, self.tr_fill)
         info = AcquisitionInfo(

@@ -98,6 +98,9 @@ class SpinEcho(RefocusedSlice):
         # encoding before the 180: opposite sign, so the readout starts at -|prephase|
         enc = [self.reph_area, -self.ro.prephase_area, self.pe_y.min()]
         self.enc_dur = ev.shortest_common_duration(enc, sys)
+        self.enc_x = pp.make_trapezoid("x", area=-self.ro.prephase_area, duration=self.enc_dur, system=sys)
+        self.enc_y = ev.encode_template("y", -self.pe_y, sys, self.enc_dur)
+        self.enc_z = pp.make_trapezoid("z", area=self.reph_area, duration=self.enc_dur, system=sys)
         self.spoil_area = p.crusher_cycles / self.thk
         self.spoil = pp.make_trapezoid("z", area=self.spoil_area, system=sys) if self.spoil_area else None
         spoil_dur = pp.calc_duration(self.spoil) if self.spoil else 0.0
@@ -160,11 +163,7 @@ class SpinEcho(RefocusedSlice):
                         self.excite(seq, offset)
                     else:
                         self.excite(seq, offset, ev.trid(1))
-                    seq.add_block(
-                        pp.make_trapezoid("x", area=-ro.prephase_area, duration=self.enc_dur, system=sys),
-                        pp.make_trapezoid("y", area=-self.pe_y[line], duration=self.enc_dur, system=sys),
-                        pp.make_trapezoid("z", area=self.reph_area, duration=self.enc_dur, system=sys),
-                    )
+                    seq.add_block(self.enc_x, ev.scaled(self.enc_y, -self.pe_y[line]), self.enc_z)
                     self.fill(seq, fill_a)
                     self.refocus(seq, offset, phase=np.pi * (line % 2))
                     self.fill(seq, fill_b)

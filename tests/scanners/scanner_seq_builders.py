@@ -36,13 +36,15 @@ def clean_gre(n_lines: int = 4, system: pp.Opts | None = None, trid: bool = True
     gz_reph = pp.make_trapezoid("z", area=-gz.area / 2, duration=1e-3, system=system)
     gz_spoil = pp.make_trapezoid("z", area=4 / thickness, system=system)
     spoil_block = pp.calc_duration(gz_spoil) + QUIET_S
+    # one phase-encode timing for every line (GE plays each TRID instance with its first one's timing)
+    gy_max = pp.make_trapezoid("y", area=(n_lines / 2) / fov, duration=1e-3, system=system)
     tr = 10e-3
     for line in range(n_lines):
         labels = [pp.make_label("TRID", "SET", 1)] if trid else []
         if line == 0:
             labels.append(pp.make_label("LIN", "SET", 0))
         seq.add_block(rf, gz, *labels)
-        gy = pp.make_trapezoid("y", area=(line - n_lines / 2) / fov, duration=1e-3, system=system)
+        gy = pp.scale_grad(gy_max, (line - n_lines / 2) / (n_lines / 2))
         seq.add_block(gx_pre, gy, gz_reph)
         seq.add_block(gx, adc)
         used = sum(seq.block_durations[b] for b in list(seq.block_events)[-3:])

@@ -1,0 +1,279 @@
+"""How the GE interpreter (pge2) plays a .seq: segments, instance equality, played timing, k-space.
+
+Sources (HarmonizedMRI/pge2, ``matlab/+pge2/``; HarmonizedMRI/SequenceExamples-GE ``pge2/``):
+
+- A segment instance starts at every block with a TRID label and runs to the next one; the
+  first instance of each TRID is the segment definition (``pge2/README.md``, PulSeg ``fromSeq.m``).
+- Every instance is played with the block durations, gradient timings (rise, flat, fall, delay)
+  and shapes of the segment's first instance; only gradient amplitudes, RF/ADC phases and
+  frequencies and pure-delay durations change per instance (``private/getsegmentinstance.m``
+  builds each instance from the parent blocks and the per-instance amplitudes of the loop;
+  ``pge2/docs/pge2-sequence-design-rules.md`` names per-line gradient timing as discouraged).
+- Each instance lasts ``segment_dead_time`` + its blocks + ``segment_ringdown_time``
+  (``private/getsegmentinstance.m``: ``S.duration``) with 12 us and 105 us (``opts.m``).
+
+The played area of a gradient is its own amplitude times the unit-amplitude area of the
+first instance's event, so a readout's played k-space position differs from the file's by the
+sum of (played - written) areas since the last excitation, sign-reversed at each refocusing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from pypulseq.decompress_shape import decompress_shape
+
+from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
+from harmoniq.scanners import pns
+from harmoniq.scanners.report import Violation
+from harmoniq.scanners.seqtables import SequenceTables
+
+SEGMENT_DEAD_TIME_S = 12e-6  # pge2 matlab/+pge2/opts.m: arg.segment_dead_time
+SEGMENT_RINGDOWN_TIME_S = 105e-6  # pge2 matlab/+pge2/opts.m: arg.segment_ringdown_time
+RULE_SOURCE = "pge2 private/getsegmentinstance.m"
+#: Largest played-vs-written k-space offset of a readout, in 1/FOV (issue 11 acceptance).
+KSPACE_TOL_FOV = 0.01
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment (TRID): its blocks per instance, instance count, and the first instance's
+    duration in the file and as played (with the interpreter's per-instance dead and ringdown times), s."""
+
+    trid: int
+    n_blocks: int
+    n_instances: int
+    duration_s: float
+    played_duration_s: float
+
+
+@dataclass
+class Interpretation:
+    """Result of playing a sequence as pge2 does.
+
+    ``kspace_error_fov``: largest |played - written| k-space position of any ADC, per axis, in
+    units of 1/FOV of that axis (FOV from [DEFINITIONS], 1 m where absent);
+    ``played_tr_s``/``tr_s``: played and written duration of the most frequent segment's instance;
+    ``te_s``/``ti_s``: as written (inside one instance the interpreter keeps block timing).
+    """
+
+    segments: list[Segment]
+    kspace_error_fov: float
+    tr_s: float
+    played_tr_s: float
+    te_s: list[float] = field(default_factory=list)
+    ti_s: list[float] = field(default_factory=list)
+    played_duration_s: float = 0.0
+    #: peak stimulation (percent of threshold) per shipped GE coil, default weights [1 1 1]
+    pns_percent: dict[str, float] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("violations")
+        return out
+
+
+#: Shapes equal to this (unit-amplitude) precision are one shape; the .seq writes 6-9 digits.
+SHAPE_TOL = 1e-6
+
+
+def _shape_keys(seq) -> dict[int, bytes]:
+    """Per shape id its decompressed samples rounded to :data:`SHAPE_TOL` (0 and -1: regular raster)."""
+    keys = {0: b"", -1: b"half"}
+    for sid in seq.shape_library.data:
+        keys[sid] = np.round(_shape(seq, sid) / SHAPE_TOL).astype(np.int64).tobytes()
+    return keys
+
+
+def _timing_keys(seq) -> tuple[dict, dict, dict]:
+    """Per library id the timing that must match inside a segment (amplitudes, phases excluded)."""
+    shape = _shape_keys(seq)
+    grad = {}
+    for gid, data in seq.grad_library.data.items():
+        if seq.grad_library.type[gid] == "t":
+            grad[gid] = ("t",) + tuple(int(round(float(v) * 1e9)) for v in data[1:5])
+        else:
+            grad[gid] = ("g", shape[int(data[3])], shape[int(data[4])], int(round(float(data[5]) * 1e9)))
+    rf = {rid: (shape[int(d[1])], shape[int(d[2])], shape[int(d[3])], int(round(float(d[5]) * 1e9)))
+          for rid, d in seq.rf_library.data.items()}
+    adc = {aid: (int(d[0]), int(round(float(d[1]) * 1e9)), int(round(float(d[2]) * 1e9)))
+           for aid, d in seq.adc_library.data.items()}
+    return grad, rf, adc
+
+
+def _shape(seq, shape_id: int) -> np.ndarray:
+    data = np.asarray(seq.shape_library.data[shape_id], dtype=np.float64)
+    compressed = type("Compressed", (), {})()
+    compressed.num_samples, compressed.data = int(data[0]), data[1:]
+    return decompress_shape(compressed)
+
+
+def _unit_areas(seq) -> dict[int, float]:
+    """Area (s) of each gradient event at unit amplitude: trapezoid flat + (rise + fall) / 2;
+    a sampled shape integrated over its sample times."""
+    raster = float(seq.grad_raster_time)
+    out = {}
+    for gid, data in seq.grad_library.data.items():
+        if seq.grad_library.type[gid] == "t":
+            out[gid] = float(data[2]) + (float(data[1]) + float(data[3])) / 2
+            continue
+        wave = _shape(seq, int(data[3]))
+        time_id = int(data[4])
+        if time_id > 0:
+            out[gid] = float(np.trapezoid(wave, _shape(seq, time_id) * raster))
+        else:
+            out[gid] = float(np.sum(wave) * raster)
+    return out
+
+
+def _trid_starts(tables: SequenceTables) -> tuple[np.ndarray, np.ndarray]:
+    """Block positions that open a segment instance and their TRID values."""
+    trid_of_ext = {eid: int(op.value) for eid, ops in tables.labels.items() for op in ops if op.label == "TRID"}
+    starts = [i for i, e in enumerate(tables.ext) if int(e) in trid_of_ext]
+    return np.asarray(starts, dtype=np.int64), np.asarray([trid_of_ext[int(tables.ext[i])] for i in starts])
+
+
+def _fov(seq) -> np.ndarray:
+    fov = np.ones(3)
+    given = np.atleast_1d(np.asarray(seq.definitions.get("FOV", []), dtype=np.float64))
+    fov[: min(3, given.size)] = given[:3]
+    return fov
+
+
+def _definition_list(seq, key: str) -> list[float]:
+    return [float(v) for v in np.atleast_1d(seq.definitions.get(key, []))]
+
+
+def interpret(seq, tables: SequenceTables) -> Interpretation:
+    """Play ``seq`` as pge2 does: segments, per-block instance violations, played timing and
+    the largest played-vs-written k-space error of any readout."""
+    n = len(tables.block_ids)
+    starts, trids = _trid_starts(tables)
+    grad_key, rf_key, adc_key = _timing_keys(seq)
+    unit = _unit_areas(seq)
+    amp = {gid: float(d[0]) for gid, d in seq.grad_library.data.items()}
+    rf_use = seq.rf_library.type
+    fov = _fov(seq)
+    ends = np.append(starts[1:], n)
+    first: dict[int, tuple[int, int]] = {}
+    counts: dict[int, int] = {}
+    violations: list[Violation] = []
+    worst, worst_block = 0.0, -1
+
+    def key(i: int) -> tuple:
+        g = tuple(grad_key.get(int(x)) for x in tables.grad[i])
+        r, a = rf_key.get(int(tables.rf[i])), adc_key.get(int(tables.adc[i]))
+        pure_delay = r is None and a is None and all(x is None for x in g)
+        return ("delay",) if pure_delay else (int(tables.duration_ns[i]), r, g, a)
+
+    def flag(i: int, trid: int, first_block: int, text: str) -> None:
+        block = int(tables.block_ids[i])
+        violations.append(Violation(
+            "ge_segment_instance", block, float(tables.start_ns[i]) / 1e9, None, None,
+            f"block {block} (TRID {trid}): {text} than in the segment's first instance (block {first_block}); "
+            f"GE plays every instance with the first instance's timing ({RULE_SOURCE})"))
+
+    for s, e, trid in zip(starts, ends, trids):
+        trid = int(trid)
+        counts[trid] = counts.get(trid, 0) + 1
+        if trid not in first:
+            first[trid] = (int(s), int(e))
+            continue
+        fs, fe = first[trid]
+        if e - s != fe - fs:
+            flag(int(s), trid, int(tables.block_ids[fs]), f"{e - s} blocks instead of {fe - fs}, other blocks")
+            continue
+        dk = np.zeros(3)
+        for j in range(e - s):
+            i, i0 = int(s + j), int(fs + j)
+            k, k0 = key(i), key(i0)
+            if k != k0:
+                what = "other block duration" if k[0] != k0[0] else "other event timing or shape"
+                flag(i, trid, int(tables.block_ids[i0]), what)
+            if tables.adc[i]:
+                off = float(np.max(np.abs(dk) * fov))
+                if off > worst:
+                    worst, worst_block = off, i
+            use = rf_use.get(int(tables.rf[i])) if tables.rf[i] else None
+            if use == "r":
+                dk = -dk
+            elif use is not None and use != "i":
+                dk = np.zeros(3)
+            for axis in range(3):
+                g, g0 = int(tables.grad[i, axis]), int(tables.grad[i0, axis])
+                if g and g0:
+                    dk[axis] += amp[g] * (unit[g0] - unit[g])
+    if worst > KSPACE_TOL_FOV:
+        block = int(tables.block_ids[worst_block])
+        violations.append(Violation(
+            "ge_played_kspace", block, float(tables.start_ns[worst_block]) / 1e9, worst, KSPACE_TOL_FOV,
+            f"block {block}: the readout lands {worst:.3g}/FOV from the file's k-space position when played "
+            f"with each segment's first-instance gradient timing ({RULE_SOURCE})"))
+    peaks = {name: 0.0 for name in sorted({*pns.PROFILE_COILS.values()})}
+    for trid, (fs, fe) in first.items():
+        rows = [int(s) for s, e, t in zip(starts, ends, trids) if int(t) == trid and e - s == fe - fs]
+        for name in peaks:
+            peaks[name] = max(peaks[name], _segment_pns(seq, tables, fs, fe, rows, pns.COILS[name]))
+    dead_ringdown = SEGMENT_DEAD_TIME_S + SEGMENT_RINGDOWN_TIME_S
+    segments = []
+    for trid, (s, e) in first.items():
+        duration = float(np.sum(tables.duration_ns[s:e])) / 1e9
+        segments.append(Segment(trid, e - s, counts[trid], duration, duration + dead_ringdown))
+    main = max(segments, key=lambda seg: seg.n_instances) if segments else None
+    total = float(np.sum(tables.duration_ns)) / 1e9 + dead_ringdown * len(starts)
+    tr = main.duration_s if main else 0.0
+    return Interpretation(
+        segments=segments, kspace_error_fov=worst, tr_s=tr, played_tr_s=main.played_duration_s if main else 0.0,
+        te_s=_definition_list(seq, "TE"), ti_s=_definition_list(seq, "TI"), played_duration_s=total,
+        pns_percent=peaks, violations=violations,
+    )
+
+
+def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block-relative corner times (s) and unit-amplitude values of gradient event ``gid``."""
+    data = seq.grad_library.data[gid]
+    if seq.grad_library.type[gid] == "t":
+        rise, flat, fall, delay = (float(v) for v in data[1:5])
+        return delay + np.array([0.0, rise, rise + flat, rise + flat + fall]), np.array([0.0, 1.0, 1.0, 0.0])
+    raster = float(seq.grad_raster_time)
+    values = _shape(seq, int(data[3]))
+    time_id = int(data[4])
+    times = _shape(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
+    return float(data[5]) + times, values
+
+
+def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int], coil: pns.Coil) -> float:
+    """Peak stimulation (percent) over the instances starting at ``rows`` of the segment whose
+    first instance spans blocks [fs, fe): the first instance's waveforms on pge2's 4 us grid
+    (``getsegmentinstance.m``: samples at dead time + dt/2 + k dt), scaled per instance.
+    Stimulation is linear in each event's amplitude: one response per event, computed on the
+    event's support plus the 20-chronaxie kernel."""
+    dt = pns.GRAD_UPDATE_TIME_S
+    tic = SEGMENT_DEAD_TIME_S + np.concatenate(([0.0], np.cumsum(tables.duration_ns[fs:fe]) / 1e9))
+    grid = np.arange(SEGMENT_DEAD_TIME_S + dt / 2, tic[-1] + 1e-12, dt)
+    events = [(j, axis) for j in range(fe - fs) for axis in range(3) if tables.grad[fs + j, axis]]
+    if not events:
+        return 0.0
+    tail = pns.impulse_response(coil, dt).size + 2
+    local = []
+    for j, a in events:
+        times, values = _corners(seq, int(tables.grad[fs + j, a]))
+        lo = max(0, int(np.searchsorted(grid, tic[j] + times[0])) - 1)
+        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + tail)
+        wave = np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)
+        local.append((lo, hi, pns.axis_response(wave, coil, dt)))
+    active = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi, _ in local]))
+    response = np.zeros((len(events), active.size))
+    for row, (lo, hi, r) in enumerate(local):
+        response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
+    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
+                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
+    amp = np.unique(amp, axis=0)
+    axis_of = np.array([a for _, a in events])
+    peak = 0.0
+    for chunk in np.array_split(amp, max(1, amp.shape[0] // 4)):
+        per_axis = np.stack([chunk[:, axis_of == a] @ response[axis_of == a] for a in range(3)])
+        peak = max(peak, float(np.max(pns.total(per_axis))))
+    return peak

@@ -1,0 +1,69 @@
+"""Peripheral nerve stimulation as the GE interpreter's check computes it (HarmonizedMRI/pge2 ``pns.m``).
+
+IEC 60601-2-33:2022 Eq. AA.21 nerve impulse response: a slew impulse at time 0 adds
+``dt / S_min * c / (c + tau)^2`` to the stimulation at ``tau`` (kept for tau <= 20 c). Per axis
+``p(t) = 100 w (s * f)(t)`` with s = dG/dt (T/m/s) on the 4 us raster, total ``sqrt(sum p^2)`` in
+percent of the threshold; S_min = rheobase / alpha (T/m/s). pge2's ``checksegment.m`` stops
+above 80 % (normal mode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import oaconvolve
+
+GRAD_UPDATE_TIME_S = 4e-6  # pge2 matlab/+pge2/opts.m: arg.GRAD_UPDATE_TIME
+NORMAL_MODE_PERCENT = 80.0  # pge2 matlab/+pge2/private/checksegment.m: "PNS exceeds normal mode (80%)"
+DEFAULT_WEIGHTS = (1.0, 1.0, 1.0)  # pge2 pns.m / checksegment.m: arg.PNSwt = [1 1 1]
+
+
+@dataclass(frozen=True)
+class Coil:
+    """Gradient coil nerve model: chronaxie (s), rheobase (T/s) and effective length alpha (m)."""
+
+    name: str
+    chronaxie_s: float
+    rheobase: float
+    alpha: float
+
+    @property
+    def smin(self) -> float:
+        """Threshold slew rate (T/m/s) for a ramp of infinite duration: rheobase / alpha."""
+        return self.rheobase / self.alpha
+
+
+#: pge2 matlab/+pge2/opts.m coil table (values from the scanner's GRSubsystemHWO.xml).
+COILS = {
+    "hrmw": Coil("hrmw", 642.4e-6, 17.9, 0.310),  # SIGNA Premier, HRMW
+    "xrm": Coil("xrm", 334e-6, 23.4, 0.333),  # MR750, XRM
+}
+
+#: Shipped GE profiles and their gradient coil in opts.m (the SIGNA Artist's coil is not in that table).
+PROFILE_COILS = {"ge-premier-3t": "hrmw"}
+
+
+def impulse_response(coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:
+    """f(tau) = dt / S_min * c / (c + tau)^2 at tau = dt, 2 dt, ... 20 c (pge2 ``pns.m``)."""
+    c = coil.chronaxie_s
+    tau = dt * np.arange(1, int(np.floor(20 * c / dt + 1e-9)) + 1)
+    return dt / coil.smin * c / (c + tau) ** 2
+
+
+def axis_response(g: np.ndarray, coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:
+    """Per-axis stimulation (percent, weight 1) of gradients ``g`` (..., n) in T/m on raster dt."""
+    g = np.asarray(g, dtype=np.float64)
+    slew = np.diff(g, axis=-1) / dt
+    kernel = impulse_response(coil, dt).reshape((1,) * (g.ndim - 1) + (-1,))
+    full = 100.0 * oaconvolve(slew, kernel, axes=-1)
+    n = g.shape[-1]
+    out = np.zeros(g.shape)
+    out[..., : min(n, full.shape[-1])] = full[..., :n]
+    return out
+
+
+def total(per_axis: np.ndarray, weights=DEFAULT_WEIGHTS) -> np.ndarray:
+    """Channel-combined stimulation sqrt(sum_i (w_i p_i)^2) over the first axis (3, ...)."""
+    w = np.asarray(weights, dtype=np.float64).reshape((3,) + (1,) * (per_axis.ndim - 1))
+    return np.sqrt(np.sum((w * per_axis) ** 2, axis=0))
