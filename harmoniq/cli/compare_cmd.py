@@ -12,15 +12,20 @@ from harmoniq.errors import HarmoniqError
 
 
 def scanner_names(value: str) -> list[str]:
-    """'all', a field strength ('3t', '1.5t') or a comma-separated list of simulated scanners."""
+    """'all', a field strength ('3t', '1.5t') or a comma-separated list of simulated scanners.
+
+    'all' and a field strength name the site scanners; the imperfection-free reference models
+    (``ideal-*``, for accuracy checks) are compared only when named.
+    """
     from harmoniq.simulation.scanner_model import list_scanner_models, load_scanner_model
 
     known = list_scanner_models()
+    sites = [n for n in known if not n.startswith("ideal-")]
     if value == "all":
-        return known
+        return sites
     if value.lower() in ("3t", "1.5t"):
         field = float(value[:-1])
-        return [n for n in known if abs(load_scanner_model(n).field_t - field) < 0.2]
+        return [n for n in sites if abs(load_scanner_model(n).field_t - field) < 0.2]
     chosen = names(value)
     for n in chosen:
         if n not in known:

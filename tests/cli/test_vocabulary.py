@@ -85,3 +85,11 @@ def test_a_usage_error_is_one_line_and_exit_2(args, words):
     result = subprocess.run([sys.executable, "-m", "harmoniq.cli", *args], capture_output=True, text=True)
     line = result.stderr
     assert result.returncode == 2 and line.count("\n") == 1 and line.startswith("error: ") and words in line, line
+
+
+def test_field_strengths_and_all_name_the_site_scanners_not_the_ideal_reference():
+    from harmoniq.cli.compare_cmd import scanner_names
+
+    assert scanner_names("3t") == ["ge-premier-3t", "philips-ingenia-elition-3t", "siemens-prisma-3t"]
+    assert "ideal-3t" not in scanner_names("all") and len(scanner_names("all")) == 6
+    assert scanner_names("ideal-3t,siemens-prisma-3t") == ["ideal-3t", "siemens-prisma-3t"]
