@@ -59,11 +59,12 @@ import numpy as np
 from harmoniq.errors import HarmoniqError
 from harmoniq.scanners.ge import _trid_starts
 from harmoniq.scanners.seqtables import sequence_tables
-from harmoniq.seqfile import read_seq
+from harmoniq.seqfile import DETECT_RF_USE, read_seq
 
 MARKER = 47  # serialize.m:49
 LOOP_COLUMNS = 23  # getdynamics.m: 14 values + a 3x3 rotation
 HEATING_WINDOW_BLOCKS = 40_000  # serialize.m:26 NMAXBLOCKSFORGRADHEATCHECK
+DURATION_TOL_S = 1e-7  # pge2 check.m: timing tolerance, the interpreter's eps
 MIN_PURE_DELAY_NS = 20_000  # HarmonizedMRI/PulCeq matlab/getblocktype.m: a pure delay lasts > 20 us
 _LIMITS = {"i16": (-(2**15), 2**15 - 1), "i32": (-(2**31), 2**31 - 1)}
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -449,7 +450,20 @@ def write_pge(seq_or_path) -> bytes:
     value does not fit its field.
     """
     source = str(seq_or_path) if isinstance(seq_or_path, (str, os.PathLike)) else "<in-memory sequence>"
-    seq = read_seq(seq_or_path)
+    return _serialize(read_seq(seq_or_path), source)
+
+
+def pge_bytes(seq_path: str | os.PathLike, source: str) -> bytes:
+    """:func:`write_pge` of a ``.seq`` file harmoniq has just written (read without the text
+    check); ``source`` names it in messages."""
+    import pypulseq as pp
+
+    seq = pp.Sequence()
+    seq.read(str(seq_path), detect_rf_use=DETECT_RF_USE)
+    return _serialize(seq, source)
+
+
+def _serialize(seq, source: str) -> bytes:
     _unsupported(seq, source)
     arbitrary = sorted(gid for gid, kind in seq.grad_library.type.items() if kind != "t")
     if arbitrary:
@@ -583,8 +597,9 @@ def _read_segment(r: _Reader, i: int, n_parents: int) -> PgeSegment:
     return PgeSegment(i, ids, energy_row, has_gradients)
 
 
-def _check_loop(loop: np.ndarray, segments: tuple, source: str) -> None:
-    """Every instance names a segment and, block by block, that segment's parent blocks."""
+def _check_loop(loop: np.ndarray, segments: tuple, parents_of: tuple, source: str) -> None:
+    """Every instance names a segment and, block by block, that segment's parent blocks, with
+    their durations (pure delays excepted)."""
     row, n = 0, loop.shape[0]
     while row < n:
         seg_id = loop[row, COL_SEGMENT]
@@ -595,6 +610,13 @@ def _check_loop(loop: np.ndarray, segments: tuple, source: str) -> None:
         if rows.shape[0] < len(ids) or np.any(rows[:, COL_PARENT] != ids) or np.any(rows[:, COL_SEGMENT] != seg_id):
             raise HarmoniqError(f"{source}: .pge loop rows {row + 1}-{row + len(ids)} do not follow segment "
                                 f"{int(seg_id)}'s definition (parent blocks {list(ids)})")
+        parents = np.asarray(ids) > 0
+        durations = np.array([parents_of[p - 1].duration_s for p in np.asarray(ids)[parents]])
+        off = np.flatnonzero(np.abs(rows[parents, COL_DURATION] - durations) > DURATION_TOL_S)
+        if off.size:
+            raise HarmoniqError(f"{source}: .pge loop row {row + int(np.flatnonzero(parents)[off[0]]) + 1} lasts "
+                                f"{rows[parents, COL_DURATION][off[0]]:.7g} s, its parent block {durations[off[0]]:.7g} s; "
+                                "only pure delays may change duration")
         row += len(ids)
 
 
@@ -617,11 +639,15 @@ def decode_pge(data: bytes, source: str = "<.pge bytes>") -> PgeFile:
     loop = r.take("f4", rows * columns, "loop").reshape(rows, columns).astype(np.float32)
     if not np.all(np.isfinite(loop)):
         raise HarmoniqError(f"{source}: .pge loop holds values that are not finite; valid: finite numbers")
-    _check_loop(loop, segments, source)
+    _check_loop(loop, segments, parents, source)
     power, b1, grad, slew, duration = r.f32("safety header", 5)
     readouts = r.int("i32", "number of readouts", 0, rows)
     gain = r.int("i32", "readouts for the receive gain", 0, _LIMITS["i32"][1])
     heating = r.int("i32", "rows of the heating window", 0, rows)
+    peaks = (float(loop[:, COL_RF_AMP].max()), float(np.abs(loop[:, COL_GRAD]).max()))
+    if (b1, grad) != peaks:  # serialize.m:71-88 writes the loop's peaks
+        raise HarmoniqError(f"{source}: .pge header max B1 {b1:g} Hz / gradient {grad:g} Hz/m differ from the loop's "
+                            f"peaks {peaks[0]:g} Hz / {peaks[1]:g} Hz/m; the file is damaged")
     if r.pos != len(data):
         raise HarmoniqError(f"{source}: {len(data) - r.pos} bytes after the end of the .pge (byte {r.pos}); "
                             "the file is damaged or not a .pge")
@@ -637,3 +663,23 @@ def read_pge(path: str | os.PathLike) -> PgeFile:
     except OSError as exc:
         raise HarmoniqError(f"{path}: cannot read the .pge file ({exc.strerror or exc}); give an existing file") from exc
     return decode_pge(data, str(path))
+
+
+def check_pge(pge: PgeFile, profile) -> list[str]:
+    """What in ``pge`` exceeds the GE ``profile`` (a :class:`~harmoniq.scanners.ScannerProfile`):
+    the header's peak gradient (T/m) and slew (T/m/s) against the profile's, within
+    :data:`harmoniq.scanners.check.REL_TOL`. One line per violation; empty when it passes."""
+    from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
+    from harmoniq.scanners.check import REL_TOL
+
+    if profile.vendor != "GE":
+        raise HarmoniqError(f"profile {profile.name}: a .pge file plays on GE scanners only; give a GE profile")
+    limits = profile.limits
+    out = []
+    for what, value, limit, unit, scale in (
+        ("peak gradient", pge.max_grad_hz_per_m / PYPULSEQ_GAMMA_HZ_PER_T, limits.max_grad, "mT/m", 1e3),
+        ("peak slew", pge.max_slew_hz_per_m_per_s / PYPULSEQ_GAMMA_HZ_PER_T, limits.max_slew, "T/m/s", 1.0),
+    ):
+        if value > limit * (1 + REL_TOL):
+            out.append(f"{what} {value * scale:.6g} {unit} exceeds {profile.name}'s {limit * scale:.6g} {unit}")
+    return out
