@@ -72,6 +72,9 @@ _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 COL_SEGMENT, COL_PARENT, COL_RF_AMP, COL_RF_PHASE, COL_FREQ = 0, 1, 2, 3, 4
 COL_GRAD = [5, 7, 9]  # amplitudes; energies follow each
 COL_ADC_PHASE, COL_DURATION, COL_TRIGGER = 11, 12, 13
+LOOP_NAMES = ("segment", "parent block", "RF amplitude", "RF phase", "frequency offset", "gradient x",
+              "gradient x energy", "gradient y", "gradient y energy", "gradient z", "gradient z energy",
+              "ADC phase", "block duration", "trigger", *(f"rotation {k}" for k in range(1, 10)))
 
 
 # --- the decoded file -------------------------------------------------------------------
@@ -222,13 +225,17 @@ class _Writer:
                                 f"valid: {lo} to {hi} (pge2 serialize.m)")
         self.parts.append(values.astype("<i2" if kind == "i16" else "<i4").tobytes())
 
-    def f32(self, value, field: str) -> None:
+    def fits_f32(self, value, field: str) -> np.ndarray:
+        """``value`` as float64, raising when a value is no finite float32."""
         values = np.atleast_1d(np.asarray(value, dtype=np.float64))
         bad = ~np.isfinite(values) | (np.abs(values) > _F32_MAX)
         if bad.any():
             raise HarmoniqError(f"{self.source}: .pge field {field} = {values[bad][0]} is no float32; "
                                 f"valid: finite, |x| <= {_F32_MAX:.4g}")
-        self.parts.append(values.astype("<f4").tobytes())
+        return values
+
+    def f32(self, value, field: str) -> None:
+        self.parts.append(self.fits_f32(value, field).astype("<f4").tobytes())
 
     def bytes(self) -> bytes:
         return b"".join(self.parts)
@@ -495,6 +502,8 @@ def _serialize(seq, source: str) -> bytes:
     n = plan.loop.shape[0]
     w.int("i32", n, "number of loop rows (blocks)")
     w.int("i16", LOOP_COLUMNS, "number of loop columns")
+    for col, name in enumerate(LOOP_NAMES):  # name the column of a value that does not fit
+        w.fits_f32(plan.loop[:, col], f"loop column {col + 1} ({name})")
     w.f32(plan.loop.ravel(), "loop")
     w.f32([1.0, plan.loop[:, COL_RF_AMP].max(), np.abs(plan.loop[:, COL_GRAD]).max(), plan.max_slew,
            plan.loop[:, COL_DURATION].sum()], "safety header")
@@ -535,8 +544,12 @@ class _Reader:
         return value
 
     def samples(self, what: str) -> int:
-        """A sample count no larger than the float32 values left could hold."""
-        return self.int("i32", what, 1, max(1, (len(self.data) - self.pos) // 4))
+        """A sample count, no larger than the float32 values left could hold."""
+        n = self.int("i32", what, 1, _LIMITS["i32"][1])
+        if 4 * n > len(self.data) - self.pos:
+            raise HarmoniqError(f"{self.source}: truncated .pge: {what} = {n} needs {4 * n} bytes at byte {self.pos}, "
+                                f"{len(self.data) - self.pos} left; write the file again")
+        return n
 
 
 def _read_rf(r: _Reader, p: int) -> PgeRF | None:

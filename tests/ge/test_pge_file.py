@@ -1,0 +1,169 @@
+"""GE's .pge file (HarmonizedMRI/pge2 ``serialize.m``): every shipped protocol's .pge is the same
+bytes in every process and decodes to the segments, instances and waveforms that pypulseq reads
+from the .seq itself; a damaged .pge is one clear error line."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pypulseq as pp
+import pytest
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.protocols import list_protocols, load_protocol
+from harmoniq.scanners.pge_file import decode_pge, read_pge, write_pge
+from harmoniq.sequences.export import export
+
+PER_LINE = Path(__file__).parent / "data" / "gre-demo-per-line-encodes.seq"
+CLI = [sys.executable, "-m", "harmoniq.cli"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """`harmoniq seq build all` in a subprocess: .seq, .pge and sidecar of every shipped protocol."""
+    out = tmp_path_factory.mktemp("pge")
+    subprocess.run([*CLI, "seq", "build", "all", "-o", str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_pge_bytes_are_the_same_in_another_process_and_in_the_sidecar(built):
+    names = list_protocols()
+    code = ("import hashlib, sys; from harmoniq.scanners.pge_file import write_pge; "
+            "[print(hashlib.sha256(write_pge(p)).hexdigest()) for p in sys.argv[1:]]")
+    other = subprocess.run([sys.executable, "-c", code, *(str(built / f"{n}.seq") for n in names)],
+                           check=True, capture_output=True, text=True).stdout.split()
+    for name, digest in zip(names, other, strict=True):
+        data = (built / f"{name}.pge").read_bytes()
+        side = json.loads((built / f"{name}.json").read_text())
+        assert hashlib.sha256(data).hexdigest() == digest == side["pge"]["sha256"], name
+        assert side["pge"]["bytes"] == len(data) and "ge-premier-3t" in side["pge"]["profiles"]
+
+
+def _trid(block):
+    labels = block.label.values() if isinstance(block.label, dict) else (block.label or [])
+    return next((lab.value for lab in labels if lab.label == "TRID"), None)
+
+
+@pytest.mark.parametrize("name", list_protocols())
+def test_pge_decodes_to_what_pypulseq_reads_from_the_seq(built, name):
+    """Each block as pypulseq decodes it from the .seq, against the decoded .pge: segment starts
+    and TRID order (pulseg fromSeq.m), durations, and the played waveform (parent shape x loop
+    amplitude, getsegmentinstance.m) of every gradient, RF pulse and ADC, to float32 precision."""
+    seq = pp.Sequence()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        seq.read(str(built / f"{name}.seq"))
+    pge = read_pge(built / f"{name}.pge")
+    loop = pge.loop.astype(np.float64)
+    blocks = [seq.get_block(n) for n in range(1, len(seq.block_events) + 1)]
+    assert loop.shape == (len(blocks), 23) and pge.byte_order == "<"
+    trids = [_trid(b) for b in blocks]
+    starts = [i for i, t in enumerate(trids) if t is not None]
+    rank = {t: k + 1 for k, t in enumerate(sorted({trids[i] for i in starts}))}
+    assert [(rank[trids[i]], i) for i in starts] == pge.instances()
+    durations = np.array([b.block_duration for b in blocks])
+    np.testing.assert_allclose(loop[:, 12], durations, rtol=1e-7)
+    assert pge.duration_s == pytest.approx(durations.sum(), rel=1e-7)
+    assert pge.n_readouts == sum(b.adc is not None for b in blocks)
+    written, played, checked_rf = [], [], set()
+    for row, b in enumerate(blocks):
+        parent = int(loop[row, 1])
+        for axis, g in enumerate((b.gx, b.gy, b.gz)):
+            t, v = pge.played_gradient(row, axis)
+            if g is None:
+                assert not np.any(v), (row, axis)
+                continue
+            assert g.type == "trap"
+            written.append([g.delay, g.delay + g.rise_time, g.delay + g.rise_time + g.flat_time,
+                            g.delay + g.rise_time + g.flat_time + g.fall_time, g.amplitude])
+            played.append([*t, v[1]])
+        rf_id = seq.block_events[row + 1][1]
+        if b.rf is not None and rf_id not in checked_rf:
+            checked_rf.add(rf_id)
+            rf = pge.parent_blocks[parent - 1].rf
+            shape = rf.magnitude * np.exp(1j * rf.phase) * loop[row, 2]
+            np.testing.assert_allclose(shape, b.rf.signal, rtol=0, atol=1e-6 * np.abs(b.rf.signal).max())
+            assert (rf.delay_s, rf.shape_duration_s) == pytest.approx((b.rf.delay, b.rf.shape_dur), rel=1e-7)
+            assert loop[row, 3] == pytest.approx(b.rf.phase_offset, abs=1e-6)
+        if b.adc is not None:
+            adc = pge.parent_blocks[parent - 1].adc
+            assert adc.num_samples == b.adc.num_samples
+            assert (adc.dwell_s, adc.delay_s) == pytest.approx((b.adc.dwell, b.adc.delay), rel=1e-7)
+            assert (loop[row, 11], loop[row, 4]) == pytest.approx((b.adc.phase_offset, b.adc.freq_offset), abs=1e-5)
+    written, played = np.array(written), np.array(played)
+    np.testing.assert_allclose(played[:, :4], written[:, :4], rtol=0, atol=1e-9)  # corner times, s
+    np.testing.assert_allclose(played[:, 4], written[:, 4], rtol=1e-7, atol=0.0)  # amplitudes, Hz/m
+    assert pge.max_grad_hz_per_m == pytest.approx(np.abs(written[:, 4]).max(), rel=1e-7)
+
+
+def test_pge_is_written_only_for_ge_targets(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export(load_protocol("gre-demo"), tmp_path, ["siemens-prisma-3t"])
+    assert not (tmp_path / "gre-demo.pge").exists()
+    assert "pge" not in json.loads((tmp_path / "gre-demo.json").read_text())
+
+
+def test_a_file_with_per_line_encode_timing_is_refused():
+    """The .seq of per-line phase-encode trapezoids inside one TRID cannot become a .pge:
+    pge2 would play every line with the first line's timing."""
+    with pytest.raises(HarmoniqError, match=r"block 135 differs from block 123 of the segment.s first instance"):
+        write_pge(PER_LINE)
+
+
+def test_values_beyond_a_field_are_refused_naming_the_field(tmp_path):
+    system = pp.Opts()
+    seq = pp.Sequence(system)
+    rf = pp.make_block_pulse(np.pi / 2, duration=1e-3, system=system, freq_offset=1e39, use="excitation")
+    seq.add_block(rf, pp.make_label(type="SET", label="TRID", value=1))
+    with pytest.raises(HarmoniqError, match=r"loop column 5 \(frequency offset\) = 1e\+39 is no float32"):
+        write_pge(seq)
+    plain = pp.Sequence(system)
+    plain.add_block(pp.make_delay(1e-3))
+    with pytest.raises(HarmoniqError, match="carries no TRID label"):
+        write_pge(plain)
+
+
+@pytest.fixture(scope="module")
+def small(built):
+    return (built / "gre-demo.pge").read_bytes()
+
+
+def test_every_truncation_is_one_harmoniq_error(small):
+    for cut in range(0, len(small), 37):
+        with pytest.raises(HarmoniqError, match="truncated .pge|not a .pge|segment|loop"):
+            decode_pge(small[:cut], "cut.pge")
+
+
+def test_damaged_files_are_refused(small):
+    with pytest.raises(HarmoniqError, match="bytes after the end"):
+        decode_pge(small + b"\0\0", "long.pge")
+    loop_start = len(small) - 4 * (5 + 3) - 4 * 23 * 505  # the safety header follows 505 rows x 23 columns
+    damaged = bytearray(small)
+    damaged[loop_start + 4:loop_start + 8] = np.float32(3).tobytes()  # row 1: parent block 3
+    with pytest.raises(HarmoniqError, match="do not follow segment"):
+        decode_pge(bytes(damaged), "damaged.pge")
+
+
+@pytest.mark.parametrize("content, words", [
+    (lambda d: d[: len(d) // 2], "truncated .pge"),
+    (lambda d: b"\x00\x00" + d[2:], "not a .pge file"),
+])
+def test_cli_reports_a_damaged_pge_in_one_line(built, tmp_path, small, content, words):
+    path = tmp_path / "x.pge"
+    path.write_bytes(content(small))
+    result = subprocess.run([*CLI, "seq", "check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_cli_reports_segments_and_checks_a_pge(built):
+    result = subprocess.run([*CLI, "seq", "check", str(built / "t2-se.pge"), "--profile", "ge-premier-3t", "--json"],
+                            capture_output=True, text=True)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["checks"] == {"ge-premier-3t": []}
+    assert report["rows"] == 7681 and sum(s["instances"] * s["blocks"] for s in report["segments"]) == 7681
