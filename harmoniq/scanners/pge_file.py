@@ -65,7 +65,6 @@ MARKER = 47  # serialize.m:49
 LOOP_COLUMNS = 23  # getdynamics.m: 14 values + a 3x3 rotation
 HEATING_WINDOW_BLOCKS = 40_000  # serialize.m:26 NMAXBLOCKSFORGRADHEATCHECK
 DURATION_TOL_S = 1e-7  # pge2 check.m: timing tolerance, the interpreter's eps
-MIN_PURE_DELAY_NS = 20_000  # HarmonizedMRI/PulCeq matlab/getblocktype.m: a pure delay lasts > 20 us
 _LIMITS = {"i16": (-(2**15), 2**15 - 1), "i32": (-(2**31), 2**31 - 1)}
 _F32_MAX = float(np.finfo(np.float32).max)
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
@@ -345,8 +344,10 @@ def _plan(seq, tables, source: str) -> _Plan:
     codes = _timing_codes(seq, tables)
     has_event = np.any(np.stack(list(codes.values())) > 0, axis=0)
     dur = tables.duration_ns
-    pure = ~has_event & (dur > MIN_PURE_DELAY_NS)
-    differs = ~np.all(np.stack([codes[c] == codes[c][def_row] for c in codes]), axis=0) | (pure != pure[def_row])
+    # A block without events is a pure delay (parent 0), whatever it lasts: pulseg fromSeq.m as its
+    # output shows (pge2 scanner/fov_prescription/gre2d.mat: 0 s and 20 us empty blocks are parent 0).
+    pure = ~has_event
+    differs = ~np.all(np.stack([codes[c] == codes[c][def_row] for c in codes]), axis=0)
     differs |= ~pure & (dur != dur[def_row])
     if differs.any():
         i = int(np.flatnonzero(differs)[0])
