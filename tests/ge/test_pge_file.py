@@ -8,10 +8,12 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pypulseq as pp
 import pytest
+import scipy.io as sio
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import list_protocols, load_protocol
@@ -167,3 +169,91 @@ def test_cli_reports_segments_and_checks_a_pge(built):
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["checks"] == {"ge-premier-3t": []}
     assert report["rows"] == 7681 and sum(s["instances"] * s["blocks"] for s in report["segments"]) == 7681
+
+
+# --- outside check: pge2's own PulSeg object of its 2D GRE example ----------------------------
+
+#: HarmonizedMRI/pge2 scanner/fov_prescription/gre2d.mat (MIT, see pge2-gre2d.LICENSE): the PulSeg
+#: object pulseg.fromSeq made of the 2D GRE example and pge2.check's params, saved by MATLAB.
+#: No .pge file of an example is published; this object is what serialize.m writes to one.
+PULSEG = Path(__file__).parent / "data" / "pge2-gre2d.mat"
+GAMMA_HZ_PER_T = 42.576e6  # pge2 serialize.m: arg.gamma
+GAMMA_HZ_PER_G = 4257.6  # pge2 opts.m: arg.gamma
+
+
+def _empty(event):
+    return isinstance(event, np.ndarray) and event.size == 0
+
+
+def _replay(psq) -> pp.Sequence:
+    """The .seq pulseg read, rebuilt block by block from its own output: each loop row's parent
+    block at that row's amplitudes, phases, frequency and duration, a TRID label on each instance."""
+    loop = np.asarray(psq.loop, dtype=float)
+    segments, parents = list(np.atleast_1d(psq.segments)), list(np.atleast_1d(psq.parentBlocks))
+    system = pp.Opts(adc_dead_time=0, rf_dead_time=0, rf_ringdown_time=0, grad_raster_time=4e-6,
+                     rf_raster_time=4e-6, block_duration_raster=4e-6, adc_raster_time=2e-6)
+    seq, row = pp.Sequence(system), 0
+    while row < loop.shape[0]:
+        seg = segments[int(loop[row, 0]) - 1]
+        for j in range(seg.nBlocksInSegment):
+            n, events = row + j, []
+            if j == 0:
+                events.append(pp.make_label(type="SET", label="TRID", value=int(seg.TRID)))
+            if loop[n, 12] > 0:
+                events.append(pp.make_delay(loop[n, 12]))
+            block = parents[int(loop[n, 1]) - 1].block if loop[n, 1] > 0 else None
+            if block is not None and not _empty(block.rf):
+                signal = np.asarray(block.rf.signal, dtype=complex)
+                events.append(SimpleNamespace(
+                    type="rf", signal=signal / np.abs(signal).max() * loop[n, 2], t=np.asarray(block.rf.t, dtype=float),
+                    shape_dur=block.rf.shape_dur, delay=block.rf.delay, center=block.rf.center, freq_offset=loop[n, 4],
+                    phase_offset=loop[n, 3], freq_ppm=0, phase_ppm=0, dead_time=0, ringdown_time=0, use="excitation"))
+            for axis, col in (("x", 5), ("y", 7), ("z", 9)):
+                g = getattr(block, f"g{axis}") if block is not None else np.zeros(0)
+                if not _empty(g):
+                    events.append(SimpleNamespace(type="trap", channel=axis, amplitude=loop[n, col], rise_time=g.riseTime,
+                                                  flat_time=g.flatTime, fall_time=g.fallTime, delay=g.delay, area=0.0,
+                                                  flat_area=0.0, first=0.0, last=0.0))
+            if block is not None and not _empty(block.adc):
+                events.append(pp.make_adc(int(block.adc.numSamples), dwell=block.adc.dwell, delay=block.adc.delay,
+                                          phase_offset=loop[n, 11], freq_offset=loop[n, 4], system=system))
+            seq.add_block(*events)
+        row += seg.nBlocksInSegment
+    return seq
+
+
+def test_pge_matches_what_pulseg_and_pge2_check_made_of_pge2s_own_example():
+    """Our .pge of the same blocks holds pulseg's segments (variable delays included), parent blocks
+    and loop, and pge2.check's peak B1, gradient and slew as serialize.m:71-89 writes them."""
+    mat = sio.loadmat(PULSEG, squeeze_me=True, struct_as_record=False)
+    psq, params = mat["psq"], mat["params"]
+    pge = decode_pge(write_pge(_replay(psq)))
+    theirs = np.asarray(psq.loop, dtype=float)
+    assert [s.block_ids for s in pge.segments] == [tuple(np.atleast_1d(s.blockIDs).tolist())
+                                                   for s in np.atleast_1d(psq.segments)]
+    assert -1 in pge.segments[2].block_ids  # pulseg's variable delays, found again
+    for ours, their in zip(pge.parent_blocks, np.atleast_1d(psq.parentBlocks), strict=True):
+        block = their.block
+        assert ours.duration_s == pytest.approx(block.blockDuration, rel=1e-6)
+        for axis, g in enumerate((block.gx, block.gy, block.gz)):
+            assert (ours.grads[axis] is None) == _empty(g)
+            if not _empty(g):
+                got = ours.grads[axis]
+                assert (got.delay_s, got.rise_s, got.flat_s, got.fall_s) == pytest.approx(
+                    (g.delay, g.riseTime, g.flatTime, g.fallTime), rel=1e-6)
+        assert (ours.adc is None) == _empty(block.adc)
+    loop = pge.loop.astype(float)
+    assert loop.shape == theirs.shape == (2462, 23)
+    scale = np.maximum(np.abs(theirs).max(axis=0), 1e-30)  # per column: float32 rounding of its largest value
+    np.testing.assert_allclose(loop / scale, theirs / scale, rtol=0, atol=1e-6)
+    assert pge.max_b1_hz == pytest.approx(params.b1max * GAMMA_HZ_PER_G, rel=1e-6)
+    assert pge.max_grad_hz_per_m == pytest.approx(params.gmax * GAMMA_HZ_PER_T / 100, rel=1e-6)
+    assert pge.max_slew_hz_per_m_per_s == pytest.approx(params.smax * GAMMA_HZ_PER_T * 10, rel=1e-6)
+    assert (pge.n_readouts, pge.duration_s) == (psq.nReadouts, pytest.approx(psq.duration, rel=1e-6))
+    # largest-energy instance: the sum of pulseg's three gradient-energy columns (serialize.m:267);
+    # pulseg's own Emax.n sums columns 11-13 (z energy, ADC phase, duration) instead
+    energy = theirs[:, [6, 8, 10]].sum(axis=1)
+    for seg in pge.segments:
+        rows = [r for s, r in pge.instances() if s == seg.id]
+        sums = [energy[r:r + len(seg.block_ids)].sum() for r in rows]
+        assert seg.energy_row == (rows[int(np.argmax(sums))] + 1 if max(sums) > 0 else 1)
