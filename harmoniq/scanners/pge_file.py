@@ -38,26 +38,31 @@ trapezoid), 12 ADC phase (rad), 13 block duration (s), 14 physiological trigger,
 rotation matrix (row-major; identity: harmoniq writes no rotations). Played waveform of a block
 = its parent block's normalized shape x the row's amplitude (pge2 ``getsegmentinstance.m``).
 
-Where harmoniq is stricter than the MATLAB path, on purpose: every instance's events must have
-the timing and shapes of the segment's first instance (else pge2 plays other gradients than
-the file's, issue 11), parent blocks are shared only by blocks with equal timing and shapes,
-and a segment's "largest energy" row sums the three gradient energies (columns 7, 9, 11) as
-serialize.m:267 documents (fromSeq.m sums columns 11-13). The max slew is the largest slew of
-the piecewise-linear waveforms; pge2.check samples them every 4 us, which gives the same value
-for trapezoid ramps of 8 us or longer.
+Segments (fromSeq.m): an instance starts at each TRID label; segment ids follow increasing
+TRID; a block without RF, gradient or ADC events is a pure delay (0; -1 where its duration
+changes between instances), other blocks become parent blocks in order of first appearance.
+Checked against pulseg's own output for pge2's 2D GRE example (``tests/ge/test_pge_file.py``).
+
+Where harmoniq departs from the MATLAB path, on purpose: every instance's events must have the
+timing and shapes of the segment's first instance (else pge2 plays other gradients than the
+file's, issue 11); parent blocks are shared only by blocks with equal timing and shapes; a
+segment's "largest energy" row sums the three gradient energies (columns 7, 9, 11) as
+serialize.m:267 documents (fromSeq.m sums columns 11-13: z energy, ADC phase, duration). The
+max slew is the largest slew of the piecewise-linear waveforms; pge2.check samples them every
+4 us, which gives the same value for trapezoid ramps of 8 us or longer. Only trapezoid
+gradients are written (all harmoniq builds); the reader decodes every gradient type.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
-from harmoniq.scanners.ge import _trid_starts
+from harmoniq.scanners.ge import _shape, _trid_starts
 from harmoniq.scanners.seqtables import sequence_tables
 from harmoniq.seqfile import DETECT_RF_USE, read_seq
 
@@ -254,15 +259,14 @@ def _timing_codes(seq, tables) -> dict[str, np.ndarray]:
             out[eid] = code(key)
         return out
 
-    ns = lambda v: int(round(float(v) * 1e9))  # noqa: E731
-    grad = {}
-    for gid, d in seq.grad_library.data.items():
-        if seq.grad_library.type[gid] == "t":
-            grad[gid] = ("t", ns(d[1]), ns(d[2]), ns(d[3]), ns(d[4]))
-        else:
-            grad[gid] = ("g", int(d[3]), int(d[4]), ns(d[5]))
-    rf = {rid: ("rf", int(d[1]), int(d[2]), int(d[3]), ns(d[4]), ns(d[5])) for rid, d in seq.rf_library.data.items()}
-    adc = {aid: ("adc", int(d[0]), ns(d[1]), ns(d[2])) for aid, d in seq.adc_library.data.items()}
+    def ns(*values) -> tuple:
+        return tuple(int(round(float(v) * 1e9)) for v in values)
+
+    # trapezoid: rise, flat, fall, delay; RF: magnitude, phase and time shapes, centre, delay;
+    # ADC: samples, dwell, delay
+    grad = {gid: ("trap", *ns(*d[1:5])) for gid, d in seq.grad_library.data.items()}
+    rf = {rid: ("rf", int(d[1]), int(d[2]), int(d[3]), *ns(d[4], d[5])) for rid, d in seq.rf_library.data.items()}
+    adc = {aid: ("adc", int(d[0]), *ns(d[1], d[2])) for aid, d in seq.adc_library.data.items()}
     g = lookup(grad)
     return {"rf": lookup(rf)[tables.rf], "gx": g[tables.grad[:, 0]], "gy": g[tables.grad[:, 1]],
             "gz": g[tables.grad[:, 2]], "adc": lookup(adc)[tables.adc]}
@@ -302,24 +306,16 @@ def _segments(tables, source: str):
         k = int(bad[0])
         raise HarmoniqError(
             f"{source}: block {tables.block_ids[starts[k]]} (TRID {trids[k]}) opens an instance of "
-            f"{lengths[k]} blocks; the segment's first instance has {n_blocks[seg_of_instance[k]]} (pge2 needs equal blocks)")
+            f"{lengths[k]} blocks; the segment's first instance has {n_blocks[seg_of_instance[k]]} "
+            "(pge2 needs equal blocks)")
     return starts, lengths, seg_of_instance, starts[first], n_blocks
 
 
-def _shape_peak(seq, shape_id: int) -> float:
-    """max |samples| of a library shape."""
-    from pypulseq.decompress_shape import decompress_shape
-
-    data = np.asarray(seq.shape_library.data[shape_id], dtype=np.float64)
-    packed = type("Compressed", (), {"num_samples": int(data[0]), "data": data[1:]})()
-    return float(np.max(np.abs(decompress_shape(packed))))
-
-
-def _per_id(library: dict, size_from: dict, value) -> np.ndarray:
-    """Lookup array (index: library id, 0 -> 0.0) of ``value(id, data)``."""
-    out = np.zeros(max(size_from, default=0) + 1)
+def _per_id(library: dict, value) -> np.ndarray:
+    """Lookup array (index: library id, 0 -> 0.0) of ``value(data)`` for every event of ``library``."""
+    out = np.zeros(max(library, default=0) + 1)
     for eid, data in library.items():
-        out[eid] = value(eid, data)
+        out[eid] = value(data)
     return out
 
 
@@ -377,16 +373,17 @@ def _plan(seq, tables, source: str) -> _Plan:
     loop[:, COL_SEGMENT] = seg_row + 1
     loop[:, COL_PARENT] = parent_of_row[def_row]
     rf_lib, adc_lib, grad_lib = seq.rf_library.data, seq.adc_library.data, seq.grad_library.data
-    loop[:, COL_RF_AMP] = _per_id(rf_lib, rf_lib, lambda i, d: abs(float(d[0])) * _shape_peak(seq, int(d[1])))[tables.rf]
-    loop[:, COL_RF_PHASE] = _per_id(rf_lib, rf_lib, lambda i, d: float(d[9]))[tables.rf]
-    rf_freq = _per_id(rf_lib, rf_lib, lambda i, d: float(d[8]))[tables.rf]
-    loop[:, COL_FREQ] = np.where(tables.adc > 0, _per_id(adc_lib, adc_lib, lambda i, d: float(d[5]))[tables.adc], rf_freq)
-    amp = _per_id(grad_lib, grad_lib, lambda i, d: float(d[0]))
-    energy = _per_id(grad_lib, grad_lib, lambda i, d: float(d[0]) ** 2 * (float(d[1]) / 3 + float(d[2]) + float(d[3]) / 3))
+    rf_peak = _per_id(rf_lib, lambda d: abs(float(d[0])) * np.max(np.abs(_shape(seq, int(d[1])))))
+    loop[:, COL_RF_AMP] = rf_peak[tables.rf]
+    loop[:, COL_RF_PHASE] = _per_id(rf_lib, lambda d: float(d[9]))[tables.rf]
+    rf_freq = _per_id(rf_lib, lambda d: float(d[8]))[tables.rf]
+    loop[:, COL_FREQ] = np.where(tables.adc > 0, _per_id(adc_lib, lambda d: float(d[5]))[tables.adc], rf_freq)
+    amp = _per_id(grad_lib, lambda d: float(d[0]))
+    energy = _per_id(grad_lib, lambda d: float(d[0]) ** 2 * (float(d[1]) / 3 + float(d[2]) + float(d[3]) / 3))
     for axis, col in enumerate(COL_GRAD):
         loop[:, col] = amp[tables.grad[:, axis]]
         loop[:, col + 1] = energy[tables.grad[:, axis]]
-    loop[:, COL_ADC_PHASE] = _per_id(adc_lib, adc_lib, lambda i, d: float(d[6]))[tables.adc]
+    loop[:, COL_ADC_PHASE] = _per_id(adc_lib, lambda d: float(d[6]))[tables.adc]
     loop[:, COL_DURATION] = [seq.block_durations[int(b)] for b in tables.block_ids]
     loop[:, 14:] = _IDENTITY
     per_instance = np.add.reduceat(loop[:, [6, 8, 10]].sum(axis=1), starts)
@@ -535,7 +532,8 @@ class _Reader:
     def f32(self, what: str, count: int = 1):
         out = self.take("f4", count, what).astype(np.float64)
         if not np.all(np.isfinite(out)):
-            raise HarmoniqError(f"{self.source}: .pge field {what} at byte {self.pos} is not finite; valid: finite numbers")
+            raise HarmoniqError(f"{self.source}: .pge field {what} at byte {self.pos} is not finite; "
+                                "valid: finite numbers")
         return float(out[0]) if count == 1 else out
 
     def int(self, kind: str, what: str, lo: int, hi: int) -> int:
@@ -618,7 +616,8 @@ def _check_loop(loop: np.ndarray, segments: tuple, parents_of: tuple, source: st
     while row < n:
         seg_id = loop[row, COL_SEGMENT]
         if seg_id != int(seg_id) or not 1 <= seg_id <= len(segments):
-            raise HarmoniqError(f"{source}: .pge loop row {row + 1} names segment {seg_id:g}; valid: 1 to {len(segments)}")
+            raise HarmoniqError(f"{source}: .pge loop row {row + 1} names segment {seg_id:g}; "
+                                f"valid: 1 to {len(segments)}")
         ids = segments[int(seg_id) - 1].block_ids
         rows = loop[row:row + len(ids)]
         if rows.shape[0] < len(ids) or np.any(rows[:, COL_PARENT] != ids) or np.any(rows[:, COL_SEGMENT] != seg_id):
@@ -629,7 +628,8 @@ def _check_loop(loop: np.ndarray, segments: tuple, parents_of: tuple, source: st
         off = np.flatnonzero(np.abs(rows[parents, COL_DURATION] - durations) > DURATION_TOL_S)
         if off.size:
             raise HarmoniqError(f"{source}: .pge loop row {row + int(np.flatnonzero(parents)[off[0]]) + 1} lasts "
-                                f"{rows[parents, COL_DURATION][off[0]]:.7g} s, its parent block {durations[off[0]]:.7g} s; "
+                                f"{rows[parents, COL_DURATION][off[0]]:.7g} s, its parent block "
+                                f"{durations[off[0]]:.7g} s; "
                                 "only pure delays may change duration")
         row += len(ids)
 
@@ -675,7 +675,8 @@ def read_pge(path: str | os.PathLike) -> PgeFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise HarmoniqError(f"{path}: cannot read the .pge file ({exc.strerror or exc}); give an existing file") from exc
+        raise HarmoniqError(f"{path}: cannot read the .pge file ({exc.strerror or exc}); "
+                            "give an existing file") from exc
     return decode_pge(data, str(path))
 
 

@@ -211,9 +211,9 @@ def _replay(psq) -> pp.Sequence:
             for axis, col in (("x", 5), ("y", 7), ("z", 9)):
                 g = getattr(block, f"g{axis}") if block is not None else np.zeros(0)
                 if not _empty(g):
-                    events.append(SimpleNamespace(type="trap", channel=axis, amplitude=loop[n, col], rise_time=g.riseTime,
-                                                  flat_time=g.flatTime, fall_time=g.fallTime, delay=g.delay, area=0.0,
-                                                  flat_area=0.0, first=0.0, last=0.0))
+                    events.append(SimpleNamespace(
+                        type="trap", channel=axis, amplitude=loop[n, col], rise_time=g.riseTime, flat_time=g.flatTime,
+                        fall_time=g.fallTime, delay=g.delay, area=0.0, flat_area=0.0, first=0.0, last=0.0))
             if block is not None and not _empty(block.adc):
                 events.append(pp.make_adc(int(block.adc.numSamples), dwell=block.adc.dwell, delay=block.adc.delay,
                                           phase_offset=loop[n, 11], freq_offset=loop[n, 4], system=system))
