@@ -60,7 +60,7 @@ def build_cmd(protocols, profile_names, out, force, as_json):
 @click.argument("seqfile", type=click.Path(dir_okay=False))
 @click.option("--profile", "profile_names", default=None,
               help="Hardware profile name(s) or profile files, comma-separated, or 'all' "
-                   "(required for a .seq; for a .pge: GE profiles, optional).")
+                   "(required for a .seq; for a .pge: GE profiles, optional, 'all': every GE profile).")
 @json_option
 def check_cmd(seqfile, profile_names, as_json):
     """Check SEQFILE (.seq, or GE's .pge: decoded) against hardware profiles.
@@ -68,8 +68,8 @@ def check_cmd(seqfile, profile_names, as_json):
     from harmoniq.scanners import check, load_profile
 
     loaded = [load_profile(n) for n in _profile_names(profile_names)] if profile_names else []
-    if seqfile.endswith(".pge"):
-        _check_pge(seqfile, loaded, as_json)
+    if seqfile.endswith(".pge"):  # 'all': every GE profile
+        _check_pge(seqfile, [p for p in loaded if p.vendor == "GE" or profile_names != "all"], as_json)
     if not loaded:
         raise HarmoniqError(f"seq check {seqfile}: give --profile NAME (harmoniq profiles list) for a .seq file")
     if not os.path.isfile(seqfile):

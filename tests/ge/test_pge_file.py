@@ -151,6 +151,19 @@ def test_damaged_files_are_refused(small):
         decode_pge(bytes(damaged), "damaged.pge")
 
 
+def test_corrupted_bytes_decode_or_give_one_harmoniq_error(small):
+    """Random byte damage anywhere: the decoder either reads a file or raises HarmoniqError, nothing else."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        damaged = bytearray(small)
+        for at in rng.integers(0, len(small), size=rng.integers(1, 4)):
+            damaged[at] = int(rng.integers(0, 256))
+        try:
+            decode_pge(bytes(damaged), "damaged.pge")
+        except HarmoniqError as exc:
+            assert "\n" not in str(exc)
+
+
 @pytest.mark.parametrize("content, words", [
     (lambda d: d[: len(d) // 2], "truncated .pge"),
     (lambda d: b"\x00\x00" + d[2:], "not a .pge file"),
@@ -169,6 +182,9 @@ def test_cli_reports_segments_and_checks_a_pge(built):
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["checks"] == {"ge-premier-3t": []}
     assert report["rows"] == 7681 and sum(s["instances"] * s["blocks"] for s in report["segments"]) == 7681
+    every_ge = subprocess.run([*CLI, "seq", "check", str(built / "t2-se.pge"), "--profile", "all", "--json"],
+                              capture_output=True, text=True)
+    assert set(json.loads(every_ge.stdout)["checks"]) == {"ge-premier-3t", "ge-signa-artist-1.5t"}
 
 
 # --- outside check: pge2's own PulSeg object of its 2D GRE example ----------------------------
