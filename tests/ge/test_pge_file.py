@@ -4,6 +4,7 @@ from the .seq itself; a damaged .pge is one clear error line."""
 
 import hashlib
 import json
+import struct
 import subprocess
 import sys
 import warnings
@@ -17,7 +18,7 @@ import scipy.io as sio
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import list_protocols, load_protocol
-from harmoniq.scanners.pge_file import decode_pge, read_pge, write_pge
+from harmoniq.scanners.pge_file import _heating_rows, decode_pge, read_pge, write_pge
 from harmoniq.sequences.export import export
 
 PER_LINE = Path(__file__).parent / "data" / "gre-demo-per-line-encodes.seq"
@@ -273,3 +274,35 @@ def test_pge_matches_what_pulseg_and_pge2_check_made_of_pge2s_own_example():
         rows = [r for s, r in pge.instances() if s == seg.id]
         sums = [energy[r:r + len(seg.block_ids)].sum() for r in rows]
         assert seg.energy_row == (rows[int(np.argmax(sums))] + 1 if max(sums) > 0 else 1)
+
+
+def test_layout_of_a_one_block_file_is_serialize_m_field_by_field_in_either_byte_order():
+    """One TRID, one block with a trapezoid on x: the bytes unpack with the layout read off
+    serialize.m (lines 49-107, 124-147, 189-204, 262-284), and the same fields in network byte
+    order decode to the same file."""
+    system = pp.Opts(grad_raster_time=4e-6, block_duration_raster=4e-6)
+    seq = pp.Sequence(system)
+    gx = pp.make_trapezoid("x", amplitude=2e5, rise_time=40e-6, flat_time=200e-6, fall_time=40e-6, system=system)
+    seq.add_block(gx, pp.make_delay(400e-6), pp.make_label(type="SET", label="TRID", value=7))
+    data = write_pge(seq)
+    layout = ("h h" " i f h h4f h h h h" " h h h h i h" " i h 23f" " 5f 3i")  # marker, parent, segment, loop, tail
+    fields = struct.unpack("<" + layout.replace(" ", ""), data)
+    assert struct.calcsize("<" + layout.replace(" ", "")) == len(data)
+    marker, n_parents, pid, duration, rf, gtype, delay, rise, flat, fall, gy, gz, adc, trig = fields[:14]
+    assert (marker, n_parents, pid, rf, gtype, gy, gz, adc, trig) == (47, 1, 1, 0, 1, 0, 0, 0, 0)
+    assert (duration, delay, rise, flat, fall) == pytest.approx((400e-6, 0, 40e-6, 200e-6, 40e-6), rel=1e-6)
+    assert fields[14:20] == (1, 1, 1, 1, 1, 1)  # segments; id; blocks; parent ids; energy row; has gradients
+    assert fields[20:22] == (1, 23) and fields[23] == 1 and fields[27] == pytest.approx(2e5)  # rows, columns, loop
+    assert fields[-3:] == (0, 1, 0)  # readouts, gain readouts, heating rows (serialize.m:97 skips a 1-row loop)
+    swapped = decode_pge(struct.pack(">" + layout.replace(" ", ""), *fields), "network.pge")
+    ours = decode_pge(data)
+    assert swapped.byte_order == ">" and ours.byte_order == "<"
+    assert repr(swapped.parent_blocks) == repr(ours.parent_blocks) and swapped.segments == ours.segments
+    np.testing.assert_array_equal(swapped.loop, ours.loop)
+
+
+@pytest.mark.parametrize("lengths, rows", [([30000, 15000], 30000), ([10] * 5000, 39990), ([6] * 10, 60)])
+def test_heating_window_counts_whole_instances_up_to_40000_blocks(lengths, rows):
+    """serialize.m:96-107 by hand: whole instances from the start while the row count stays within 40,000."""
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    assert _heating_rows(starts, np.array(lengths), int(np.sum(lengths))) == rows
