@@ -85,7 +85,7 @@ def check_cmd(seqfile, profile_names, as_json):
 
 def _check_pge(path: str, profiles: list, as_json: bool) -> None:
     """Decode a .pge, report its segments and instances, check it against GE ``profiles``; exit."""
-    from harmoniq.scanners.pge_file import check_pge, read_pge
+    from harmoniq.scanners.pge import check_pge, read_pge
 
     pge = read_pge(path)
     report = {"file": path, **pge.summary(), "checks": {p.name: check_pge(pge, p) for p in profiles}}

@@ -91,7 +91,7 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
     file of that name exists that ``export`` did not write (unless ``force``).
     """
     from harmoniq.scanners import check, load_profile
-    from harmoniq.scanners.pge_file import pge_bytes
+    from harmoniq.scanners.pge import pge_bytes
 
     if scanners is not None:
         protocol = protocol.with_targets(scanners)

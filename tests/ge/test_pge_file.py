@@ -18,7 +18,8 @@ import scipy.io as sio
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.protocols import list_protocols, load_protocol
-from harmoniq.scanners.pge_file import _heating_rows, decode_pge, read_pge, write_pge
+from harmoniq.scanners.pge import decode_pge, read_pge, write_pge
+from harmoniq.scanners.pge.write import _heating_rows
 from harmoniq.sequences.export import export
 
 PER_LINE = Path(__file__).parent / "data" / "gre-demo-per-line-encodes.seq"
@@ -35,7 +36,7 @@ def built(tmp_path_factory):
 
 def test_pge_bytes_are_the_same_in_another_process_and_in_the_sidecar(built):
     names = list_protocols()
-    code = ("import hashlib, sys; from harmoniq.scanners.pge_file import write_pge; "
+    code = ("import hashlib, sys; from harmoniq.scanners.pge import write_pge; "
             "[print(hashlib.sha256(write_pge(p)).hexdigest()) for p in sys.argv[1:]]")
     other = subprocess.run([sys.executable, "-c", code, *(str(built / f"{n}.seq") for n in names)],
                            check=True, capture_output=True, text=True).stdout.split()
