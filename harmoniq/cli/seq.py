@@ -28,7 +28,8 @@ def _profile_names(value: str) -> list[str]:
 @click.argument("protocols", nargs=-1, required=True)
 @click.option("--profiles", "profile_names", default=None,
               help="Comma-separated hardware profiles to build for, or 'all' (default: the protocol's targets).")
-@out_option("Output folder: <protocol>.seq and <protocol>.json.", folder=True, default=".")
+@out_option("Output folder: <protocol>.seq and <protocol>.json (+ <protocol>.pge for GE targets).", folder=True,
+            default=".")
 @force_option
 @json_option
 def build_cmd(protocols, profile_names, out, force, as_json):
@@ -44,25 +45,33 @@ def build_cmd(protocols, profile_names, out, force, as_json):
         side = json.loads(json_path.read_text())
         built.append({"protocol": protocol.name, "seq": str(seq_path), "sidecar": str(json_path),
                       "sha256": side["seq"]["sha256"], "duration_s": side["total_duration_s"],
+                      "pge": str(seq_path.with_suffix(".pge")) if "pge" in side else None,
                       "checks": {name: check["ok"] for name, check in side["checks"].items()}})
     if as_json:
         echo_json(built)
         return
     for b in built:
         checked = ", ".join(f"{k}: {'ok' if ok else 'FAIL'}" for k, ok in b["checks"].items())
-        click.echo(f"{b['seq']}  sha256 {b['sha256'][:16]}…  {b['duration_s'] / 60:.1f} min  [{checked}]")
+        pge = f"  + {b['pge']}" if b["pge"] else ""
+        click.echo(f"{b['seq']}{pge}  sha256 {b['sha256'][:16]}…  {b['duration_s'] / 60:.1f} min  [{checked}]")
 
 
 @seq.command("check")
 @click.argument("seqfile", type=click.Path(dir_okay=False))
-@click.option("--profile", "profile_names", required=True,
-              help="Hardware profile name(s) or profile files, comma-separated, or 'all'.")
+@click.option("--profile", "profile_names", default=None,
+              help="Hardware profile name(s) or profile files, comma-separated, or 'all' "
+                   "(required for a .seq; for a .pge: GE profiles, optional, 'all': every GE profile).")
 @json_option
 def check_cmd(seqfile, profile_names, as_json):
-    """Check SEQFILE against hardware profiles. Exit 0: passes, 1: violations, 2: unusable input."""
+    """Check SEQFILE (.seq, or GE's .pge: decoded) against hardware profiles.
+    Exit 0: passes, 1: violations, 2: unusable input."""
     from harmoniq.scanners import check, load_profile
 
-    loaded = [load_profile(n) for n in _profile_names(profile_names)]
+    loaded = [load_profile(n) for n in _profile_names(profile_names)] if profile_names else []
+    if seqfile.endswith(".pge"):  # 'all': every GE profile
+        _check_pge(seqfile, [p for p in loaded if p.vendor == "GE" or profile_names != "all"], as_json)
+    if not loaded:
+        raise HarmoniqError(f"seq check {seqfile}: give --profile NAME (harmoniq profiles list) for a .seq file")
     if not os.path.isfile(seqfile):
         raise HarmoniqError(f"{seqfile}: no such .seq file")
     reports = {p.name: check(seqfile, p) for p in loaded}
@@ -72,3 +81,20 @@ def check_cmd(seqfile, profile_names, as_json):
         for report in reports.values():
             click.echo(report.to_text())
     sys.exit(0 if all(r.ok for r in reports.values()) else 1)
+
+
+def _check_pge(path: str, profiles: list, as_json: bool) -> None:
+    """Decode a .pge, report its segments and instances, check it against GE ``profiles``; exit."""
+    from harmoniq.scanners.pge import check_pge, read_pge
+
+    pge = read_pge(path)
+    report = {"file": path, **pge.summary(), "checks": {p.name: check_pge(pge, p) for p in profiles}}
+    if as_json:
+        echo_json(report)
+    else:
+        segments = ", ".join(f"{s['id']}: {s['blocks']} blocks x {s['instances']}" for s in report["segments"])
+        click.echo(f"{path}: {report['parent_blocks']} parent blocks, {report['rows']} blocks, "
+                   f"{report['duration_s']:.1f} s; segments {segments}")
+        for name, problems in report["checks"].items():
+            click.echo(f"{name}: " + ("ok" if not problems else "; ".join(problems)))
+    sys.exit(1 if any(report["checks"].values()) else 0)

@@ -3,7 +3,9 @@
 The file is written by pypulseq (pinned), with LF line endings and pypulseq's md5 signature;
 its SHA-256 goes into a JSON sidecar together with the protocol, the harmonized limits, the
 acquisition metadata, the timing measured back from the file and every target's check.
-Both files are written atomically, and only when every target scanner accepts the sequence.
+For GE targets the pge2 interpreter's ``.pge`` file, serialized from the written ``.seq``, goes
+next to it with its SHA-256 in the sidecar. All files are written atomically, and only when
+every target scanner accepts the sequence.
 """
 
 from __future__ import annotations
@@ -89,12 +91,16 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
     file of that name exists that ``export`` did not write (unless ``force``).
     """
     from harmoniq.scanners import check, load_profile
+    from harmoniq.scanners.pge import pge_bytes
 
     if scanners is not None:
         protocol = protocol.with_targets(scanners)
     outdir = Path(outdir)
     seq_path, json_path = outdir / f"{protocol.name}.seq", outdir / f"{protocol.name}.json"
-    check_targets(seq_path, json_path, stage=STAGE, force=force)
+    ge_targets = [name for name in protocol.targets if load_profile(name).vendor == "GE"]
+    pge_path = outdir / f"{protocol.name}.pge"  # what GE's pge2 interpreter plays, for GE targets
+    targets = (seq_path, pge_path, json_path) if ge_targets else (seq_path, json_path)
+    check_targets(*targets, stage=STAGE, force=force)
     built = build(protocol)
     data = seq_bytes(built.seq)
     checks = {}
@@ -122,7 +128,12 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
         "total_duration_s": built.info.duration_s,
         "checks": checks,
     }
-    with output_files(seq_path, json_path, stage=STAGE, force=force) as (seq_tmp, json_tmp):
-        seq_tmp.write_bytes(data)
-        json_tmp.write_text(sidecar_text(sidecar, STAGE), encoding="utf-8")
+    with output_files(*targets, stage=STAGE, force=force) as temps:
+        temps[0].write_bytes(data)
+        if ge_targets:  # serialized from the .seq as written, as pge2 does
+            pge = pge_bytes(temps[0], str(pge_path))
+            temps[1].write_bytes(pge)
+            sidecar["pge"] = {"file": pge_path.name, "sha256": hashlib.sha256(pge).hexdigest(), "bytes": len(pge),
+                              "profiles": ge_targets}
+        temps[-1].write_text(sidecar_text(sidecar, STAGE), encoding="utf-8")
     return seq_path, json_path
