@@ -65,7 +65,7 @@ class Interpretation:
     te_s: list[float] = field(default_factory=list)
     ti_s: list[float] = field(default_factory=list)
     played_duration_s: float = 0.0
-    #: peak stimulation (percent of threshold) per shipped GE coil, default weights [1 1 1]
+    #: peak stimulation (percent of threshold) per GE coil model of :data:`pns.COILS`, weights [1 1 1]
     pns_percent: dict[str, float] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
@@ -211,11 +211,20 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
             "ge_played_kspace", block, float(tables.start_ns[worst_block]) / 1e9, worst, KSPACE_TOL_FOV,
             f"block {block}: the readout lands {worst:.3g}/FOV from the file's k-space position when played "
             f"with each segment's first-instance gradient timing ({RULE_SOURCE})"))
-    peaks = {name: 0.0 for name in sorted({*pns.PROFILE_COILS.values()})}
+    peaks = {name: _PnsPeak() for name in pns.COILS}
     for trid, (fs, fe) in first.items():
         rows = [int(s) for s, e, t in zip(starts, ends, trids) if int(t) == trid and e - s == fe - fs]
-        for name in peaks:
-            peaks[name] = max(peaks[name], _segment_pns(seq, tables, fs, fe, rows, pns.COILS[name]))
+        for name, peak in _segment_pns(seq, tables, fs, fe, rows, pns.COILS).items():
+            if peak.percent > pns.NORMAL_MODE_PERCENT:
+                block, first_block = int(tables.block_ids[peak.block]), int(tables.block_ids[peak.instance])
+                violations.append(Violation(
+                    "ge_pns", block, float(tables.start_ns[peak.block]) / 1e9, peak.percent,
+                    pns.NORMAL_MODE_PERCENT,
+                    f"block {block} (TRID {trid}, instance from block {first_block}): nerve stimulation "
+                    f"{peak.percent:.1f} % of the {name.upper()} coil's threshold exceeds the "
+                    f"{pns.NORMAL_MODE_PERCENT:g} % normal-mode limit (pge2 private/checksegment.m, pns.m)"))
+            if peak.percent > peaks[name].percent:
+                peaks[name] = peak
     dead_ringdown = SEGMENT_DEAD_TIME_S + SEGMENT_RINGDOWN_TIME_S
     segments = []
     for trid, (s, e) in first.items():
@@ -227,7 +236,7 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     return Interpretation(
         segments=segments, kspace_error_fov=worst, tr_s=tr, played_tr_s=main.played_duration_s if main else 0.0,
         te_s=_definition_list(seq, "TE"), ti_s=_definition_list(seq, "TI"), played_duration_s=total,
-        pns_percent=peaks, violations=violations,
+        pns_percent={name: peak.percent for name, peak in peaks.items()}, violations=violations,
     )
 
 
@@ -244,36 +253,81 @@ def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
     return float(data[5]) + times, values
 
 
-def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int], coil: pns.Coil) -> float:
-    """Peak stimulation (percent) over the instances starting at ``rows`` of the segment whose
+@dataclass(frozen=True)
+class _PnsPeak:
+    """Largest stimulation (percent) of one segment on one coil: where (block position) and in
+    which instance (position of its first block)."""
+
+    percent: float = 0.0
+    block: int = -1
+    instance: int = -1
+
+
+def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int],
+                 coils: dict[str, pns.Coil]) -> dict[str, _PnsPeak]:
+    """Peak stimulation per coil over the instances starting at ``rows`` of the segment whose
     first instance spans blocks [fs, fe): the first instance's waveforms on pge2's 4 us grid
     (``getsegmentinstance.m``: samples at dead time + dt/2 + k dt), scaled per instance.
-    Stimulation is linear in each event's amplitude: one response per event, computed on the
-    event's support plus the 20-chronaxie kernel."""
+
+    Stimulation is linear in the waveform: events whose amplitude is the same in every instance
+    form one fixed waveform, convolved once per axis; each event whose amplitude changes adds
+    amplitude x its own response, evaluated only where such responses are non-zero."""
     dt = pns.GRAD_UPDATE_TIME_S
     tic = SEGMENT_DEAD_TIME_S + np.concatenate(([0.0], np.cumsum(tables.duration_ns[fs:fe]) / 1e9))
     grid = np.arange(SEGMENT_DEAD_TIME_S + dt / 2, tic[-1] + 1e-12, dt)
     events = [(j, axis) for j in range(fe - fs) for axis in range(3) if tables.grad[fs + j, axis]]
+    peaks = {name: _PnsPeak() for name in coils}
     if not events:
-        return 0.0
-    tail = pns.impulse_response(coil, dt).size + 2
-    local = []
+        return peaks
+    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
+                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
+    amp, first_row = np.unique(amp, axis=0, return_index=True)
+    varies = np.ptp(amp, axis=0) > 0
+    axis_of = np.array([a for _, a in events])
+    shapes = []
     for j, a in events:
         times, values = _corners(seq, int(tables.grad[fs + j, a]))
         lo = max(0, int(np.searchsorted(grid, tic[j] + times[0])) - 1)
-        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + tail)
-        wave = np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)
-        local.append((lo, hi, pns.axis_response(wave, coil, dt)))
-    active = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi, _ in local]))
-    response = np.zeros((len(events), active.size))
-    for row, (lo, hi, r) in enumerate(local):
-        response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
-    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
-                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
-    amp = np.unique(amp, axis=0)
-    axis_of = np.array([a for _, a in events])
-    peak = 0.0
-    for chunk in np.array_split(amp, max(1, amp.shape[0] // 4)):
-        per_axis = np.stack([chunk[:, axis_of == a] @ response[axis_of == a] for a in range(3)])
-        peak = max(peak, float(np.max(pns.total(per_axis))))
-    return peak
+        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + 1)
+        shapes.append((lo, hi, np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)))
+    fixed = np.zeros((3, grid.size))
+    for (lo, hi, wave), a, scale, var in zip(shapes, axis_of, amp[0], varies):
+        if not var:
+            fixed[a, lo:hi] += scale * wave
+    for name, coil in coils.items():
+        tail = pns.impulse_response(coil, dt).size + 2
+        base = pns.axis_response(fixed, coil, dt)
+        local = []
+        for e in np.flatnonzero(varies):
+            lo, hi, wave = shapes[e]
+            hi_r = min(grid.size, hi + tail)
+            padded = np.zeros(hi_r - lo)
+            padded[: hi - lo] = wave
+            local.append((e, lo, hi_r, pns.axis_response(padded, coil, dt)))
+        active = (np.unique(np.concatenate([np.arange(lo, hi) for _, lo, hi, _ in local]))
+                  if local else np.zeros(0, dtype=np.int64))
+        quiet = np.ones(grid.size, dtype=bool)
+        quiet[active] = False
+        fixed_total = pns.total(base)
+        best = _PnsPeak()
+        if quiet.any():
+            k = int(np.argmax(np.where(quiet, fixed_total, -1.0)))
+            best = _PnsPeak(float(fixed_total[k]), k, int(first_row[0]))
+        if local:
+            response = np.zeros((len(local), active.size))
+            for row, (_, lo, hi, r) in enumerate(local):
+                response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
+            var_amp, var_axis = amp[:, [e for e, *_ in local]], axis_of[[e for e, *_ in local]]
+            step = max(1, 4_000_000 // max(1, active.size))
+            for c0 in range(0, amp.shape[0], step):
+                per_axis = np.stack([base[a, active] + var_amp[c0:c0 + step, var_axis == a] @ response[var_axis == a]
+                                     for a in range(3)])
+                combined = pns.total(per_axis)
+                r, k = np.unravel_index(int(np.argmax(combined)), combined.shape)
+                if combined[r, k] > best.percent:
+                    best = _PnsPeak(float(combined[r, k]), int(active[k]), int(first_row[c0 + r]))
+        if best.block >= 0:
+            j = min(fe - fs - 1, int(np.searchsorted(tic, grid[best.block], side="right")) - 1)
+            peaks[name] = _PnsPeak(best.percent, rows[best.instance] + j, rows[best.instance])
+        
+    return peaks

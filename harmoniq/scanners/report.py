@@ -31,6 +31,7 @@ RULES: dict[str, tuple[str, str]] = {
     "ge_segment_tail_gap": ("min", "the end of every segment instance is quiet for the tail gap (GE)"),
     "ge_segment_instance": ("flag", "every segment instance has its first instance's blocks, durations and event timings (GE)"),
     "ge_played_kspace": ("max", "each readout's k-space position as GE plays it equals the file's within 0.01/FOV (GE)"),
+    "ge_pns": ("max", "nerve stimulation at most 80 % of the threshold on every shipped GE coil model (GE, pge2)"),
     "label_uninitialised": ("flag", "every counter label is SET before it is INC-ed"),
 }
 

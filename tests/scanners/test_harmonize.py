@@ -22,7 +22,7 @@ def test_all_six_profiles():
     assert lim.adc_delay_raster == 1e-6  # pge2: ADC delays on 1 us; Siemens: on the 1 us RF raster
     assert (lim.rf_dead_time, lim.rf_ringdown_time, lim.adc_dead_time) == (100e-6, 60e-6, 40e-6)
     assert (lim.adc_samples_limit, lim.adc_samples_divisor) == (8192, 4)
-    assert (lim.max_grad, lim.max_slew) == (0.045, 200.0)
+    assert (lim.max_grad, lim.max_slew) == (0.045, 80.0)  # slew derated for GE nerve stimulation
     assert lim.max_rf_freq_offset == lim.max_adc_freq_offset == 250e3
     assert lim.trid_segments and lim.labels_must_be_initialised
     assert lim.segment_tail_gap == 120e-6  # GE's 117 us rounded up to the 20 us block raster
@@ -33,6 +33,7 @@ def test_siemens_only_keeps_the_siemens_rasters():
     assert (lim.grad_raster_time, lim.rf_raster_time, lim.adc_raster_time, lim.block_duration_raster) == (
         10e-6, 1e-6, 0.1e-6, 10e-6)
     assert lim.max_grad == 0.045 and not lim.trid_segments and lim.segment_tail_gap == 0.0
+    assert lim.max_slew == 200.0  # no GE target: no nerve-stimulation derating
     assert (lim.rf_ringdown_time, lim.adc_dead_time) == (20e-6, 10e-6)
 
 
@@ -59,7 +60,7 @@ def test_lcm_is_exact_on_non_power_of_ten_rasters(tmp_path):
 
 def test_to_pypulseq_opts_and_declared_rasters_in_file(tmp_path):
     system = harmonize(list_profiles()).to_pypulseq_opts()
-    assert system.max_grad == pytest.approx(0.045 * GAMMA) and system.max_slew == pytest.approx(200 * GAMMA)
+    assert system.max_grad == pytest.approx(0.045 * GAMMA) and system.max_slew == pytest.approx(80 * GAMMA)
     assert (system.grad_raster_time, system.rf_raster_time, system.adc_raster_time,
             system.block_duration_raster) == (2e-5, 2e-6, 2e-6, 2e-5)
     assert (system.rf_dead_time, system.rf_ringdown_time, system.adc_dead_time) == (1e-4, 6e-5, 4e-5)
