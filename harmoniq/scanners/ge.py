@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from pypulseq.decompress_shape import decompress_shape
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
-from harmoniq.scanners import pns
+from harmoniq.scanners import ge_rules, pns
+from harmoniq.scanners.ge_rules import shape_samples
 from harmoniq.scanners.report import Violation
 from harmoniq.scanners.seqtables import SequenceTables
 
@@ -83,7 +83,7 @@ def _shape_keys(seq) -> dict[int, bytes]:
     """Per shape id its decompressed samples rounded to :data:`SHAPE_TOL` (0 and -1: regular raster)."""
     keys = {0: b"", -1: b"half"}
     for sid in seq.shape_library.data:
-        keys[sid] = np.round(_shape(seq, sid) / SHAPE_TOL).astype(np.int64).tobytes()
+        keys[sid] = np.round(shape_samples(seq, sid) / SHAPE_TOL).astype(np.int64).tobytes()
     return keys
 
 
@@ -103,13 +103,6 @@ def _timing_keys(seq) -> tuple[dict, dict, dict]:
     return grad, rf, adc
 
 
-def _shape(seq, shape_id: int) -> np.ndarray:
-    data = np.asarray(seq.shape_library.data[shape_id], dtype=np.float64)
-    compressed = type("Compressed", (), {})()
-    compressed.num_samples, compressed.data = int(data[0]), data[1:]
-    return decompress_shape(compressed)
-
-
 def _unit_areas(seq) -> dict[int, float]:
     """Area (s) of each gradient event at unit amplitude: trapezoid flat + (rise + fall) / 2;
     a sampled shape integrated over its sample times."""
@@ -119,10 +112,10 @@ def _unit_areas(seq) -> dict[int, float]:
         if seq.grad_library.type[gid] == "t":
             out[gid] = float(data[2]) + (float(data[1]) + float(data[3])) / 2
             continue
-        wave = _shape(seq, int(data[3]))
+        wave = shape_samples(seq, int(data[3]))
         time_id = int(data[4])
         if time_id > 0:
-            out[gid] = float(np.trapezoid(wave, _shape(seq, time_id) * raster))
+            out[gid] = float(np.trapezoid(wave, shape_samples(seq, time_id) * raster))
         else:
             out[gid] = float(np.sum(wave) * raster)
     return out
@@ -225,6 +218,15 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
                     f"{pns.NORMAL_MODE_PERCENT:g} % normal-mode limit (pge2 private/checksegment.m, pns.m)"))
             if peak.percent > peaks[name].percent:
                 peaks[name] = peak
+    played = ge_rules.played_start_ns(tables, starts)
+    guards = ge_rules.GuardIntervals(tables, played)
+    pure_delay = (tables.rf == 0) & (tables.adc == 0) & np.all(tables.grad == 0, axis=1)
+    parents = {key(i) for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
+    violations += ge_rules.guard_overlaps(tables, guards)
+    violations += ge_rules.variable_delays(tables, starts, ends, trids, played, guards, pure_delay)
+    violations += ge_rules.peak_b1(seq, tables)
+    violations += ge_rules.safety_window(seq, tables)
+    violations += ge_rules.pge_fields(tables, len(parents), first, int(starts[0]) if len(starts) else 0)
     dead_ringdown = SEGMENT_DEAD_TIME_S + SEGMENT_RINGDOWN_TIME_S
     segments = []
     for trid, (s, e) in first.items():
@@ -247,9 +249,9 @@ def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
         rise, flat, fall, delay = (float(v) for v in data[1:5])
         return delay + np.array([0.0, rise, rise + flat, rise + flat + fall]), np.array([0.0, 1.0, 1.0, 0.0])
     raster = float(seq.grad_raster_time)
-    values = _shape(seq, int(data[3]))
+    values = shape_samples(seq, int(data[3]))
     time_id = int(data[4])
-    times = _shape(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
+    times = shape_samples(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
     return float(data[5]) + times, values
 
 
