@@ -22,12 +22,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from pypulseq.supported_labels_rf_use import get_supported_rf_uses
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.scanners import ge_rules, pns
 from harmoniq.scanners.ge_rules import shape_samples
 from harmoniq.scanners.report import Violation
 from harmoniq.scanners.seqtables import SequenceTables
+from harmoniq.scanners.timeline import MeasuredTiming
 
 SEGMENT_DEAD_TIME_S = 12e-6  # pge2 matlab/+pge2/opts.m: arg.segment_dead_time
 SEGMENT_RINGDOWN_TIME_S = 105e-6  # pge2 matlab/+pge2/opts.m: arg.segment_ringdown_time
@@ -54,16 +56,19 @@ class Interpretation:
 
     ``kspace_error_fov``: largest |played - written| k-space position of any ADC, per axis, in
     units of 1/FOV of that axis (FOV from [DEFINITIONS], 1 m where absent);
-    ``played_tr_s``/``tr_s``: played and written duration of the most frequent segment's instance;
-    ``te_s``/``ti_s``: as written (inside one instance the interpreter keeps block timing).
+    ``tr_s``/``te_s``/``ti_s``: measured on the file's timeline, ``played_*`` on the timeline GE
+    plays (12 us before and 105 us after every segment instance), s; TR is the median time from
+    inversion to inversion (else excitation to excitation), TE/TI the distinct values.
     """
 
     segments: list[Segment]
     kspace_error_fov: float
-    tr_s: float
-    played_tr_s: float
+    tr_s: float | None
+    played_tr_s: float | None
     te_s: list[float] = field(default_factory=list)
     ti_s: list[float] = field(default_factory=list)
+    played_te_s: list[float] = field(default_factory=list)
+    played_ti_s: list[float] = field(default_factory=list)
     played_duration_s: float = 0.0
     #: peak stimulation (percent of threshold) per GE coil model of :data:`pns.COILS`, weights [1 1 1]
     pns_percent: dict[str, float] = field(default_factory=dict)
@@ -133,10 +138,6 @@ def _fov(seq) -> np.ndarray:
     given = np.atleast_1d(np.asarray(seq.definitions.get("FOV", []), dtype=np.float64))
     fov[: min(3, given.size)] = given[:3]
     return fov
-
-
-def _definition_list(seq, key: str) -> list[float]:
-    return [float(v) for v in np.atleast_1d(seq.definitions.get(key, []))]
 
 
 def interpret(seq, tables: SequenceTables) -> Interpretation:
@@ -232,14 +233,30 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     for trid, (s, e) in first.items():
         duration = float(np.sum(tables.duration_ns[s:e])) / 1e9
         segments.append(Segment(trid, e - s, counts[trid], duration, duration + dead_ringdown))
-    main = max(segments, key=lambda seg: seg.n_instances) if segments else None
     total = float(np.sum(tables.duration_ns)) / 1e9 + dead_ringdown * len(starts)
-    tr = main.duration_s if main else 0.0
+    written, played_timing = (_timeline(seq, tables, t).summary() for t in (tables.start_ns, played))
     return Interpretation(
-        segments=segments, kspace_error_fov=worst, tr_s=tr, played_tr_s=main.played_duration_s if main else 0.0,
-        te_s=_definition_list(seq, "TE"), ti_s=_definition_list(seq, "TI"), played_duration_s=total,
+        segments=segments, kspace_error_fov=worst, tr_s=written["tr_s"], played_tr_s=played_timing["tr_s"],
+        te_s=written["te_s"], ti_s=written["ti_s"], played_te_s=played_timing["te_s"],
+        played_ti_s=played_timing["ti_s"], played_duration_s=total,
         pns_percent={name: peak.percent for name, peak in peaks.items()}, violations=violations,
     )
+
+
+_RF_USE = {use[0]: use for use in get_supported_rf_uses()}  # the .seq stores a use's first letter
+
+
+def _timeline(seq, tables: SequenceTables, start_ns: np.ndarray) -> MeasuredTiming:
+    """RF centres (library ``center`` after the delay) and ADC centre samples (n//2 + 1/2 dwell
+    after the delay) with blocks starting at ``start_ns``."""
+    rows = np.flatnonzero(tables.rf)
+    centre = {rid: float(d[5]) + float(d[4]) for rid, d in seq.rf_library.data.items()}
+    rf_time = start_ns[rows] / 1e9 + np.array([centre[int(r)] for r in tables.rf[rows]])
+    rf_use = [_RF_USE.get(seq.rf_library.type.get(int(r), "u"), "undefined") for r in tables.rf[rows]]
+    rows = np.flatnonzero(tables.adc)
+    adc = {aid: (e.delay_ns + (e.num_samples // 2 + 0.5) * e.dwell_ns) / 1e9 for aid, e in tables.adc_events.items()}
+    adc_time = start_ns[rows] / 1e9 + np.array([adc[int(a)] for a in tables.adc[rows]])
+    return MeasuredTiming(rf_time, rf_use, adc_time)
 
 
 def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
