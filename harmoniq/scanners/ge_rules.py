@@ -76,8 +76,10 @@ class GuardIntervals:
 
     def covering(self, times: np.ndarray) -> np.ndarray:
         """Per time the position of an interval with start < time < end, or -1."""
+        if not self.end.size:
+            return np.full(len(times), -1)
         pos = np.searchsorted(self.start, times, side="left") - 1
-        hit = (pos >= 0) & (self.reach[np.maximum(pos, 0)] > times) if self.end.size else np.zeros(len(times), bool)
+        hit = (pos >= 0) & (self.reach[np.maximum(pos, 0)] > times)
         return np.where(hit, self.owner[np.maximum(pos, 0)], -1)
 
 

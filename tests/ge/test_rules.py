@@ -140,3 +140,11 @@ def test_more_blocks_in_a_segment_than_the_pge_int16_field_holds_is_flagged():
     assert _rules(report) == {"ge_pge_fields"}
     assert report.violations[0].value == 32_768 and "serialize.m" in report.violations[0].message
     assert check(_one_segment(32_767), GE).ok
+
+
+def test_variable_delays_without_rf_or_adc_pass():
+    seq = pp.Sequence(SYSTEM)
+    for d in (100e-6, 300e-6):
+        seq.add_block(pp.make_delay(200e-6), _trid())
+        seq.add_block(pp.make_delay(d))
+    assert check(seq, GE).ok
