@@ -15,6 +15,11 @@ Sources (HarmonizedMRI/pge2, ``matlab/+pge2/``; HarmonizedMRI/SequenceExamples-G
 The played area of a gradient is its own amplitude times the unit-amplitude area of the
 first instance's event, so a readout's played k-space position differs from the file's by the
 sum of (played - written) areas since the last excitation, sign-reversed at each refocusing.
+
+Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance)
+fails above 80 % (``private/checksegment.m``); the other rules on the played timeline (guard
+intervals, variable delays, peak B1, the 40,000-block window, .pge fields) are in
+:mod:`harmoniq.scanners.ge_rules`.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from harmoniq.scanners.report import Violation
 from harmoniq.scanners.seqtables import SequenceTables
 from harmoniq.scanners.timeline import MeasuredTiming
 
-SEGMENT_DEAD_TIME_S = 12e-6  # pge2 matlab/+pge2/opts.m: arg.segment_dead_time
-SEGMENT_RINGDOWN_TIME_S = 105e-6  # pge2 matlab/+pge2/opts.m: arg.segment_ringdown_time
+SEGMENT_DEAD_TIME_S = ge_rules.SEGMENT_DEAD_TIME_NS / 1e9  # 12 us, pge2 opts.m
+SEGMENT_RINGDOWN_TIME_S = ge_rules.SEGMENT_RINGDOWN_TIME_NS / 1e9  # 105 us, pge2 opts.m
 RULE_SOURCE = "pge2 private/getsegmentinstance.m"
 #: Largest played-vs-written k-space offset of a readout, in 1/FOV (issue 11 acceptance).
 KSPACE_TOL_FOV = 0.01
