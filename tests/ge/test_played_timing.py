@@ -113,3 +113,18 @@ def test_vfa_fit_of_ge_raw_data_uses_the_played_tr(tmp_path):
     assert _fitted_t1(tmp_path / "played", played_tr, t1, played_tr) == pytest.approx(t1, rel=1e-3)
     nominal = _fitted_t1(tmp_path / "nominal", played_tr, t1, 15e-3)
     assert nominal == pytest.approx(t1 * 15e-3 / played_tr, rel=1e-3) and nominal < t1 * (1 - 5e-3)
+
+
+def test_seq_check_json_reports_segments_stimulation_and_played_timing(tmp_path):
+    from click.testing import CliRunner
+
+    from harmoniq.cli import main
+
+    seq_path, _ = export(load_protocol("gre-demo"), tmp_path)
+    result = CliRunner().invoke(main, ["seq", "check", str(seq_path), "--profile", "ge-premier-3t", "--json"])
+    assert result.exit_code == 0, result.output
+    played = json.loads(result.stdout)["ge-premier-3t"]["interpreter"]
+    assert [(s["trid"], s["n_instances"]) for s in played["segments"]] == [(100, 1), (2, 20), (1, 64)]
+    assert set(played["pns_percent"]) == {"hrmw", "xrm"} and 0 < max(played["pns_percent"].values()) <= 80
+    assert played["played_tr_s"] == pytest.approx(10e-3 + INSTANCE_OVERHEAD_S)
+    assert played["played_te_s"] == played["te_s"] and played["played_ti_s"] == []
