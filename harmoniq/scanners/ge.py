@@ -229,6 +229,7 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     pure_delay = (tables.rf == 0) & (tables.adc == 0) & np.all(tables.grad == 0, axis=1)
     parents = {key(i) for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
     violations += ge_rules.guard_overlaps(tables, guards)
+    violations += ge_rules.rf_ringdown_in_segment(tables, starts)
     violations += ge_rules.variable_delays(tables, starts, ends, trids, played, guards, pure_delay)
     violations += ge_rules.peak_b1(seq, tables)
     violations += ge_rules.safety_window(seq, tables)

@@ -12,6 +12,9 @@ Rules and their sources (HarmonizedMRI/pge2 ``matlab/+pge2/``, HarmonizedMRI/Seq
   two RF/ADC events must not overlap (``docs/pge2-sequence-design-rules.md``, "RF/ADC dead- and
   ringdown-times"). The interpreter's ``psd_rf_wait``/``psd_grd_wait`` shift RF and ADC alike
   (equal in ``2DGRE/main.m``), so they leave the intervals' order unchanged and are not modelled.
+- RF ringdown inside its segment: the last RF sample + ``psd_rf_wait`` + 56 us ends before the
+  instance's last block ends (``private/getsegmentinstance.m`` asserts it; ``psd_rf_wait`` is
+  scanner-specific, 100 us in ``2DGRE/main.m``).
 - variable delays: a pure-delay block whose duration changes between instances needs a hardware
   WAIT pulse, so its start must not fall inside a guard interval (design rules, "Strict rule").
 - peak B1: at most ``b1_max`` = 0.25 G (``opts.m`` asserts it is below 1 G and "typically this
@@ -37,6 +40,7 @@ SEGMENT_DEAD_TIME_NS = 12_000  # pge2 opts.m: arg.segment_dead_time = 12e-6
 SEGMENT_RINGDOWN_TIME_NS = 105_000  # pge2 opts.m: arg.segment_ringdown_time = 105e-6
 RF_DEAD_NS, RF_RINGDOWN_NS = 72_000, 56_000  # pge2 opts.m: rf_dead_time, rf_ringdown_time
 ADC_DEAD_NS, ADC_RINGDOWN_NS = 40_000, 0  # pge2 opts.m: adc_dead_time, adc_ringdown_time
+PSD_RF_WAIT_NS = 100_000  # SequenceExamples-GE pge2/2DGRE/main.m: psd_rf_wait = 100e-6 (scanner-specific)
 B1_MAX_T = 25e-6  # pge2 opts.m / SequenceExamples-GE pge2/2DGRE/main.m: b1_max = 0.25 G
 SAFETY_WINDOW_BLOCKS = 40_000  # SequenceExamples-GE pge2/README.md: "the first 40,000 blocks"
 INT16_MAX = 32_767  # pge2 serialize.m: fwrite(..., 'int16')
@@ -98,6 +102,23 @@ def guard_overlaps(tables: SequenceTables, guards: GuardIntervals) -> list[Viola
             f"{int(tables.block_ids[j])} by {overlap * 1e6:.3g} us (RF 72/56 us, ADC 40/0 us: pge2 opts.m, "
             f"{_DESIGN_RULES})"))
     return out
+
+
+def rf_ringdown_in_segment(tables: SequenceTables, starts: np.ndarray) -> list[Violation]:
+    """RF end + psd_rf_wait + RF ringdown before the end of the RF's segment instance."""
+    rows = np.flatnonzero(tables.rf)
+    rows = rows[rows >= starts[0]] if len(starts) else rows[:0]
+    if not rows.size:
+        return []
+    instance = np.searchsorted(starts, rows, side="right") - 1
+    ends = np.append(starts[1:], len(tables.block_ids))[instance]
+    end_ns = np.append(tables.start_ns, tables.start_ns[-1] + tables.duration_ns[-1])[ends]
+    ringdown = (tables.start_ns[rows] + tables.per_block(tables.rf[rows], tables.rf_events, "end_ns", 0)
+                + PSD_RF_WAIT_NS + RF_RINGDOWN_NS)
+    return [_violation("ge_rf_ringdown_segment_end", tables, int(i), float(late) / 1e9, 0.0,
+                       f"the RF ringdown (RF end + psd_rf_wait 100 us + 56 us) runs {late / 1e3:g} us past the end "
+                       f"of its segment instance (pge2 private/getsegmentinstance.m, opts.m)")
+            for i, late in zip(rows, ringdown - end_ns) if late >= 0]
 
 
 def variable_delays(tables: SequenceTables, starts, ends, trids, played, guards: GuardIntervals,

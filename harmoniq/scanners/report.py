@@ -32,6 +32,7 @@ RULES: dict[str, tuple[str, str]] = {
     "ge_played_kspace": ("max", "each readout's k-space position as GE plays it equals the file's within 0.01/FOV (GE)"),
     "ge_pns": ("max", "nerve stimulation at most 80 % of the threshold on every shipped GE coil model (GE, pge2)"),
     "ge_guard_overlap": ("min", "RF/ADC dead-time and ringdown intervals of different events do not overlap (GE, pge2)"),
+    "ge_rf_ringdown_segment_end": ("max", "RF end + psd_rf_wait + ringdown lies inside the RF's segment instance (GE, pge2)"),
     "ge_variable_delay": ("flag", "a delay of variable duration starts outside every RF/ADC guard interval (GE, pge2)"),
     "ge_peak_b1": ("max", "RF peak amplitude within pge2's b1_max of 0.25 G (GE)"),
     "ge_safety_window": ("max", "no run of 40,000 blocks carries more RF or gradient power than the first (GE, pge2)"),

@@ -148,3 +148,24 @@ def test_variable_delays_without_rf_or_adc_pass():
         seq.add_block(pp.make_delay(200e-6), _trid())
         seq.add_block(pp.make_delay(d))
     assert check(seq, GE).ok
+
+
+def _rf_at_instance_end(tail_s):
+    """Two TRID-1 instances [200 us] [RF 200 us] ([tail])."""
+    seq = pp.Sequence(SYSTEM)
+    for _ in range(2):
+        seq.add_block(pp.make_delay(200e-6), _trid())
+        seq.add_block(_rf())
+        if tail_s:
+            seq.add_block(pp.make_delay(tail_s))
+    return seq
+
+
+def test_rf_ringdown_past_the_segment_end_is_flagged():
+    """getsegmentinstance.m: RF end + psd_rf_wait (100 us, 2DGRE/main.m) + 56 us ringdown must end
+    inside the instance; an RF ending the instance overruns by 156 us."""
+    report = check(_rf_at_instance_end(0.0), GE)
+    assert _rules(report) == {"ge_rf_ringdown_segment_end"}
+    assert [v.block for v in report.violations] == [2, 4]
+    assert report.violations[0].value == pytest.approx(156e-6) and "getsegmentinstance.m" in report.violations[0].message
+    assert check(_rf_at_instance_end(160e-6), GE).ok

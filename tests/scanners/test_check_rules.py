@@ -104,7 +104,7 @@ def test_rule_ids_are_the_documented_ones():
         "block_raster", "grad_raster", "rf_raster", "adc_dwell", "declared_raster", "rf_dead_time", "rf_ringdown",
         "adc_dead_time", "grad_amplitude", "grad_slew", "adc_samples_limit", "adc_samples_divisor",
         "rf_freq_offset", "adc_freq_offset", "ge_trid_first_block", "ge_segment_grad_edges",
-        "ge_pns", "ge_guard_overlap", "ge_variable_delay", "ge_peak_b1", "ge_safety_window", "ge_pge_fields",
+        "ge_pns", "ge_guard_overlap", "ge_rf_ringdown_segment_end", "ge_variable_delay", "ge_peak_b1", "ge_safety_window", "ge_pge_fields",
         "label_uninitialised"}
     assert "ge_segment_tail_gap" not in RULES  # pge2 adds its 117 us itself; it has no such rule
 
