@@ -8,11 +8,9 @@ Rules and their ids are listed in :data:`harmoniq.scanners.report.RULES`.
 
 GE segment rules (pge2 interpreter, HarmonizedMRI/SequenceExamples-GE ``pge2/README.md``):
 a segment instance starts at every block that carries a TRID label and runs to the next
-such block (or the end). Gradients must be zero at each segment start and end. The
-interpreter appends ``segment_tail_gap`` (about 117 us) after every segment instance; we
-require that the last ``segment_tail_gap`` seconds of every instance hold no RF pulse, no
-ADC sampling and zero gradients, so that the appended tail falls into quiet time and the
-played timing stays the designed one.
+such block (or the end). Gradients must be zero at each segment start and end. The rules on
+the timeline GE plays (instances, guard intervals, nerve stimulation...) are in
+:mod:`harmoniq.scanners.ge` and :mod:`harmoniq.scanners.ge_rules`.
 """
 
 from __future__ import annotations
@@ -242,7 +240,8 @@ def _gradient_limits(tables: SequenceTables, target: _Target) -> list[Violation]
 def _adc_samples(tables: SequenceTables, target: _Target) -> list[Violation]:
     lim = target.limits
     events = tables.adc_events
-    over = {aid: e.num_samples for aid, e in events.items() if e.num_samples > lim.adc_samples_limit}
+    over = {aid: e.num_samples for aid, e in events.items()
+            if lim.adc_samples_limit is not None and e.num_samples > lim.adc_samples_limit}
     indivisible = {aid: e.num_samples for aid, e in events.items() if e.num_samples % lim.adc_samples_divisor}
     return _per_event("adc_samples_limit", tables, tables.adc, over, lim.adc_samples_limit,
                       lambda v: f"{v} ADC samples exceed the limit of {lim.adc_samples_limit}") + _per_event(
@@ -258,6 +257,8 @@ def _freq_offsets(tables: SequenceTables, target: _Target) -> list[Violation]:
         ("rf_freq_offset", tables.rf_events, tables.rf, lim.max_rf_freq_offset, "RF"),
         ("adc_freq_offset", tables.adc_events, tables.adc, lim.max_adc_freq_offset, "ADC"),
     ):
+        if limit is None:
+            continue
         worst = {
             eid: max(abs(e.freq_offset_hz + e.freq_ppm * 1e-6 * PYPULSEQ_GAMMA_HZ_PER_T * b0) for b0 in target.fields_t)
             for eid, e in events.items()
@@ -288,7 +289,6 @@ def _ge_segments(tables: SequenceTables, target: _Target) -> list[Violation]:
     starts = np.union1d([0], np.flatnonzero(has_trid))
     ends = np.append(starts[1:] - 1, n - 1)
     out += _segment_edges(tables, target, starts, ends)
-    out += _segment_tails(tables, target, starts, ends)
     return out
 
 
@@ -310,29 +310,6 @@ def _segment_edges(tables, target, starts, ends) -> list[Violation]:
             g = values[i] / PYPULSEQ_GAMMA_HZ_PER_T
             out.append(_record("ge_segment_grad_edges", tables, i, g, 0.0,
                                f"gradient {g * 1e3:.6g} mT/m at the segment {where}; it must be zero"))
-    return out
-
-
-def _segment_tails(tables, target, starts, ends) -> list[Violation]:
-    """The last ``segment_tail_gap`` of each segment holds no RF, ADC or gradient activity."""
-    gap = round(target.limits.segment_tail_gap * 1e9)
-    busy = np.maximum(tables.per_block(tables.rf, tables.rf_events, "end_ns", -1),
-                      tables.per_block(tables.adc, tables.adc_events, "end_ns", -1))
-    for axis in range(3):
-        busy = np.maximum(busy, tables.per_block(tables.grad[:, axis], tables.grad_events, "busy_end_ns", -1))
-    never = np.iinfo(np.int64).min
-    busy_abs = np.where(busy >= 0, tables.start_ns + busy, never)
-    last_busy = np.maximum.reduceat(busy_abs, starts)
-    seg_end = tables.start_ns[ends] + tables.duration_ns[ends]
-    out = []
-    for s, e, busy_until, end in zip(starts, ends, last_busy, seg_end):
-        if busy_until == never or end - busy_until >= gap:
-            continue
-        i = s + int(np.flatnonzero(busy_abs[s:e + 1] == busy_until)[-1])
-        quiet = int(end - busy_until)
-        out.append(_record("ge_segment_tail_gap", tables, i, quiet / 1e9, gap / 1e9,
-                           f"the segment of blocks {tables.block_ids[s]}-{tables.block_ids[e]} is quiet for only "
-                           f"{_us(quiet)} at its end; the GE segment tail needs {_us(gap)}"))
     return out
 
 

@@ -15,6 +15,11 @@ Sources (HarmonizedMRI/pge2, ``matlab/+pge2/``; HarmonizedMRI/SequenceExamples-G
 The played area of a gradient is its own amplitude times the unit-amplitude area of the
 first instance's event, so a readout's played k-space position differs from the file's by the
 sum of (played - written) areas since the last excitation, sign-reversed at each refocusing.
+
+Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance)
+fails above 80 % (``private/checksegment.m``); the other rules on the played timeline (guard
+intervals, variable delays, peak B1, the 40,000-block window, .pge fields) are in
+:mod:`harmoniq.scanners.ge_rules`.
 """
 
 from __future__ import annotations
@@ -22,15 +27,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from pypulseq.decompress_shape import decompress_shape
+from pypulseq.supported_labels_rf_use import get_supported_rf_uses
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
-from harmoniq.scanners import pns
+from harmoniq.scanners import ge_rules, pns
+from harmoniq.scanners.ge_rules import shape_samples
 from harmoniq.scanners.report import Violation
 from harmoniq.scanners.seqtables import SequenceTables
+from harmoniq.scanners.timeline import MeasuredTiming
 
-SEGMENT_DEAD_TIME_S = 12e-6  # pge2 matlab/+pge2/opts.m: arg.segment_dead_time
-SEGMENT_RINGDOWN_TIME_S = 105e-6  # pge2 matlab/+pge2/opts.m: arg.segment_ringdown_time
+SEGMENT_DEAD_TIME_S = ge_rules.SEGMENT_DEAD_TIME_NS / 1e9  # 12 us, pge2 opts.m
+SEGMENT_RINGDOWN_TIME_S = ge_rules.SEGMENT_RINGDOWN_TIME_NS / 1e9  # 105 us, pge2 opts.m
 RULE_SOURCE = "pge2 private/getsegmentinstance.m"
 #: Largest played-vs-written k-space offset of a readout, in 1/FOV (issue 11 acceptance).
 KSPACE_TOL_FOV = 0.01
@@ -54,18 +61,21 @@ class Interpretation:
 
     ``kspace_error_fov``: largest |played - written| k-space position of any ADC, per axis, in
     units of 1/FOV of that axis (FOV from [DEFINITIONS], 1 m where absent);
-    ``played_tr_s``/``tr_s``: played and written duration of the most frequent segment's instance;
-    ``te_s``/``ti_s``: as written (inside one instance the interpreter keeps block timing).
+    ``tr_s``/``te_s``/``ti_s``: measured on the file's timeline, ``played_*`` on the timeline GE
+    plays (12 us before and 105 us after every segment instance), s; TR is the median time from
+    inversion to inversion (else excitation to excitation), TE/TI the distinct values.
     """
 
     segments: list[Segment]
     kspace_error_fov: float
-    tr_s: float
-    played_tr_s: float
+    tr_s: float | None
+    played_tr_s: float | None
     te_s: list[float] = field(default_factory=list)
     ti_s: list[float] = field(default_factory=list)
+    played_te_s: list[float] = field(default_factory=list)
+    played_ti_s: list[float] = field(default_factory=list)
     played_duration_s: float = 0.0
-    #: peak stimulation (percent of threshold) per shipped GE coil, default weights [1 1 1]
+    #: peak stimulation (percent of threshold) per GE coil model of :data:`pns.COILS`, weights [1 1 1]
     pns_percent: dict[str, float] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
@@ -83,7 +93,7 @@ def _shape_keys(seq) -> dict[int, bytes]:
     """Per shape id its decompressed samples rounded to :data:`SHAPE_TOL` (0 and -1: regular raster)."""
     keys = {0: b"", -1: b"half"}
     for sid in seq.shape_library.data:
-        keys[sid] = np.round(_shape(seq, sid) / SHAPE_TOL).astype(np.int64).tobytes()
+        keys[sid] = np.round(shape_samples(seq, sid) / SHAPE_TOL).astype(np.int64).tobytes()
     return keys
 
 
@@ -103,13 +113,6 @@ def _timing_keys(seq) -> tuple[dict, dict, dict]:
     return grad, rf, adc
 
 
-def _shape(seq, shape_id: int) -> np.ndarray:
-    data = np.asarray(seq.shape_library.data[shape_id], dtype=np.float64)
-    compressed = type("Compressed", (), {})()
-    compressed.num_samples, compressed.data = int(data[0]), data[1:]
-    return decompress_shape(compressed)
-
-
 def _unit_areas(seq) -> dict[int, float]:
     """Area (s) of each gradient event at unit amplitude: trapezoid flat + (rise + fall) / 2;
     a sampled shape integrated over its sample times."""
@@ -119,10 +122,10 @@ def _unit_areas(seq) -> dict[int, float]:
         if seq.grad_library.type[gid] == "t":
             out[gid] = float(data[2]) + (float(data[1]) + float(data[3])) / 2
             continue
-        wave = _shape(seq, int(data[3]))
+        wave = shape_samples(seq, int(data[3]))
         time_id = int(data[4])
         if time_id > 0:
-            out[gid] = float(np.trapezoid(wave, _shape(seq, time_id) * raster))
+            out[gid] = float(np.trapezoid(wave, shape_samples(seq, time_id) * raster))
         else:
             out[gid] = float(np.sum(wave) * raster)
     return out
@@ -140,10 +143,6 @@ def _fov(seq) -> np.ndarray:
     given = np.atleast_1d(np.asarray(seq.definitions.get("FOV", []), dtype=np.float64))
     fov[: min(3, given.size)] = given[:3]
     return fov
-
-
-def _definition_list(seq, key: str) -> list[float]:
-    return [float(v) for v in np.atleast_1d(seq.definitions.get(key, []))]
 
 
 def interpret(seq, tables: SequenceTables) -> Interpretation:
@@ -211,24 +210,59 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
             "ge_played_kspace", block, float(tables.start_ns[worst_block]) / 1e9, worst, KSPACE_TOL_FOV,
             f"block {block}: the readout lands {worst:.3g}/FOV from the file's k-space position when played "
             f"with each segment's first-instance gradient timing ({RULE_SOURCE})"))
-    peaks = {name: 0.0 for name in sorted({*pns.PROFILE_COILS.values()})}
+    peaks = {name: _PnsPeak() for name in pns.COILS}
     for trid, (fs, fe) in first.items():
         rows = [int(s) for s, e, t in zip(starts, ends, trids) if int(t) == trid and e - s == fe - fs]
-        for name in peaks:
-            peaks[name] = max(peaks[name], _segment_pns(seq, tables, fs, fe, rows, pns.COILS[name]))
+        for name, peak in _segment_pns(seq, tables, fs, fe, rows, pns.COILS).items():
+            if peak.percent > pns.NORMAL_MODE_PERCENT:
+                block, first_block = int(tables.block_ids[peak.block]), int(tables.block_ids[peak.instance])
+                violations.append(Violation(
+                    "ge_pns", block, float(tables.start_ns[peak.block]) / 1e9, peak.percent,
+                    pns.NORMAL_MODE_PERCENT,
+                    f"block {block} (TRID {trid}, instance from block {first_block}): nerve stimulation "
+                    f"{peak.percent:.1f} % of the {name.upper()} coil's threshold exceeds the "
+                    f"{pns.NORMAL_MODE_PERCENT:g} % normal-mode limit (pge2 private/checksegment.m, pns.m)"))
+            if peak.percent > peaks[name].percent:
+                peaks[name] = peak
+    played = ge_rules.played_start_ns(tables, starts)
+    guards = ge_rules.GuardIntervals(tables, played)
+    pure_delay = (tables.rf == 0) & (tables.adc == 0) & np.all(tables.grad == 0, axis=1)
+    parents = {key(i) for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
+    violations += ge_rules.guard_overlaps(tables, guards)
+    violations += ge_rules.rf_ringdown_in_segment(tables, starts)
+    violations += ge_rules.variable_delays(tables, starts, ends, trids, played, guards, pure_delay)
+    violations += ge_rules.peak_b1(seq, tables)
+    violations += ge_rules.safety_window(seq, tables)
+    violations += ge_rules.pge_fields(tables, len(parents), first, int(starts[0]) if len(starts) else 0)
     dead_ringdown = SEGMENT_DEAD_TIME_S + SEGMENT_RINGDOWN_TIME_S
     segments = []
     for trid, (s, e) in first.items():
         duration = float(np.sum(tables.duration_ns[s:e])) / 1e9
         segments.append(Segment(trid, e - s, counts[trid], duration, duration + dead_ringdown))
-    main = max(segments, key=lambda seg: seg.n_instances) if segments else None
     total = float(np.sum(tables.duration_ns)) / 1e9 + dead_ringdown * len(starts)
-    tr = main.duration_s if main else 0.0
+    written, played_timing = (_timeline(seq, tables, t).summary() for t in (tables.start_ns, played))
     return Interpretation(
-        segments=segments, kspace_error_fov=worst, tr_s=tr, played_tr_s=main.played_duration_s if main else 0.0,
-        te_s=_definition_list(seq, "TE"), ti_s=_definition_list(seq, "TI"), played_duration_s=total,
-        pns_percent=peaks, violations=violations,
+        segments=segments, kspace_error_fov=worst, tr_s=written["tr_s"], played_tr_s=played_timing["tr_s"],
+        te_s=written["te_s"], ti_s=written["ti_s"], played_te_s=played_timing["te_s"],
+        played_ti_s=played_timing["ti_s"], played_duration_s=total,
+        pns_percent={name: peak.percent for name, peak in peaks.items()}, violations=violations,
     )
+
+
+_RF_USE = {use[0]: use for use in get_supported_rf_uses()}  # the .seq stores a use's first letter
+
+
+def _timeline(seq, tables: SequenceTables, start_ns: np.ndarray) -> MeasuredTiming:
+    """RF centres (library ``center`` after the delay) and ADC centre samples (n//2 + 1/2 dwell
+    after the delay) with blocks starting at ``start_ns``."""
+    rows = np.flatnonzero(tables.rf)
+    centre = {rid: float(d[5]) + float(d[4]) for rid, d in seq.rf_library.data.items()}
+    rf_time = start_ns[rows] / 1e9 + np.array([centre[int(r)] for r in tables.rf[rows]])
+    rf_use = [_RF_USE.get(seq.rf_library.type.get(int(r), "u"), "undefined") for r in tables.rf[rows]]
+    rows = np.flatnonzero(tables.adc)
+    adc = {aid: (e.delay_ns + (e.num_samples // 2 + 0.5) * e.dwell_ns) / 1e9 for aid, e in tables.adc_events.items()}
+    adc_time = start_ns[rows] / 1e9 + np.array([adc[int(a)] for a in tables.adc[rows]])
+    return MeasuredTiming(rf_time, rf_use, adc_time)
 
 
 def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
@@ -238,42 +272,87 @@ def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
         rise, flat, fall, delay = (float(v) for v in data[1:5])
         return delay + np.array([0.0, rise, rise + flat, rise + flat + fall]), np.array([0.0, 1.0, 1.0, 0.0])
     raster = float(seq.grad_raster_time)
-    values = _shape(seq, int(data[3]))
+    values = shape_samples(seq, int(data[3]))
     time_id = int(data[4])
-    times = _shape(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
+    times = shape_samples(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
     return float(data[5]) + times, values
 
 
-def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int], coil: pns.Coil) -> float:
-    """Peak stimulation (percent) over the instances starting at ``rows`` of the segment whose
+@dataclass(frozen=True)
+class _PnsPeak:
+    """Largest stimulation (percent) of one segment on one coil: where (block position) and in
+    which instance (position of its first block)."""
+
+    percent: float = 0.0
+    block: int = -1
+    instance: int = -1
+
+
+def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int],
+                 coils: dict[str, pns.Coil]) -> dict[str, _PnsPeak]:
+    """Peak stimulation per coil over the instances starting at ``rows`` of the segment whose
     first instance spans blocks [fs, fe): the first instance's waveforms on pge2's 4 us grid
     (``getsegmentinstance.m``: samples at dead time + dt/2 + k dt), scaled per instance.
-    Stimulation is linear in each event's amplitude: one response per event, computed on the
-    event's support plus the 20-chronaxie kernel."""
+
+    Stimulation is linear in the waveform: events whose amplitude is the same in every instance
+    form one fixed waveform, convolved once per axis; each event whose amplitude changes adds
+    amplitude x its own response, evaluated only where such responses are non-zero."""
     dt = pns.GRAD_UPDATE_TIME_S
     tic = SEGMENT_DEAD_TIME_S + np.concatenate(([0.0], np.cumsum(tables.duration_ns[fs:fe]) / 1e9))
     grid = np.arange(SEGMENT_DEAD_TIME_S + dt / 2, tic[-1] + 1e-12, dt)
     events = [(j, axis) for j in range(fe - fs) for axis in range(3) if tables.grad[fs + j, axis]]
+    peaks = {name: _PnsPeak() for name in coils}
     if not events:
-        return 0.0
-    tail = pns.impulse_response(coil, dt).size + 2
-    local = []
+        return peaks
+    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
+                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
+    amp, first_row = np.unique(amp, axis=0, return_index=True)
+    varies = np.ptp(amp, axis=0) > 0
+    axis_of = np.array([a for _, a in events])
+    shapes = []
     for j, a in events:
         times, values = _corners(seq, int(tables.grad[fs + j, a]))
         lo = max(0, int(np.searchsorted(grid, tic[j] + times[0])) - 1)
-        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + tail)
-        wave = np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)
-        local.append((lo, hi, pns.axis_response(wave, coil, dt)))
-    active = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi, _ in local]))
-    response = np.zeros((len(events), active.size))
-    for row, (lo, hi, r) in enumerate(local):
-        response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
-    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
-                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
-    amp = np.unique(amp, axis=0)
-    axis_of = np.array([a for _, a in events])
-    peak = 0.0
-    for chunk in np.array_split(amp, max(1, amp.shape[0] // 4)):
-        per_axis = np.stack([chunk[:, axis_of == a] @ response[axis_of == a] for a in range(3)])
-        peak = max(peak, float(np.max(pns.total(per_axis))))
-    return peak
+        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + 1)
+        shapes.append((lo, hi, np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)))
+    fixed = np.zeros((3, grid.size))
+    for (lo, hi, wave), a, scale, var in zip(shapes, axis_of, amp[0], varies):
+        if not var:
+            fixed[a, lo:hi] += scale * wave
+    for name, coil in coils.items():
+        tail = pns.impulse_response(coil, dt).size + 2
+        base = pns.axis_response(fixed, coil, dt)
+        local = []
+        for e in np.flatnonzero(varies):
+            lo, hi, wave = shapes[e]
+            hi_r = min(grid.size, hi + tail)
+            padded = np.zeros(hi_r - lo)
+            padded[: hi - lo] = wave
+            local.append((e, lo, hi_r, pns.axis_response(padded, coil, dt)))
+        active = (np.unique(np.concatenate([np.arange(lo, hi) for _, lo, hi, _ in local]))
+                  if local else np.zeros(0, dtype=np.int64))
+        quiet = np.ones(grid.size, dtype=bool)
+        quiet[active] = False
+        fixed_total = pns.total(base)
+        best = _PnsPeak()
+        if quiet.any():
+            k = int(np.argmax(np.where(quiet, fixed_total, -1.0)))
+            best = _PnsPeak(float(fixed_total[k]), k, int(first_row[0]))
+        if local:
+            response = np.zeros((len(local), active.size))
+            for row, (_, lo, hi, r) in enumerate(local):
+                response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
+            var_amp, var_axis = amp[:, [e for e, *_ in local]], axis_of[[e for e, *_ in local]]
+            step = max(1, 4_000_000 // max(1, active.size))
+            for c0 in range(0, amp.shape[0], step):
+                per_axis = np.stack([base[a, active] + var_amp[c0:c0 + step, var_axis == a] @ response[var_axis == a]
+                                     for a in range(3)])
+                combined = pns.total(per_axis)
+                r, k = np.unravel_index(int(np.argmax(combined)), combined.shape)
+                if combined[r, k] > best.percent:
+                    best = _PnsPeak(float(combined[r, k]), int(active[k]), int(first_row[c0 + r]))
+        if best.block >= 0:
+            j = min(fe - fs - 1, int(np.searchsorted(tic, grid[best.block], side="right")) - 1)
+            peaks[name] = _PnsPeak(best.percent, rows[best.instance] + j, rows[best.instance])
+        
+    return peaks

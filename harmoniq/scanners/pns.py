@@ -39,9 +39,7 @@ COILS = {
     "hrmw": Coil("hrmw", 642.4e-6, 17.9, 0.310),  # SIGNA Premier, HRMW
     "xrm": Coil("xrm", 334e-6, 23.4, 0.333),  # MR750, XRM
 }
-
-#: Shipped GE profiles and their gradient coil in opts.m (the SIGNA Artist's coil is not in that table).
-PROFILE_COILS = {"ge-premier-3t": "hrmw"}
+#: The SIGNA Artist's coil is not in that table, so a file for GE is checked on every coil here.
 
 
 def impulse_response(coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:

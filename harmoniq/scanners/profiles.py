@@ -54,9 +54,10 @@ _LIMIT_KEYS = {
     "trid_segments": _Key("trid_segments", bool),
 }
 _FIELD_KEY = {"field_strength_T": _Key("field_t", float)}
-# Only meaningful (and then required) when trid_segments = true.
-_TAIL_GAP_KEY = "segment_tail_gap_us"
-_TAIL_GAP_SPEC = _Key("segment_tail_gap", float, 10**6)
+# Limits a vendor may not publish: an absent key means no limit (None).
+_OPTIONAL_KEYS = {"adc_samples_limit", "max_rf_freq_offset_Hz", "max_adc_freq_offset_Hz"}
+# Dead and ringdown times may be zero (GE: pge2 needs no padding inside a block, only guard intervals).
+_ZERO_ALLOWED = {"rf_dead_time_us", "rf_ringdown_time_us", "adc_dead_time_us"}
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,9 @@ class SystemLimits:
     ``rf_ringdown_time`` (after it), ``adc_dead_time`` (before and after the ADC).
     ``max_grad`` (T/m) and ``max_slew`` (T/m/s) per axis; ``adc_samples_limit`` samples per
     ADC event, which must be divisible by ``adc_samples_divisor``; ``max_rf_freq_offset``
-    and ``max_adc_freq_offset`` (Hz, absolute value). Vendor rules:
-    ``labels_must_be_initialised`` (a counter INC-ed before it was SET aborts the scan);
-    ``trid_segments`` (GE: TRID-labelled segments with ``segment_tail_gap`` s of quiet time
-    at the end of each segment instance; 0 when the rule is off).
+    and ``max_adc_freq_offset`` (Hz, absolute value); None where the vendor publishes no limit.
+    Vendor rules: ``labels_must_be_initialised`` (a counter INC-ed before it was SET aborts the
+    scan); ``trid_segments`` (GE: TRID-labelled segments played as pge2 plays them).
     """
 
     grad_raster_time: float
@@ -86,20 +86,18 @@ class SystemLimits:
     adc_dead_time: float
     max_grad: float
     max_slew: float
-    adc_samples_limit: int
+    adc_samples_limit: int | None
     adc_samples_divisor: int
-    max_rf_freq_offset: float
-    max_adc_freq_offset: float
+    max_rf_freq_offset: float | None
+    max_adc_freq_offset: float | None
     labels_must_be_initialised: bool
     trid_segments: bool
-    segment_tail_gap: float = 0.0
 
     def to_dict(self) -> dict:
-        """The limits in the profile-file units, keys with their unit (``grad_raster_us``...)."""
-        out = {key: _file_value(getattr(self, spec.field), spec) for key, spec in _LIMIT_KEYS.items()}
-        if self.trid_segments:
-            out[_TAIL_GAP_KEY] = _file_value(self.segment_tail_gap, _TAIL_GAP_SPEC)
-        return out
+        """The limits in the profile-file units, keys with their unit (``grad_raster_us``...);
+        limits the targets do not have are left out."""
+        return {key: _file_value(getattr(self, spec.field), spec) for key, spec in _LIMIT_KEYS.items()
+                if getattr(self, spec.field) is not None}
 
     def raster_ns(self) -> dict[str, int]:
         """The five rasters as exact integer nanoseconds, keyed by field name."""
@@ -167,29 +165,20 @@ def load_profile(name_or_path: str | os.PathLike) -> ScannerProfile:
 
 
 def _profile_from_dict(data: dict, path: Path) -> ScannerProfile:
-    allowed = set(_NAME_KEYS) | set(_LIMIT_KEYS) | set(_FIELD_KEY) | {_TAIL_GAP_KEY, "sources"}
+    allowed = set(_NAME_KEYS) | set(_LIMIT_KEYS) | set(_FIELD_KEY) | {"sources"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise HarmoniqError(
             f"scanner profile {path}: unknown key {unknown[0]!r}; valid keys are {', '.join(sorted(allowed))}"
         )
-    missing = sorted((set(_NAME_KEYS) | set(_LIMIT_KEYS) | set(_FIELD_KEY)) - set(data))
+    missing = sorted((set(_NAME_KEYS) | set(_LIMIT_KEYS) | set(_FIELD_KEY)) - set(data) - _OPTIONAL_KEYS)
     if missing:
         raise HarmoniqError(f"scanner profile {path}: missing key {missing[0]!r}")
     for key in _NAME_KEYS:
         if not isinstance(data[key], str) or not data[key].strip():
             raise HarmoniqError(f"scanner profile {path}: key {key!r} must be a non-empty string")
     keys = {**_LIMIT_KEYS, **_FIELD_KEY}
-    si = {spec.field: _si_value(path, key, data[key], spec) for key, spec in keys.items()}
-    if si["trid_segments"]:
-        if _TAIL_GAP_KEY not in data:
-            raise HarmoniqError(
-                f"scanner profile {path}: missing key {_TAIL_GAP_KEY!r} (required with trid_segments = true)"
-            )
-        keys[_TAIL_GAP_KEY] = _TAIL_GAP_SPEC
-        si["segment_tail_gap"] = _si_value(path, _TAIL_GAP_KEY, data[_TAIL_GAP_KEY], _TAIL_GAP_SPEC)
-    elif _TAIL_GAP_KEY in data:
-        raise HarmoniqError(f"scanner profile {path}: key {_TAIL_GAP_KEY!r} is only valid with trid_segments = true")
+    si = {spec.field: _si_value(path, key, data[key], spec) if key in data else None for key, spec in keys.items()}
     field_t = si.pop("field_t")
     sources = _sources(path, data.get("sources", {}), set(keys))
     return ScannerProfile(name=data["name"], vendor=data["vendor"], model=data["model"], field_t=field_t,
@@ -205,7 +194,10 @@ def _si_value(path: Path, key: str, value, spec: _Key):
     if isinstance(value, bool) or not isinstance(value, valid_types):
         wanted = "an integer" if spec.kind is int else "a number"
         raise HarmoniqError(f"scanner profile {path}: key {key!r} must be {wanted}, not {value!r}")
-    if not math.isfinite(value) or value <= 0:
+    if key in _ZERO_ALLOWED:
+        if not math.isfinite(value) or value < 0:
+            raise HarmoniqError(f"scanner profile {path}: key {key!r} must be zero or positive, not {value!r}")
+    elif not math.isfinite(value) or value <= 0:
         raise HarmoniqError(f"scanner profile {path}: key {key!r} must be positive, not {value!r}")
     if spec.kind is int:
         return value

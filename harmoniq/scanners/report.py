@@ -28,9 +28,15 @@ RULES: dict[str, tuple[str, str]] = {
     "adc_freq_offset": ("max", "|ADC frequency offset| within the scanner's limit"),
     "ge_trid_first_block": ("flag", "the first block carries a TRID label (GE)"),
     "ge_segment_grad_edges": ("max", "gradients are zero at every segment start and end (GE)"),
-    "ge_segment_tail_gap": ("min", "the end of every segment instance is quiet for the tail gap (GE)"),
     "ge_segment_instance": ("flag", "every segment instance has its first instance's blocks, durations and event timings (GE)"),
     "ge_played_kspace": ("max", "each readout's k-space position as GE plays it equals the file's within 0.01/FOV (GE)"),
+    "ge_pns": ("max", "nerve stimulation at most 80 % of the threshold on every shipped GE coil model (GE, pge2)"),
+    "ge_guard_overlap": ("min", "RF/ADC dead-time and ringdown intervals of different events do not overlap (GE, pge2)"),
+    "ge_rf_ringdown_segment_end": ("max", "RF end + psd_rf_wait + ringdown lies inside the RF's segment instance (GE, pge2)"),
+    "ge_variable_delay": ("flag", "a delay of variable duration starts outside every RF/ADC guard interval (GE, pge2)"),
+    "ge_peak_b1": ("max", "RF peak amplitude within pge2's b1_max of 0.25 G (GE)"),
+    "ge_safety_window": ("max", "no run of 40,000 blocks carries more RF or gradient power than the first (GE, pge2)"),
+    "ge_pge_fields": ("max", "counts and ids the .pge file stores as int16 are at most 32,767 (GE, pge2)"),
     "label_uninitialised": ("flag", "every counter label is SET before it is INC-ed"),
 }
 

@@ -1,7 +1,7 @@
 """Pulseq sequence builders, one module per family, all Cartesian.
 
 ``BUILDERS`` maps a protocol's ``family`` to its builder class. A builder is constructed from
-the protocol's typed SI parameters, the harmonized ``pypulseq.Opts`` and the segment tail (s);
+the protocol's typed SI parameters and the harmonized ``pypulseq.Opts``;
 construction validates the timing, ``build()`` returns ``(pypulseq.Sequence, AcquisitionInfo)``.
 """
 
@@ -23,8 +23,7 @@ def builder_for(protocol: Protocol):
     from harmoniq.scanners import harmonize, load_profile
 
     limits = harmonize([load_profile(t) for t in protocol.targets])
-    builder = BUILDERS[protocol.family](protocol.name, protocol.parameters, limits.to_pypulseq_opts(),
-                                        limits.limits.segment_tail_gap)
+    builder = BUILDERS[protocol.family](protocol.name, protocol.parameters, limits.to_pypulseq_opts())
     return builder, limits
 
 

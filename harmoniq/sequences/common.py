@@ -77,12 +77,11 @@ class AcquisitionInfo:
 PREAMBLE_TRID = 100
 
 
-def add_preamble(seq: pp.Sequence, system: pp.Opts, segment_tail_s: float) -> None:
-    """First block: a quiet delay that initialises every counter (Siemens rule) and opens a
-    segment of its own (GE: the first block carries a TRID; the segment tail is quiet)."""
-    duration = max(segment_tail_s, system.block_duration_raster)
+def add_preamble(seq: pp.Sequence, system: pp.Opts) -> None:
+    """First block: a quiet delay of one block raster that initialises every counter (Siemens
+    rule) and opens a segment of its own (GE: the first block carries a TRID)."""
     seq.add_block(
-        pp.make_delay(duration), label_set("TRID", PREAMBLE_TRID), *[label_set(c, 0) for c in COUNTERS]
+        pp.make_delay(system.block_duration_raster), label_set("TRID", PREAMBLE_TRID), *[label_set(c, 0) for c in COUNTERS]
     )
 
 

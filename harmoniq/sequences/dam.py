@@ -16,10 +16,10 @@ class DoubleAngle(SpoiledGRE):
 
     family = "dam"
 
-    def __init__(self, name: str, p: Parameters, system, segment_tail_s: float):
+    def __init__(self, name: str, p: Parameters, system):
         flips = p.flip_rad
         if len(flips) != 2 or abs(flips[1] - 2 * flips[0]) > 1e-9:
             raise HarmoniqError(f"protocol {name}: flip_deg={[degrees(f) for f in flips]} must be two angles [a, 2a] for a double-angle map")
         if len(p.te_s) != 1:
             raise HarmoniqError(f"protocol {name}: te_ms={[t * 1e3 for t in p.te_s]} must be one echo time for a double-angle map")
-        super().__init__(name, p, system, segment_tail_s)
+        super().__init__(name, p, system)

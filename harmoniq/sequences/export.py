@@ -73,14 +73,17 @@ def verify_signature(data: bytes) -> bool:
 
 def measured_timing(seq: pp.Sequence) -> dict:
     """TE, TR and TI measured back from the sequence's own blocks (s)."""
-    tl = measure_timing(seq)
-    te = np.unique(np.round(tl.echo_times(), 7))
-    ti = tl.inversion_times()
-    ti = np.unique(np.round(ti[np.isfinite(ti)], 7))
-    exc = tl.excitation_times()
-    inv = tl.rf_time[[u == "inversion" for u in tl.rf_use]]
-    tr = np.diff(inv if len(inv) > 1 else exc)
-    return {"te_s": te.tolist(), "ti_s": ti.tolist(), "tr_s": float(np.median(tr)) if len(tr) else None}
+    return measure_timing(seq).summary()
+
+
+def played_timing(report, designed: dict) -> dict:
+    """TR, TE, TI (s) a vendor plays: GE's interpreter timeline where the check modelled it
+    (12 us + 105 us per segment instance, ``harmoniq.scanners.ge``), else the file's own."""
+    played = report.interpreter
+    if played is None:
+        return {**designed, "source": "as designed (the file's own timeline)"}
+    return {"te_s": played["played_te_s"], "ti_s": played["played_ti_s"], "tr_s": played["played_tr_s"],
+            "source": "pge2 interpreter timeline: 12 us before and 105 us after every segment instance"}
 
 
 def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = None, *,
@@ -103,10 +106,13 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
     check_targets(*targets, stage=STAGE, force=force)
     built = build(protocol)
     data = seq_bytes(built.seq)
-    checks = {}
+    checks, played = {}, {}
+    designed = measured_timing(built.seq)
     for name in protocol.targets:
-        report = check(built.seq, load_profile(name))
+        profile = load_profile(name)
+        report = check(built.seq, profile)
         checks[name] = report.to_dict()
+        played[profile.vendor] = played_timing(report, designed)
         if not report.ok:
             summary = "; ".join(str(r) for r in report.summary())
             raise HarmoniqError(f"protocol {protocol.name}: the sequence fails the checks of {name}: {summary}")
@@ -124,7 +130,8 @@ def export(protocol: Protocol, outdir: str | Path, scanners: list[str] | None = 
         "harmoniq_version": __version__,
         "harmonized_limits": built.limits.to_dict(),
         "acquisition": built.info.to_dict(),
-        "measured_timing": measured_timing(built.seq),
+        "measured_timing": designed,
+        "played_timing": played,
         "total_duration_s": built.info.duration_s,
         "checks": checks,
     }

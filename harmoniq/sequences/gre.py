@@ -43,8 +43,7 @@ class SpoiledGRE:
 
     family = "gre"
 
-    def __init__(self, name: str, p: Parameters, system: pp.Opts, segment_tail_s: float):
-        self.segment_tail = segment_tail_s
+    def __init__(self, name: str, p: Parameters, system: pp.Opts):
         self.name, self.p, self.sys = name, p, system
         src = f"protocol {name}"
         n, fov = p.matrix, p.fov_m
@@ -109,7 +108,7 @@ class SpoiledGRE:
             + len(tes) * self.ro.duration + (len(tes) - 1) * pp.calc_duration(self.flyback) + self.spoil_dur
         )
         tr = p.tr_s
-        min_tr = busy + segment_tail_s
+        min_tr = busy + system.block_duration_raster  # the TR fill is one delay block
         if tr < min_tr - 1e-9:
             raise infeasible(src, "tr_ms", tr * 1e3, "ms", minimum=min_tr * 1e3, why="for these echoes")
         self.tr_fill = tr - busy
@@ -141,7 +140,7 @@ class SpoiledGRE:
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)
-        add_preamble(seq, self.sys, self.segment_tail)
+        add_preamble(seq, self.sys)
         p, j = self.p, 0
         inc = p.rf_spoiling_inc_rad
         n_tr = p.slices * len(p.flip_rad) * (p.dummy_scans + self.n * self.nz)

@@ -31,8 +31,7 @@ class MultiEchoSpinEcho(RefocusedSlice):
 
     family = "mese"
 
-    def __init__(self, name: str, p: Parameters, system: pp.Opts, segment_tail_s: float):
-        self.segment_tail = segment_tail_s
+    def __init__(self, name: str, p: Parameters, system: pp.Opts):
         super().__init__(name, p, system, excitation_phase=np.pi / 2)
         sys, src, ro, rf_c = system, self.src, self.ro, ev.rf_centre
         self.esp = p.echo_spacing_s
@@ -62,14 +61,14 @@ class MultiEchoSpinEcho(RefocusedSlice):
                                     + ro.duration + self.fill_after)
                  + pp.calc_duration(self.spoil))
         self.tr = p.tr_s
-        if self.tr < train + segment_tail_s - 1e-9:
-            raise infeasible(src, "tr_ms", self.tr * 1e3, "ms", minimum=(train + segment_tail_s) * 1e3, why="for this echo train")
+        if self.tr < train + sys.block_duration_raster - 1e-9:  # the TR fill is one delay block
+            raise infeasible(src, "tr_ms", self.tr * 1e3, "ms", minimum=(train + sys.block_duration_raster) * 1e3, why="for this echo train")
         self.tr_fill = self.tr - train
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         sys, p, ro = self.sys, self.p, self.ro
         seq = pp.Sequence(sys)
-        add_preamble(seq, self.sys, self.segment_tail)
+        add_preamble(seq, self.sys)
         trap = lambda ch, area, dur: pp.make_trapezoid(ch, area=area, duration=dur, system=sys)  # noqa: E731
         for slc, offset in enumerate(self.offsets):
             for line in range(self.n):

@@ -87,8 +87,7 @@ class SpinEcho(RefocusedSlice):
 
     family = "se"
 
-    def __init__(self, name: str, p: Parameters, system: pp.Opts, segment_tail_s: float):
-        self.segment_tail = segment_tail_s
+    def __init__(self, name: str, p: Parameters, system: pp.Opts):
         super().__init__(name, p, system)
         src, sys = self.src, system
         self.tes = list(p.te_s)
@@ -139,8 +138,8 @@ class SpinEcho(RefocusedSlice):
         ]
         busy = max(prep) + max(echo_part)
         tr = p.tr_s
-        if tr < busy + segment_tail_s - 1e-9:
-            raise infeasible(src, "tr_ms", tr * 1e3, "ms", minimum=(busy + segment_tail_s) * 1e3, why="for the longest TI/TE")
+        if tr < busy + system.block_duration_raster - 1e-9:  # the TR fill is one delay block
+            raise infeasible(src, "tr_ms", tr * 1e3, "ms", minimum=(busy + system.block_duration_raster) * 1e3, why="for the longest TI/TE")
         self.tr = tr
         n_series = max(len(self.tes), len(self.tis), 1)
         self.tr_fills = [
@@ -150,7 +149,7 @@ class SpinEcho(RefocusedSlice):
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         sys, p, ro = self.sys, self.p, self.ro
         seq = pp.Sequence(sys)
-        add_preamble(seq, self.sys, self.segment_tail)
+        add_preamble(seq, self.sys)
         n_series = len(self.tr_fills)
         for slc, offset in enumerate(self.offsets):
             for s in range(n_series):

@@ -8,44 +8,13 @@ really plays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pypulseq as pp
 
+from harmoniq.scanners.timeline import MeasuredTiming
 from harmoniq.seqfile import walk_blocks
 
-
-@dataclass
-class MeasuredTiming:
-    """Event times (s) from the start of the sequence.
-
-    rf_time/rf_use: centre and use ('excitation', 'refocusing', 'inversion', ...) of each RF;
-    adc_centre: time of sample n//2 of each ADC event (k = 0 for our readouts).
-    """
-
-    rf_time: np.ndarray
-    rf_use: list[str]
-    adc_centre: np.ndarray
-
-    def _last_before(self, use: str, times: np.ndarray) -> np.ndarray:
-        t = self.rf_time[[u == use for u in self.rf_use]]
-        idx = np.searchsorted(t, times) - 1
-        out = np.full(len(times), np.nan)
-        out[idx >= 0] = t[idx[idx >= 0]]
-        return out
-
-    def echo_times(self) -> np.ndarray:
-        """TE of every readout: its centre sample minus the preceding excitation centre."""
-        return self.adc_centre - self._last_before("excitation", self.adc_centre)
-
-    def excitation_times(self) -> np.ndarray:
-        return self.rf_time[[u == "excitation" for u in self.rf_use]]
-
-    def inversion_times(self) -> np.ndarray:
-        """TI before every excitation (NaN where no inversion precedes it)."""
-        exc = self.excitation_times()
-        return exc - self._last_before("inversion", exc)
+__all__ = ["MeasuredTiming", "measure_timing"]
 
 
 def measure_timing(seq: pp.Sequence) -> MeasuredTiming:

@@ -1,8 +1,7 @@
 """Small pypulseq sequences for the scanner-check tests.
 
 ``clean_gre`` is a 2D gradient echo built with the limits harmonized over all six shipped
-profiles: TRID on the first block of every TR, LIN set before it is incremented, 120 us of
-quiet time at the end of every TR. ``add_probe_segment`` appends one more segment whose
+profiles: TRID on the first block of every TR, LIN set before it is incremented. ``add_probe_segment`` appends one more segment whose
 middle block holds the events under test, so a test changes exactly one thing.
 ``write_gre_example`` follows pypulseq's ``examples/scripts/write_gre.py`` with pypulseq's
 default (Siemens) rasters.
@@ -14,9 +13,6 @@ import numpy as np
 import pypulseq as pp
 
 from harmoniq.scanners import harmonize, list_profiles
-
-QUIET_S = 120e-6  # harmonized GE segment tail gap
-
 
 def harmonized_system() -> pp.Opts:
     return harmonize(list_profiles()).to_pypulseq_opts()
@@ -35,7 +31,7 @@ def clean_gre(n_lines: int = 4, system: pp.Opts | None = None, trid: bool = True
     gx_pre = pp.make_trapezoid("x", area=-gx.area / 2, duration=1e-3, system=system)
     gz_reph = pp.make_trapezoid("z", area=-gz.area / 2, duration=1e-3, system=system)
     gz_spoil = pp.make_trapezoid("z", area=4 / thickness, system=system)
-    spoil_block = pp.calc_duration(gz_spoil) + QUIET_S
+    spoil_block = pp.calc_duration(gz_spoil)
     # one phase-encode timing for every line (GE plays each TRID instance with its first one's timing)
     gy_max = pp.make_trapezoid("y", area=(n_lines / 2) / fov, duration=1e-3, system=system)
     tr = 10e-3

@@ -42,8 +42,8 @@ def test_write_gre_example_violates_ge_rasters(gre, profile):
     assert blocks and grads
     assert {v.block for v in report.violations if v.rule == "block_raster"} == blocks
     assert {v.block for v in report.violations if v.rule == "grad_raster"} == grads
-    # 10 us ADC dead time of the example < 40 us on GE, in every readout block (every 5th).
-    assert {v.block for v in report.violations if v.rule == "adc_dead_time"} == set(range(4, 81, 5))
+    # pge2 needs no ADC padding inside the block (only guard intervals), so no adc_dead_time
+    assert "adc_dead_time" not in {v.rule for v in report.violations}
     assert {"ge_trid_first_block"} <= {v.rule for v in report.violations}
 
 
@@ -67,7 +67,7 @@ def test_file_round_trip_agrees(gre, profile, tmp_path):
 
 
 def test_report_summary_and_dict(gre):
-    report = check(gre, "ge-premier-3t")
+    report = check(gre, "philips-ingenia-elition-3t")  # 10 us ADC dead time of the example < 40 us
     summary = report.summary(max_blocks=3)
     assert sum(s.count for s in summary) == len(report.violations)
     dead = next(s for s in summary if s.rule == "adc_dead_time")
@@ -77,7 +77,7 @@ def test_report_summary_and_dict(gre):
     assert "adc_dead_time: 16 x (blocks 4, 9, 14, 19, 24, ...)" in text and not report.ok
     d = json.loads(json.dumps(report.to_dict()))
     assert d["ok"] is False and d["n_blocks"] == 80 and len(d["violations"]) == len(report.violations)
-    assert d["summary"][0]["rule"] == "declared_raster"
+    assert d["summary"][0]["rule"] == "adc_dead_time"  # Philips rasters (assumed) are pypulseq's defaults
     assert check(clean_gre(), "ge-premier-3t").to_text().endswith("OK")
 
 

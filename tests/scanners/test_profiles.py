@@ -47,12 +47,13 @@ def test_vendor_specific_values_in_si():
     assert prisma.vendor == "Siemens" and premier.vendor == "GE" and elition.vendor == "Philips"
     assert prisma.limits.grad_raster_time == 1e-5 and prisma.limits.adc_raster_time == 1e-7
     assert prisma.limits.labels_must_be_initialised and not prisma.limits.trid_segments
-    assert prisma.limits.segment_tail_gap == 0.0
+    assert prisma.limits.adc_samples_limit == 8192 and prisma.limits.max_rf_freq_offset == 250e3
     assert premier.limits.grad_raster_time == 4e-6 and premier.limits.rf_raster_time == 2e-6
     assert premier.limits.adc_raster_time == 2e-6 and premier.limits.block_duration_raster == 4e-6
-    assert premier.limits.trid_segments and premier.limits.segment_tail_gap == 117e-6
-    assert (premier.limits.rf_dead_time, premier.limits.rf_ringdown_time, premier.limits.adc_dead_time) == (
-        100e-6, 60e-6, 40e-6)
+    assert premier.limits.trid_segments
+    # pge2 documents neither an ADC sample limit nor a frequency-offset limit, nor padding in the block
+    assert premier.limits.adc_samples_limit is None and premier.limits.max_rf_freq_offset is None
+    assert (premier.limits.rf_dead_time, premier.limits.rf_ringdown_time, premier.limits.adc_dead_time) == (0, 0, 0)
 
 
 def test_philips_timing_is_labelled_as_assumption():
@@ -91,13 +92,11 @@ def test_user_profile_by_path(tmp_path):
         (dict(drop=("rf_raster_us",)), ["missing key", "'rf_raster_us'"]),
         (dict(edit=("max_slew_T_per_m_per_s = 200.0", 'max_slew_T_per_m_per_s = "fast"')),
          ["'max_slew_T_per_m_per_s'", "must be a number"]),
-        (dict(edit=("adc_samples_limit = 8192", "adc_samples_limit = 8192.5")),
-         ["'adc_samples_limit'", "must be an integer"]),
+        (dict(add="adc_samples_limit = 8192.5\n"), ["'adc_samples_limit'", "must be an integer"]),
         (dict(edit=("trid_segments = true", "trid_segments = 1")), ["'trid_segments'", "true or false"]),
         (dict(edit=("grad_raster_us = 4.0", "grad_raster_us = 0")), ["'grad_raster_us'", "positive"]),
-        (dict(edit=("adc_dead_time_us = 40.0", "adc_dead_time_us = -40.0")), ["'adc_dead_time_us'", "positive"]),
-        (dict(drop=("segment_tail_gap_us",)), ["missing key", "'segment_tail_gap_us'"]),
-        (dict(edit=("trid_segments = true", "trid_segments = false")), ["'segment_tail_gap_us'", "trid_segments"]),
+        (dict(edit=("adc_dead_time_us = 0.0", "adc_dead_time_us = -40.0")), ["'adc_dead_time_us'", "zero or positive"]),
+        (dict(add="segment_tail_gap_us = 117.0\n"), ["unknown key", "'segment_tail_gap_us'"]),
         (dict(edit=('model = "SIGNA Premier"', 'model = ""')), ["'model'", "non-empty string"]),
         (dict(edit=("\n[sources]\n", '\n[sources]\nwarp_factor = "x"\n')), ["sources", "'warp_factor'"]),
         (dict(edit=("field_strength_T = 3.0", "field_strength_T = ")), ["not valid TOML"]),
