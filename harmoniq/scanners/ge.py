@@ -31,9 +31,8 @@ from pypulseq.supported_labels_rf_use import get_supported_rf_uses
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.scanners import ge_rules, pns
-from harmoniq.scanners.ge_rules import shape_samples
 from harmoniq.scanners.report import Violation
-from harmoniq.scanners.seqtables import SequenceTables
+from harmoniq.scanners.seqtables import SequenceTables, shape_samples
 from harmoniq.scanners.timeline import MeasuredTiming
 
 SEGMENT_DEAD_TIME_S = ge_rules.SEGMENT_DEAD_TIME_NS / 1e9  # 12 us, pge2 opts.m
@@ -131,7 +130,7 @@ def _unit_areas(seq) -> dict[int, float]:
     return out
 
 
-def _trid_starts(tables: SequenceTables) -> tuple[np.ndarray, np.ndarray]:
+def trid_starts(tables: SequenceTables) -> tuple[np.ndarray, np.ndarray]:
     """Block positions that open a segment instance and their TRID values."""
     trid_of_ext = {eid: int(op.value) for eid, ops in tables.labels.items() for op in ops if op.label == "TRID"}
     starts = [i for i, e in enumerate(tables.ext) if int(e) in trid_of_ext]
@@ -149,7 +148,7 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     """Play ``seq`` as pge2 does: segments, per-block instance violations, played timing and
     the largest played-vs-written k-space error of any readout."""
     n = len(tables.block_ids)
-    starts, trids = _trid_starts(tables)
+    starts, trids = trid_starts(tables)
     grad_key, rf_key, adc_key = _timing_keys(seq)
     unit = _unit_areas(seq)
     amp = {gid: float(d[0]) for gid, d in seq.grad_library.data.items()}

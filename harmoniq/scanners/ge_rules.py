@@ -30,11 +30,10 @@ Rules and their sources (HarmonizedMRI/pge2 ``matlab/+pge2/``, HarmonizedMRI/Seq
 from __future__ import annotations
 
 import numpy as np
-from pypulseq.decompress_shape import decompress_shape
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.scanners.report import Violation
-from harmoniq.scanners.seqtables import SequenceTables
+from harmoniq.scanners.seqtables import SequenceTables, shape_samples
 
 SEGMENT_DEAD_TIME_NS = 12_000  # pge2 opts.m: arg.segment_dead_time = 12e-6
 SEGMENT_RINGDOWN_TIME_NS = 105_000  # pge2 opts.m: arg.segment_ringdown_time = 105e-6
@@ -177,14 +176,6 @@ def _grad_energy(seq) -> dict[int, float]:
         else:
             out[gid] = amp2 * float(np.sum(shape_samples(seq, int(d[3])) ** 2)) * raster
     return out
-
-
-def shape_samples(seq, shape_id: int) -> np.ndarray:
-    """Decompressed samples of shape ``shape_id`` of ``seq``'s shape library."""
-    data = np.asarray(seq.shape_library.data[shape_id], dtype=np.float64)
-    compressed = type("Compressed", (), {})()
-    compressed.num_samples, compressed.data = int(data[0]), data[1:]
-    return decompress_shape(compressed)
 
 
 def safety_window(seq, tables: SequenceTables, window: int = SAFETY_WINDOW_BLOCKS) -> list[Violation]:

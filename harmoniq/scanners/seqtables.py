@@ -115,7 +115,8 @@ def _ns(seconds) -> np.ndarray | int:
     return int(round(float(seconds) * 1e9))
 
 
-def _shape(seq, shape_id: int) -> np.ndarray:
+def shape_samples(seq, shape_id: int) -> np.ndarray:
+    """Decompressed samples of shape ``shape_id`` of ``seq``'s shape library."""
     data = seq.shape_library.data[shape_id]
     return decompress_shape(_Compressed(int(data[0]), np.asarray(data[1:], dtype=np.float64)))
 
@@ -131,7 +132,7 @@ def _rf_event(seq, data) -> RFEvent:
     delay_ns = _ns(delay)
     raster_ns = _ns(seq.rf_raster_time)
     if time_id > 0:
-        times = _ns(_shape(seq, int(time_id)) * seq.rf_raster_time) + delay_ns
+        times = _ns(shape_samples(seq, int(time_id)) * seq.rf_raster_time) + delay_ns
         # The shape ends at the last sample time rounded up to the raster, as in pypulseq.
         shape_end = -(-(times[-1] - delay_ns) // raster_ns) * raster_ns
     else:
@@ -159,10 +160,10 @@ def _trap_event(data, zero_tol: float) -> GradEvent:
 def _arbitrary_event(seq, data, zero_tol: float) -> GradEvent:
     """Arbitrary gradient or extended trapezoid, linear between its samples."""
     amplitude, first, last, shape_id, time_id, delay = data[:6]
-    wave = float(amplitude) * _shape(seq, int(shape_id))
+    wave = float(amplitude) * shape_samples(seq, int(shape_id))
     raster = seq.grad_raster_time
     if time_id > 0:  # extended trapezoid: explicit sample times, first/last are the end samples
-        t = _shape(seq, int(time_id)) * raster
+        t = shape_samples(seq, int(time_id)) * raster
         t_full, v_full = t, wave
         raster_times = _ns(t + delay)
     else:  # regular sampling at the interval centres (-1: oversampled, at half intervals)

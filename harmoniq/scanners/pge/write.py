@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
-from harmoniq.scanners.ge import _shape, _trid_starts
+from harmoniq.scanners.ge import trid_starts
 from harmoniq.scanners.pge.model import (
     FLOAT32_MAX, IDENTITY_ROTATION, INT_LIMITS, COL_ADC_PHASE, COL_DURATION, COL_FREQ, COL_GRAD, COL_PARENT, COL_RF_AMP,
     COL_RF_PHASE, COL_SEGMENT, HEATING_WINDOW_BLOCKS, LOOP_COLUMNS, LOOP_NAMES, MARKER,
 )
-from harmoniq.scanners.seqtables import sequence_tables
+from harmoniq.scanners.seqtables import sequence_tables, shape_samples
 from harmoniq.seqfile import DETECT_RF_USE, read_seq
 
 
@@ -96,7 +96,7 @@ def _segments(tables, source: str):
     """Segment of every instance, instance starts/lengths, and per segment its first start and
     block count (pulseg fromSeq.m: segments in increasing TRID)."""
     n = len(tables.block_ids)
-    starts, trids = _trid_starts(tables)
+    starts, trids = trid_starts(tables)
     if not starts.size or starts[0] != 0:
         raise HarmoniqError(f"{source}: block {tables.block_ids[0] if n else 1} carries no TRID label; "
                             "a .pge needs a TRID label on the first block of every segment instance (pge2)")
@@ -176,7 +176,7 @@ def _plan(seq, tables, source: str) -> _Plan:
     loop[:, COL_SEGMENT] = seg_row + 1
     loop[:, COL_PARENT] = parent_of_row[def_row]
     rf_lib, adc_lib, grad_lib = seq.rf_library.data, seq.adc_library.data, seq.grad_library.data
-    rf_peak = _per_id(rf_lib, lambda d: abs(float(d[0])) * np.max(np.abs(_shape(seq, int(d[1])))))
+    rf_peak = _per_id(rf_lib, lambda d: abs(float(d[0])) * np.max(np.abs(shape_samples(seq, int(d[1])))))
     loop[:, COL_RF_AMP] = rf_peak[tables.rf]
     loop[:, COL_RF_PHASE] = _per_id(rf_lib, lambda d: float(d[9]))[tables.rf]
     rf_freq = _per_id(rf_lib, lambda d: float(d[8]))[tables.rf]
