@@ -58,7 +58,10 @@ MESE = GEOMETRY + REFOCUSING + (
 _DAM_DEFAULTS = {"flip_deg": [60.0, 120.0], "tr_ms": 6000.0, "te_ms": [4.0], "dummy_scans": 1}
 DAM = tuple(dataclasses.replace(p, default=_DAM_DEFAULTS.get(p.name, p.default)) for p in GRE)
 
+# actual flip-angle imaging: the spoiled GRE's parameters (tr_ms is TR1) and TR2 / TR1
+AFI = GRE + (Param("tr_ratio", "float", 5.0, "AFI: TR2 / TR1 (Yarnykh, MRM 2007: 5)", 2.0, 20.0),)
+
 #: family -> its declared parameters
-DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM}
+DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM, "afi": AFI}
 #: family -> the typed SI parameter object it is read into
 TYPES = {family: parameter_type(family, declared) for family, declared in DECLARED.items()}
