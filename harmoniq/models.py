@@ -111,7 +111,8 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
     QuantitativeModel(
         "b1-afi", "Actual flip-angle imaging B1 map (RepetitionTimeExcitation per volume: TR1, TR2; FlipAngle).",
         f"{_METHODS}:run_afi", "TB1AFI", {"B1": "TB1map", "B1_crlb": "desc-crlb_TB1map"}, "RepetitionTimeExcitation",
-        plate="t1", quantity="B1"),
+        plate="t1", quantity="B1", options=(
+            FitOption("seq", str, None, "The protocol's .seq file: TR1 and TR2 measured from its excitations."),)),
     QuantitativeModel(
         "b1-bs", "Bloch-Siegert B1 map from phase images (rad) at +-offset (BlochSiegertOffset per volume, Hz).",
         f"{_METHODS}:run_bloch_siegert", "TB1map", {"B1": "TB1map"}, "BlochSiegertOffset", plate="t1", quantity="B1",

@@ -3,7 +3,9 @@
 Runners ``(series, data, options) -> ParameterMaps`` named by the model registry
 (:mod:`harmoniq.models`); keys beyond the parsed header come from the sidecar itself:
 ``RepetitionTimePreparation`` and ``NumberShots`` (BIDS, MP2RAGE) and ``BlochSiegertOffset``
-(Hz, one per volume: the off-resonant pulse's offset, +f and -f; ours, BIDS has none).
+(Hz, one per volume: the off-resonant pulse's offset, +f and -f; ours, BIDS has none). AFI's
+TR1 and TR2 come from ``RepetitionTimeExcitation`` (one per volume) or are measured from the
+.seq (``--seq``).
 """
 
 from __future__ import annotations
@@ -40,12 +42,25 @@ def run_mp2rage(series, data, opts):
     return fit_t1_mp2rage(data, timing, b1=opts["b1"], mask=opts["mask"], noise_sigma=opts["noise_sigma"])
 
 
+def afi_repetition_times(seq_path) -> tuple[float, float]:
+    """(TR1, TR2) in s measured from the excitations of an AFI .seq (they alternate)."""
+    from harmoniq.seqfile import read_seq
+    from harmoniq.sequences.timing import measure_timing
+
+    gaps = np.unique(np.round(np.diff(measure_timing(read_seq(seq_path)).excitation_times()), 6))
+    if gaps.size != 2:
+        raise HarmoniqError(f"{seq_path}: its excitations are {gaps.size} distinct interval(s) apart; an AFI "
+                            "sequence alternates two (TR1, TR2)")
+    return float(gaps[0]), float(gaps[1])
+
+
 def run_afi(series, data, opts):
     from harmoniq.fitting.afi import fit_b1_afi
 
     if not series.header.flip_deg:
         raise HarmoniqError(f"{series.source}: sidecar has no 'FlipAngle'; the fit needs the nominal flip (deg)")
-    return fit_b1_afi(data, math.radians(series.header.flip_deg[0]), per_volume(series, "tr_s"), mask=opts["mask"],
+    tr = afi_repetition_times(opts["seq"]) if opts.get("seq") else per_volume(series, "tr_s")
+    return fit_b1_afi(data, math.radians(series.header.flip_deg[0]), tr, mask=opts["mask"],
                       noise_sigma=opts["noise_sigma"])
 
 

@@ -7,8 +7,8 @@ the same phase-encode line:
     [rf + gz (TRID)] [encode] [TE fill] [gx + ADC, SET 0] [spoiler 1 + rewinders] [TR1 fill]
     [rf + gz (TRID)] [encode] [TE fill] [gx + ADC, SET 1] [spoiler 2 + rewinders] [TR2 fill]
 
-Spoiling as the method requires (Nehrke, MRM 2009;61:84): the spoiler moments of the two
-intervals in the ratio of their durations (spoiler 2 = n x spoiler 1, diffusion-damped regime),
+Spoiling as the method requires (Nehrke, MRM 2009;61:84): the net gradient moments of the two
+intervals (x: prephaser + readout + spoiler; z: the spoiler) in the ratio of their durations, n,
 a large spoiler moment (``spoiler_cycles`` across a voxel after TR1) and quadratic RF spoiling
 over all excitations with the increment of Nehrke 2009 (129.3 deg for n = 5).
 """
@@ -38,7 +38,8 @@ class ActualFlipAngle(SpoiledGRE):
                                 "them; a 3D slab, or one 2D slice)")
         super().__init__(name, p, system, segment_tail_s)
         n = p.tr_ratio
-        spoil_x2, spoil_z2 = n * self.spoil_x, n * self.spoil_z
+        readout_net = self.ro.prephase_area + self.ro.gx.area  # x moment of prephaser + readout, both TRs
+        spoil_x2, spoil_z2 = n * (self.spoil_x + readout_net) - readout_net, n * self.spoil_z
         areas = [spoil_z2 - self.pe_z.min(), spoil_z2 - self.pe_z.max(), self.pe_y.min(), spoil_x2]
         self.spoil2_dur = ev.shortest_common_duration(areas, system)
         self.spoil2_gx = pp.make_trapezoid("x", area=spoil_x2, duration=self.spoil2_dur, system=system)
