@@ -1,7 +1,7 @@
 """The t1-mp2rage .seq plays what the MP2RAGE fit models: a brute-force walk over its own RF
 events (flip angles integrated from the pulse waveforms, the real event times, perfect spoiling,
 ideal inversion) gives the INV1/INV2 signals of :func:`harmoniq.fitting.mp2rage.mp2rage_signals`
-for the protocol's timing, at the k-space centre line."""
+for the protocol's timing, at the centre partition of each block."""
 
 import math
 
