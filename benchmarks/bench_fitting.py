@@ -1,4 +1,5 @@
-"""Fitting speed and accuracy: harmoniq against per-voxel scipy curve_fit and qmrpy.
+"""Fitting speed and accuracy: harmoniq against per-voxel scipy curve_fit and qmrpy (where qmrpy
+has the model: not MP2RAGE, whose qmrpy model is a surrogate, nor MOLLI).
 
 Run (one command):  python benchmarks/bench_fitting.py [--quick] [--qmrpy-python PATH]
 
@@ -34,6 +35,22 @@ TE = 0.01 * np.arange(1, 17)
 MESE_ETL = 16
 TE_GRE = 0.003 + 0.004 * np.arange(8)
 DAM_DEG = 60.0
+AFI_DEG, AFI_TR = 60.0, (0.02, 0.1)  # Yarnykh, MRM 2007;57:192
+BS_PEAK_T = 1e-5  # nominal peak B1 of the 6 ms, 4 kHz Fermi pulse
+MOLLI_TI = np.array([0.1, 1.1, 2.1, 3.1, 4.1, 0.18, 1.18, 2.18])  # 5(3)3 at 60 bpm (Messroghli et al. 2004)
+
+
+def mp2rage_timing():
+    """The 3 T MP2RAGE of Marques et al. 2010: TR_MP2RAGE 5 s, TI 0.7 / 2.5 s, flips 4 / 5 deg."""
+    from harmoniq.fitting.mp2rage import Mp2rageTiming
+
+    return Mp2rageTiming(5.0, 0.007, (0.7, 2.5), (math.radians(4), math.radians(5)), 160)
+
+
+def bs_k():
+    from harmoniq.fitting.bloch_siegert import FermiPulse
+
+    return FermiPulse().k_bs()
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -68,6 +85,26 @@ def make_case(name, n, rng):
     if name == "b1-dam":
         b1 = rng.uniform(0.6, 1.3, n)
         return _noisy(np.sin(np.radians([DAM_DEG, 2 * DAM_DEG])[:, None] * b1) * 2, rng), b1, {}
+    if name == "t1-mp2rage":  # signed real INV1, INV2 (phase-corrected), Gaussian noise
+        from harmoniq.fitting.mp2rage import mp2rage_signals
+
+        t1 = rng.uniform(0.4, 3.5, n)
+        clean = 10 * np.stack(mp2rage_signals(t1, mp2rage_timing()))
+        return clean + rng.standard_normal(clean.shape) / SNR, t1, {}
+    if name == "b1-afi":
+        b1 = rng.uniform(0.6, 1.3, n)
+        a = np.radians(AFI_DEG) * b1
+        ratio = AFI_TR[1] / AFI_TR[0]
+        return _noisy(np.stack([np.sin(a), np.sin(a) * (1 + ratio * np.cos(a)) / (ratio + np.cos(a))]), rng), b1, {}
+    if name == "b1-bs":  # phase images (rad) at +-offset
+        b1 = rng.uniform(0.6, 1.3, n)
+        phi = bs_k() * (BS_PEAK_T * b1) ** 2
+        clean = np.exp(1j * np.stack([phi, -phi]))
+        return np.angle(clean + (rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)) / SNR), b1, {}
+    if name == "t1-molli":
+        t1 = rng.uniform(0.3, 2.0, n)
+        t1_star = t1 / 0.9  # A = 1, B = 1.9: T1 = T1* (B/A - 1)
+        return _noisy(1.0 - 1.9 * np.exp(-MOLLI_TI[:, None] / t1_star), rng), t1, {}
     raise ValueError(name)
 
 
@@ -89,6 +126,22 @@ def fit_harmoniq(name, images, extra):
         return fit_t2_mese(img, TE[:MESE_ETL])["T2"].ravel()
     if name == "b1-dam":
         return fit_b1_dam(img, np.radians([DAM_DEG, 2 * DAM_DEG]))["B1"].ravel()
+    if name == "t1-mp2rage":
+        from harmoniq.fitting import fit_t1_mp2rage
+
+        return fit_t1_mp2rage(img, mp2rage_timing())["T1"].ravel()
+    if name == "b1-afi":
+        from harmoniq.fitting import fit_b1_afi
+
+        return fit_b1_afi(img, math.radians(AFI_DEG), AFI_TR)["B1"].ravel()
+    if name == "b1-bs":
+        from harmoniq.fitting import fit_b1_bloch_siegert
+
+        return fit_b1_bloch_siegert(img, BS_PEAK_T)["B1"].ravel()
+    if name == "t1-molli":
+        from harmoniq.fitting import fit_t1_molli
+
+        return fit_t1_molli(img, MOLLI_TI)["T1"].ravel()
     raise ValueError(name)
 
 
@@ -128,6 +181,24 @@ def _curve_fit_voxel(name, y, v, extra) -> float:
         a = math.radians(DAM_DEG)
         f = lambda k, m0, b1: m0 * np.abs(np.sin(k * a * b1))  # noqa: E731
         return curve_fit(f, np.array([1.0, 2.0]), y, p0=(1.0, 1.0))[0][1]
+    if name == "t1-mp2rage":
+        from harmoniq.fitting.mp2rage import mp2rage_signals
+
+        f = lambda k, m0, t1: m0 * np.stack(mp2rage_signals(np.array([t1]), mp2rage_timing()))[k.astype(int), 0]  # noqa: E731
+        return curve_fit(f, np.array([0.0, 1.0]), y, p0=(10.0, 1.5), bounds=([0, 0.05], [np.inf, 5.0]))[0][1]
+    if name == "b1-afi":
+        ratio, a0 = AFI_TR[1] / AFI_TR[0], math.radians(AFI_DEG)
+        f = lambda k, m0, b1: m0 * np.sin(a0 * b1) * np.where(  # noqa: E731
+            k > 0, (1 + ratio * np.cos(a0 * b1)) / (ratio + np.cos(a0 * b1)), 1.0)
+        return curve_fit(f, np.array([0.0, 1.0]), y, p0=(1.0, 1.0))[0][1]
+    if name == "b1-bs":
+        k_bs = bs_k()
+        f = lambda k, phase0, b1: phase0 + np.where(k > 0, -1.0, 1.0) * k_bs * (BS_PEAK_T * b1) ** 2  # noqa: E731
+        return abs(curve_fit(f, np.array([0.0, 1.0]), y, p0=(0.0, 1.0))[0][1])
+    if name == "t1-molli":
+        popt, _ = curve_fit(lambda t, a, b, ts: np.abs(a - b * np.exp(-t / ts)), MOLLI_TI, y,
+                            p0=(y.max(), 2 * y.max(), 1.0), maxfev=2000)
+        return popt[2] * (popt[1] / popt[0] - 1)
     raise ValueError(name)
 
 
@@ -157,6 +228,16 @@ def qmrpy_worker(path_in, path_out):
             from qmrpy.models.b1.dam import B1DAM
 
             out[v] = B1DAM(alpha_deg=DAM_DEG).fit(y)["b1_raw"]
+        elif name == "b1-afi":
+            from qmrpy.models.b1.afi import B1AFI
+
+            out[v] = B1AFI(nom_fa_deg=AFI_DEG, tr1_ms=AFI_TR[0] * 1e3, tr2_ms=AFI_TR[1] * 1e3).fit(y)["b1_raw"]
+        elif name == "b1-bs":
+            from qmrpy.models.b1.bloch_siegert import B1BlochSiegert
+
+            out[v] = B1BlochSiegert(k_bs_rad_per_b1sq=float(data["k_bs"]) * BS_PEAK_T**2).fit(y)["b1_raw"]
+        else:  # no qmrpy model: MP2RAGE (its T1MP2RAGE is a surrogate, not Marques's equations), MOLLI
+            raise SystemExit(f"qmrpy has no {name} model")
     seconds = time.perf_counter() - start
     np.savez(path_out, estimate=out, seconds=seconds)
 
@@ -167,7 +248,8 @@ def fit_qmrpy(python, name, images, extra):
         return None, f"no qmrpy environment at {python}"
     with tempfile.TemporaryDirectory() as tmp:
         path_in, path_out = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
-        np.savez(path_in, name=name, images=images, b1=extra.get("b1", np.ones(images.shape[1])))
+        np.savez(path_in, name=name, images=images, b1=extra.get("b1", np.ones(images.shape[1])),
+                 k_bs=bs_k() if name == "b1-bs" else 0.0)
         done = subprocess.run([python, __file__, "--qmrpy-worker", path_in, path_out], capture_output=True, text=True)
         if done.returncode != 0:
             return None, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "qmrpy worker failed"
@@ -240,7 +322,7 @@ def main():
     n_ref = min(100 if args.quick else args.reference_voxels, n)
     rng = np.random.default_rng(0)
     rows = []
-    for name in ("t1-ir", "t1-vfa", "t2-se", "t2star", "t2-mese", "b1-dam"):
+    for name in ("t1-ir", "t1-vfa", "t2-se", "t2star", "t2-mese", "b1-dam", "t1-mp2rage", "b1-afi", "b1-bs", "t1-molli"):
         count = n // 4 if name == "t2-mese" else n
         rows.append(run_case(name, count, n_ref, args.qmrpy_python, rng))
         print(json.dumps(rows[-1]), file=sys.stderr)

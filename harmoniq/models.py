@@ -61,6 +61,7 @@ class QuantitativeModel:
 _OFFSET = FitOption("offset", bool, False, "Fit a constant offset too.", flag=True)
 _T1_MAPS = {"T1": "T1map", "M0": "M0map", "T1_crlb": "desc-crlb_T1map", "M0_crlb": "desc-crlb_M0map"}
 _FITTERS = "harmoniq.fitting.bids"
+_METHODS = "harmoniq.fitting.bids_methods"
 
 MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
     QuantitativeModel(
@@ -99,6 +100,32 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         "t2star", "Multi-echo gradient-echo T2* (EchoTime per volume).", f"{_FITTERS}:run_t2star", "MEGRE",
         {"T2star": "T2starmap", "S0": "S0map", "T2star_crlb": "desc-crlb_T2starmap", "S0_crlb": "desc-crlb_S0map"},
         "EchoTime", plate="t2", quantity="T2star", options=(_OFFSET,)),
+    QuantitativeModel(
+        "t1-mp2rage", "MP2RAGE UNI and lookup-table T1 (signed INV1, INV2; InversionTime, FlipAngle per volume, "
+        "RepetitionTimeExcitation, RepetitionTimePreparation, NumberShots).", f"{_METHODS}:run_mp2rage", "MP2RAGE",
+        {"T1": "T1map", "UNI": "UNIT1", "T1_crlb": "desc-crlb_T1map"}, "InversionTime", plate="t1", quantity="T1",
+        reference="t1_s", options=(
+            FitOption("b1", str, None, "Relative (or percent) B1 map NIfTI: B1-corrected lookup tables."),
+            FitOption("inversion_efficiency", float, 0.96, "Adiabatic inversion efficiency (Marques et al. 2010)."),
+        )),
+    QuantitativeModel(
+        "b1-afi", "Actual flip-angle imaging B1 map (RepetitionTimeExcitation per volume: TR1, TR2; FlipAngle).",
+        f"{_METHODS}:run_afi", "TB1AFI", {"B1": "TB1map", "B1_crlb": "desc-crlb_TB1map"}, "RepetitionTimeExcitation",
+        plate="t1", quantity="B1", options=(
+            FitOption("seq", str, None, "The protocol's .seq file: TR1 and TR2 measured from its excitations."),)),
+    QuantitativeModel(
+        "b1-bs", "Bloch-Siegert B1 map from phase images (rad) at +-offset (BlochSiegertOffset per volume, Hz).",
+        f"{_METHODS}:run_bloch_siegert", "TB1map", {"B1": "TB1map"}, "BlochSiegertOffset", plate="t1", quantity="B1",
+        options=(
+            FitOption("b1_peak_t", float, 1e-5, "Nominal peak amplitude (T) of the off-resonant Fermi pulse."),
+            FitOption("duration_s", float, 6e-3, "Fermi pulse duration (s)."),
+            FitOption("transition_s", float, 0.16e-3, "Fermi pulse transition width (s)."),
+        )),
+    QuantitativeModel(
+        "t1-molli", "MOLLI-style Look-Locker T1, three-parameter fit with the Look-Locker correction (InversionTime "
+        "per volume: each image's time after its inversion).", f"{_METHODS}:run_molli", "MOLLI",
+        {"T1": "T1map", "T1_star": "desc-apparent_T1map", "T1_crlb": "desc-crlb_T1map"}, "InversionTime", plate="t1",
+        quantity="T1", reference="t1_s"),
 )}
 
 NO_MODEL = "none"

@@ -36,7 +36,7 @@ LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 GRE_SEQUENCE_TYPES = ("gre", "flash", "spgr", "ffe", "fl")
 #: sidecar key -> (header field, per volume)
 _SIDECAR_TIMING = {"EchoTime": ("te_s", True), "InversionTime": ("ti_s", True), "FlipAngle": ("flip_deg", True),
-                   "RepetitionTimeExcitation": ("tr_s", False), "RepetitionTime": ("tr_s", False)}
+                   "RepetitionTimeExcitation": ("tr_s", True), "RepetitionTime": ("tr_s", False)}
 #: sidecar key -> header user parameter
 _SIDECAR_USER = {"RefocusingFlipAngle": "RefocusingFlipAngle", "SpoilingRFPhaseIncrement": "RFSpoilingIncrement"}
 

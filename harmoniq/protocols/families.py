@@ -58,7 +58,19 @@ MESE = GEOMETRY + REFOCUSING + (
 _DAM_DEFAULTS = {"flip_deg": [60.0, 120.0], "tr_ms": 6000.0, "te_ms": [4.0], "dummy_scans": 1}
 DAM = tuple(dataclasses.replace(p, default=_DAM_DEFAULTS.get(p.name, p.default)) for p in GRE)
 
+# actual flip-angle imaging: the spoiled GRE's parameters (tr_ms is TR1) and TR2 / TR1
+AFI = GRE + (Param("tr_ratio", "float", 5.0, "AFI: TR2 / TR1 (Yarnykh, MRM 2007: 5)", 2.0, 20.0),)
+
+# MP2RAGE: the spoiled GRE's parameters, tr_ms the shot (TR_MP2RAGE), the GRE TR its echo spacing
+_MP2RAGE_DEFAULTS = {"dimensions": 3, "flip_deg": [4.0, 5.0], "tr_ms": 5000.0, "dummy_scans": 1}
+MP2RAGE = tuple(dataclasses.replace(p, default=_MP2RAGE_DEFAULTS.get(p.name, p.default)) for p in GRE) + (
+    Param("echo_spacing_ms", "float", 7.0, "MP2RAGE: gradient-echo TR inside a block (ms)", 0.0, 100.0, low_open=True),
+    Param("ti_ms", "float", [700.0, 2500.0], "MP2RAGE: TI1, TI2 (ms), inversion to the centre partition's excitation",
+          0.0, 6e4, list_of=True, low_open=True),
+    Param("inversion_duration_ms", "float", 10.24, "adiabatic inversion pulse duration (ms)", 2.0, 30.0),
+)
+
 #: family -> its declared parameters
-DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM}
+DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM, "afi": AFI, "mp2rage": MP2RAGE}
 #: family -> the typed SI parameter object it is read into
 TYPES = {family: parameter_type(family, declared) for family, declared in DECLARED.items()}

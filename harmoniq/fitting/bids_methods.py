@@ -1,0 +1,84 @@
+"""Fit MP2RAGE, AFI, Bloch-Siegert and MOLLI series described by their BIDS sidecars.
+
+Runners ``(series, data, options) -> ParameterMaps`` named by the model registry
+(:mod:`harmoniq.models`); keys beyond the parsed header come from the sidecar itself:
+``RepetitionTimePreparation`` and ``NumberShots`` (BIDS, MP2RAGE) and ``BlochSiegertOffset``
+(Hz, one per volume: the off-resonant pulse's offset, +f and -f; ours, BIDS has none). AFI's
+TR1 and TR2 come from ``RepetitionTimeExcitation`` (one per volume) or are measured from the
+.seq (``--seq``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from harmoniq.errors import HarmoniqError
+from harmoniq.fitting.bids import per_volume
+from harmoniq.io.nifti import read_sidecar
+
+
+def _sidecar_number(series, key: str, what: str) -> float:
+    value = read_sidecar(series.source, required=True).get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise HarmoniqError(f"{series.source}: sidecar {key}={value!r} is not valid; the fit needs {what}, one number")
+    return float(value)
+
+
+def run_mp2rage(series, data, opts):
+    from harmoniq.fitting.mp2rage import Mp2rageTiming, fit_t1_mp2rage
+
+    if not bool((data[0] < 0).any()):
+        raise HarmoniqError(f"{series.source}: INV1 has no negative value, so its sign is lost (magnitude images); "
+                            "give the real parts of the phase-corrected INV1 and INV2")
+    if not series.header.tr_s:
+        raise HarmoniqError(f"{series.source}: sidecar has no 'RepetitionTimeExcitation'; the fit needs the echo spacing (s)")
+    timing = Mp2rageTiming(
+        _sidecar_number(series, "RepetitionTimePreparation", "TR_MP2RAGE (s)"), float(series.header.tr_s[0]),
+        tuple(per_volume(series, "ti_s")), tuple(per_volume(series, "flip_deg", math.pi / 180)),
+        int(_sidecar_number(series, "NumberShots", "the excitations per readout block")),
+        inversion_efficiency=opts.get("inversion_efficiency", 0.96))
+    return fit_t1_mp2rage(data, timing, b1=opts["b1"], mask=opts["mask"], noise_sigma=opts["noise_sigma"])
+
+
+def afi_repetition_times(seq_path) -> tuple[float, float]:
+    """(TR1, TR2) in s measured from the excitations of an AFI .seq (they alternate)."""
+    from harmoniq.seqfile import read_seq
+    from harmoniq.sequences.timing import measure_timing
+
+    gaps = np.unique(np.round(np.diff(measure_timing(read_seq(seq_path)).excitation_times()), 6))
+    if gaps.size != 2:
+        raise HarmoniqError(f"{seq_path}: its excitations are {gaps.size} distinct interval(s) apart; an AFI "
+                            "sequence alternates two (TR1, TR2)")
+    return float(gaps[0]), float(gaps[1])
+
+
+def run_afi(series, data, opts):
+    from harmoniq.fitting.afi import fit_b1_afi
+
+    if not series.header.flip_deg:
+        raise HarmoniqError(f"{series.source}: sidecar has no 'FlipAngle'; the fit needs the nominal flip (deg)")
+    tr = afi_repetition_times(opts["seq"]) if opts.get("seq") else per_volume(series, "tr_s")
+    return fit_b1_afi(data, math.radians(series.header.flip_deg[0]), tr, mask=opts["mask"],
+                      noise_sigma=opts["noise_sigma"])
+
+
+def run_bloch_siegert(series, data, opts):
+    from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert
+
+    offsets = read_sidecar(series.source, required=True).get("BlochSiegertOffset")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(f, (int, float)) for f in offsets)
+            or offsets[0] != -offsets[1] or offsets[0] == 0):
+        raise HarmoniqError(f"{series.source}: sidecar BlochSiegertOffset={offsets!r} is not valid; give the pulse "
+                            "offsets (Hz) of the two volumes, +f and -f")
+    if float(np.nanmax(np.abs(data))) > math.pi + 1e-3:
+        raise HarmoniqError(f"{series.source}: phase images exceed pi in magnitude; give them in radians")
+    pulse = FermiPulse(opts.get("duration_s", 6e-3), abs(float(offsets[0])), opts.get("transition_s", 0.16e-3))
+    return fit_b1_bloch_siegert(data, opts.get("b1_peak_t", 1e-5), pulse, mask=opts["mask"])
+
+
+def run_molli(series, data, opts):
+    from harmoniq.fitting.look_locker import fit_t1_molli
+
+    return fit_t1_molli(data, per_volume(series, "ti_s"), mask=opts["mask"], noise_sigma=opts["noise_sigma"])

@@ -1,0 +1,72 @@
+"""Bloch-Siegert B1: K_BS of the Fermi pulse against a numerical Bloch rotation of the pulse
+(rotating-frame propagation, independent of the K_BS integral), and the fit on noisy images."""
+
+import math
+
+import numpy as np
+import pytest
+
+from harmoniq.constants import GAMMA_BAR_HZ_PER_T
+from harmoniq.errors import HarmoniqError
+from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert
+
+DT = 0.25e-6  # s: 1000 steps per period of the 4 kHz offset
+
+
+def rotate(m, axis, angle):
+    """Rodrigues rotation of vectors m (3,) about unit axes (3,) by angle (rad), left-handed as
+    precession: dM/dt = gamma M x B."""
+    axis = axis / np.linalg.norm(axis)
+    c, s = math.cos(angle), math.sin(angle)
+    return m * c + np.cross(m, axis) * s + axis * np.dot(axis, m) * (1 - c)
+
+
+def bloch_phase(pulse: FermiPulse, b1_peak_t: float, offset_hz: float) -> float:
+    """Phase (rad) gained by transverse magnetisation of an on-resonance spin during the pulse at
+    ``offset_hz``: in the frame of the pulse the spin sees B_eff = (omega_1(t), 0, -omega_RF) and
+    precesses about it; back in the Larmor frame its phase is measured against the free spin."""
+    t = (np.arange(round(pulse.duration_s / DT)) + 0.5) * DT
+    w1 = 2 * math.pi * GAMMA_BAR_HZ_PER_T * b1_peak_t * pulse.envelope(t)
+    w_rf = 2 * math.pi * offset_hz
+    m = np.array([1.0, 0.0, 0.0])
+    for w in w1:  # the off-resonance frame: the free spin precesses at -omega_RF, the field adds omega_1 along x
+        field = np.array([w, 0.0, -w_rf])
+        m = rotate(m, field, float(np.linalg.norm(field)) * DT)
+    free = np.array([math.cos(w_rf * pulse.duration_s), math.sin(w_rf * pulse.duration_s)])  # no pulse
+    return math.atan2(free[0] * m[1] - free[1] * m[0], free[0] * m[0] + free[1] * m[1])
+
+
+@pytest.mark.parametrize("pulse,b1_peak_t", [(FermiPulse(), 4e-6), (FermiPulse(8e-3, 2000.0, 0.3e-3), 1.5e-6)])
+def test_k_bs_matches_the_bloch_rotation_of_the_fermi_pulse(pulse, b1_peak_t):
+    plus, minus = bloch_phase(pulse, b1_peak_t, pulse.offset_hz), bloch_phase(pulse, b1_peak_t, -pulse.offset_hz)
+    k_numerical = abs(plus - minus) / (2 * b1_peak_t**2)
+    assert pulse.k_bs() == pytest.approx(k_numerical, rel=0.01)
+
+
+def test_fit_recovers_relative_b1_from_complex_and_phase_images():
+    pulse = FermiPulse()
+    nominal = 5e-6
+    b1 = np.linspace(0.6, 1.4, 30)
+    phi = pulse.k_bs() * (b1 * nominal) ** 2
+    background = np.linspace(-2, 2, 30)  # B0 and receive phase: cancel in the difference
+    images = 100 * np.exp(1j * (background + np.array([phi, -phi])))
+    maps = fit_b1_bloch_siegert(images[:, None, :], nominal, pulse)
+    assert np.allclose(maps["B1"][0], b1, rtol=1e-9)
+    phase_only = fit_b1_bloch_siegert(np.angle(images)[:, None, :], nominal, pulse)
+    assert np.allclose(phase_only["B1"][0], b1, rtol=1e-9)
+    rng = np.random.default_rng(5)
+    one = np.repeat(images[:, 10:11], 4000, axis=1)
+    sigma = 3.0
+    noisy = one + sigma * (rng.standard_normal(one.shape) + 1j * rng.standard_normal(one.shape))
+    fitted = fit_b1_bloch_siegert(noisy[:, None, :], nominal, pulse, noise_sigma=sigma)
+    assert np.mean(fitted["B1"]) == pytest.approx(b1[10], rel=0.01)
+    assert np.std(fitted["B1"]) == pytest.approx(np.median(fitted["B1_crlb"]), rel=0.1)
+
+
+def test_out_of_range_and_bad_input():
+    pulse = FermiPulse()
+    phi = pulse.k_bs() * (np.array([0.5, 8.0, 19.0]) * 1e-6) ** 2
+    images = np.exp(1j * np.array([phi, -phi]))[:, None, :]
+    assert fit_b1_bloch_siegert(images, 5e-6, pulse)["out_of_range"][0].tolist() == [True, False, True]
+    with pytest.raises(HarmoniqError, match="nominal peak B1"):
+        fit_b1_bloch_siegert(images, 0.0, pulse)
