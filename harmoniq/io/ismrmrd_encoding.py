@@ -94,6 +94,19 @@ def trajectory_fov_m(k_list) -> np.ndarray:
     return fov
 
 
+def grid_size(lowest: int, highest: int) -> int:
+    """Matrix n of a phase-encoding axis whose lines run from ``lowest`` to ``highest`` (k in
+    units of 1/FOV): 1 for a single line, else the even n whose grid -n/2 .. n/2 - 1 holds them,
+    2 max(-lowest, highest + 1) (a partial-Fourier side is zero-filled), except that one line at
+    +n/2 above an otherwise symmetric set (highest = 1 - lowest, e.g. k from +N/2 down to
+    -N/2 + 1) is left out rather than widening the grid, as a sample at +N/2 of a readout is."""
+    if lowest == highest:
+        return 1
+    if highest == 1 - lowest:
+        return 2 * highest
+    return 2 * max(-lowest, highest + 1)
+
+
 def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[str, np.ndarray]:
     """ISMRMRD idx counters (name -> int array per readout) from labels, else from k-space."""
     n = k_echo.shape[0]

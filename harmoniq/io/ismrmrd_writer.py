@@ -24,8 +24,8 @@ import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
-from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, trajectory_fov_m,
-                                           trajectory_kind)
+from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, grid_size,
+                                           trajectory_fov_m, trajectory_kind)
 
 STAGE = "simulate"
 """The stage recorded in the header of simulated raw data."""
@@ -38,8 +38,9 @@ _FLAG_LABELS = {"NAV": ismrmrd.ACQ_IS_NAVIGATION_DATA, "REV": ismrmrd.ACQ_IS_REV
 
 def geometry(raw) -> dict:
     """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else, for a Cartesian
-    trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix =
-    2 max|k| / dk along phase axes), else from the phantom; the readout matrix is the sample count."""
+    trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix
+    :func:`grid_size` of the k / dk range along phase axes), else from the phantom; the readout
+    matrix is the sample count."""
     d = raw.definitions
     n_samples = max((s.shape[1] for s in raw.signals), default=1)
     trajectory = raw.nominal_trajectory
@@ -53,10 +54,11 @@ def geometry(raw) -> dict:
     else:
         matrix = np.array([n_samples, raw.phantom_shape[1], raw.phantom_shape[0]])
         if np.isfinite(inferred).any():
-            extent = np.abs([echo_k(k) for k in trajectory]).max(axis=0)
+            echoes = np.array([echo_k(k) for k in trajectory])
             for axis in (1, 2):
                 if np.isfinite(inferred[axis]):
-                    matrix[axis] = max(1, int(round(2 * extent[axis] * fov[axis])))
+                    lines = np.round(echoes[:, axis] * fov[axis]).astype(np.int64)
+                    matrix[axis] = grid_size(int(lines.min()), int(lines.max()))
     encoded = matrix.copy()
     encoded_fov = fov.copy()
     if n_samples > matrix[0]:  # readout oversampling

@@ -109,12 +109,13 @@ def check_acquisitions(heads: np.ndarray, samples: np.ndarray, header: Acquisiti
 
 
 def _grid_index(heads, counter: str, size: int, header: AcquisitionHeader, source: Path) -> np.ndarray:
-    """Grid index of each line along k1 or k2: counter - centre + size // 2."""
+    """Grid index of each line along k1 or k2: counter - centre + size // 2; ``size`` for a
+    line one cell beyond an even grid (k = +N/2, not part of -N/2 .. N/2 - 1; it is dropped)."""
     values = heads["idx"][counter].astype(np.int64)
     limit = header.limits.get(_LIMIT_NAMES[counter])
     centre = limit.center if limit is not None and limit.center > 0 else size // 2
     index = values - centre + size // 2
-    if index.min() < 0 or index.max() >= size:
+    if index.min() < 0 or index.max() > size or (index.max() == size and size % 2):
         raise HarmoniqError(f"{source}: idx.{counter} runs {values.min()}..{values.max()} with centre {centre}, "
                             f"which does not fit the encoded matrix size {size}; fix encodedSpace/encodingLimits")
     return index
@@ -379,6 +380,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     sizes = [int(heads["idx"][name].max()) + 1 for name in SORT_COUNTERS[:5]] + [n2, n1]
     index = [heads["idx"][name].astype(np.int64) for name in SORT_COUNTERS[:5]]
     index += [_grid_index(heads, name, size, header, path) for name, size in zip(SORT_COUNTERS[5:], (n2, n1))]
+    inside = (index[5] < n2) & (index[6] < n1)
+    if not inside.all():
+        index = [i[inside] for i in index]
+        heads, samples, window = heads[inside], samples[inside], _select(window, inside)
+        is_imaging, is_calibration = is_imaging[inside], is_calibration[inside]
     n_lines = int(np.prod(sizes, dtype=np.float64))
     check_fits(n_lines * n_coils * n0 * np.dtype(np.complex64).itemsize * (2 + is_calibration.any()),
                f"{path}: sorting onto a grid of {n_lines} lines x {n_coils} channels x {n0} samples",

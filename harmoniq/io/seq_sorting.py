@@ -31,7 +31,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.header import AcquisitionHeader, Limit
 from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_k, echo_position,
-                                           trajectory_fov_m, trajectory_kind)
+                                           grid_size, trajectory_fov_m, trajectory_kind)
 from harmoniq.io.kspace import KSpace
 from harmoniq.seqfile import block_table, read_seq
 
@@ -147,15 +147,29 @@ def _encoding_limits(header: AcquisitionHeader, idx: dict[str, np.ndarray], echo
     return limits
 
 
+def _phase_matrix(header: AcquisitionHeader, limits: dict) -> AcquisitionHeader:
+    """``header`` with k1/k2 matrices (encoded and recon) that hold the lines, the limit centre
+    at n // 2 (:func:`grid_size`), where the header's are too small."""
+    encoded, recon = list(header.encoded_matrix), list(header.recon_matrix)
+    for axis, name in ((1, "kspace_encoding_step_1"), (2, "kspace_encoding_step_2")):
+        limit = limits[name]
+        needed = grid_size(limit.minimum - limit.center, limit.maximum - limit.center)
+        if needed > encoded[axis]:
+            encoded[axis] = recon[axis] = needed
+    return replace(header, encoded_matrix=tuple(encoded), recon_matrix=tuple(recon))
+
+
 def assign_readouts(heads: np.ndarray, header: AcquisitionHeader, readouts: SeqReadouts,
                     source: str | Path) -> tuple[np.ndarray, AcquisitionHeader, np.ndarray]:
     """Match the acquisitions of raw data ``source`` to the ADC events of ``readouts``.
 
     Returns ``(heads, header, adc)``: ``adc`` (acquisition,) is the ADC event of each
-    acquisition (-1 for noise scans). When the data's counters do not tell the readouts
-    apart, the returned ``heads`` carry the counters, flags and echo samples of the ``.seq``
-    file and ``header`` its k1/k2 limits; otherwise both are returned unchanged.
-    Raises :class:`HarmoniqError` when the numbers of readouts or of samples differ.
+    acquisition (-1 for noise scans). The ``.seq`` file places the readouts: the k1/k2
+    counters of a Cartesian trajectory come from its phase-encoding moments (not from LIN/PAR
+    labels, which need not follow k), and ``header`` gets their limits and a matrix that holds
+    them; the other counters and the flags come from the labels when the data's counters do
+    not tell the readouts apart, else they are the data's; ``center_sample`` is the sample at
+    k = 0. Raises :class:`HarmoniqError` when the numbers of readouts or of samples differ.
     """
     is_noise = acq_flags.has_flag(heads["flags"], acq_flags.NOISE)
     rows = np.flatnonzero(~is_noise)
@@ -172,17 +186,23 @@ def assign_readouts(heads: np.ndarray, header: AcquisitionHeader, readouts: SeqR
                             "the .seq file the data were acquired with")
     adc = np.full(len(heads), -1, np.int64)
     adc[rows] = np.arange(rows.size)
-    if counters_vary(heads[rows]):
-        return heads, header, adc
     echo_k = readouts.echo_k_per_m()
-    kind = "cartesian" if readouts.is_cartesian(header) else "other"
-    idx = counters(readouts.labels, echo_k, readouts.grid_fov_m(header), kind)
+    cartesian = readouts.is_cartesian(header)
+    labels = {name: values for name, values in readouts.labels.items()
+              if not (cartesian and name in ("LIN", "PAR"))}
+    idx = counters(labels, echo_k, readouts.grid_fov_m(header), "cartesian" if cartesian else "other")
+    from_labels = not counters_vary(heads[rows])
     heads = heads.copy()
     for name, values in idx.items():
-        heads["idx"][name][rows] = values
-    heads["flags"][rows] |= _label_flags(readouts.labels, rows.size)
+        if from_labels or (cartesian and name in LIMIT_NAMES):
+            heads["idx"][name][rows] = values
+    if from_labels:
+        heads["flags"][rows] |= _label_flags(readouts.labels, rows.size)
     heads["center_sample"][rows] = readouts.echo_samples()
-    return heads, replace(header, limits=_encoding_limits(header, idx, echo_k)), adc
+    if not (from_labels or cartesian):
+        return heads, header, adc
+    limits = _encoding_limits(header, idx, echo_k)
+    return heads, _phase_matrix(replace(header, limits=limits), limits) if cartesian else replace(header, limits=limits), adc
 
 
 @dataclass
