@@ -209,6 +209,19 @@ def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
     return replace(header, encoded_fov_m=tuple(encoded), recon_fov_m=tuple(recon))
 
 
+def _trajectory_matrix(header: AcquisitionHeader, readouts, k_per_m: list) -> AcquisitionHeader:
+    """``header`` with the recon grid of a non-Cartesian trajectory: the ``.seq`` file's FOV
+    (else the header's recon FOV) and, along each axis where k varies, the even matrix
+    2 round(max |k| FOV) that the samples reach (readout oversampling and ramp samples add
+    samples, not matrix); encoded space alike."""
+    fov = np.asarray(readouts.fov_m if readouts.fov_m is not None else header.recon_fov_m, dtype=float)
+    reach = np.abs(np.concatenate(k_per_m)).max(axis=0) * fov
+    matrix = [max(2, 2 * int(round(r))) if r > 0.5 else 1 for r in reach]
+    matrix[2] = matrix[2] if matrix[2] > 1 else header.recon_matrix[2]
+    return replace(header, encoded_matrix=tuple(matrix), recon_matrix=tuple(matrix),
+                   encoded_fov_m=tuple(float(f) for f in fov), recon_fov_m=tuple(float(f) for f in fov))
+
+
 def _zero_filled(header: AcquisitionHeader, n0: int) -> AcquisitionHeader:
     """``header`` with an encoded (and recon) readout matrix of ``n0`` when its own is more than
     one cell per side smaller, the fields of view unchanged: asymmetric echoes are zero-filled,
@@ -362,6 +375,8 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     if non_cartesian:
         imaging = np.flatnonzero(is_imaging)
         k_per_m = [readouts.k_per_m[i] for i in adc[usable][imaging]]
+        if readouts is not None:
+            header = _trajectory_matrix(header, readouts, k_per_m)
         data, k_sorted, mask = _sort_along_trajectory(heads[imaging], samples[imaging], k_per_m, header, n_coils,
                                                       whiten, path)
         positions, (read_dir, phase_dir, slice_dir) = _geometry(heads, data.shape[4])
