@@ -14,6 +14,8 @@ from __future__ import annotations
 import ismrmrd
 import numpy as np
 
+from harmoniq.simulation.prescription import MIN_K_SPACING, encoding_axes
+
 LABEL_COUNTERS = {"LIN": "kspace_encode_step_1", "PAR": "kspace_encode_step_2", "SLC": "slice",
                   "ECO": "contrast", "SET": "set", "REP": "repetition", "AVG": "average", "PHS": "phase",
                   "SEG": "segment"}
@@ -73,9 +75,6 @@ def echo_k(k: np.ndarray) -> np.ndarray:
     return np.array([np.interp(np.nan_to_num(position), index, k[:, a]) for a in range(3)])
 
 
-MIN_K_SPACING = 0.01
-"""Smallest k spacing (cycles/m, a 100 m field of view) taken as a phase-encoding step."""
-
 
 def trajectory_fov_m(k_list) -> np.ndarray:
     """(x, y, z) field of view a Cartesian trajectory implies, 1 / dk in m: dk is the sample
@@ -124,10 +123,9 @@ def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[s
 
 
 def phase_axes(k_echo: np.ndarray):
-    """(axis, counter) of the phase (most distinct k values) and partition axes."""
-    distinct = [np.unique(np.round(k_echo[:, a], 3)).size for a in range(3)]
-    order = [a for a in np.argsort(distinct)[::-1] if distinct[a] > 1]
-    return list(zip(order[:2], ("kspace_encode_step_1", "kspace_encode_step_2")))
+    """(axis, counter) of the phase (most distinct k values) and partition axes
+    (:func:`~harmoniq.simulation.prescription.encoding_axes`, the simulator's rule)."""
+    return list(zip(encoding_axes(k_echo), ("kspace_encode_step_1", "kspace_encode_step_2")))
 
 
 def centre_counter(values: np.ndarray, k_echo_axis: np.ndarray) -> int:

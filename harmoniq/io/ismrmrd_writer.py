@@ -26,6 +26,7 @@ import numpy as np
 from harmoniq.atomic import STAGE_KEY, output_files
 from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, grid_size,
                                            trajectory_fov_m, trajectory_kind)
+from harmoniq.simulation.prescription import excited_slices, slice_numbers
 
 STAGE = "simulate"
 """The stage recorded in the header of simulated raw data."""
@@ -39,8 +40,9 @@ _FLAG_LABELS = {"NAV": ismrmrd.ACQ_IS_NAVIGATION_DATA, "REV": ismrmrd.ACQ_IS_REV
 def geometry(raw) -> dict:
     """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else, for a Cartesian
     trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix
-    :func:`grid_size` of the k / dk range along phase axes), else from the phantom; the readout
-    matrix is the sample count."""
+    :func:`grid_size` of the k / dk range along phase axes) and, for 2D, the excited slice
+    thickness (:func:`~harmoniq.simulation.prescription.excited_slices`), else from the phantom;
+    the readout matrix is the sample count."""
     d = raw.definitions
     n_samples = max((s.shape[1] for s in raw.signals), default=1)
     trajectory = raw.nominal_trajectory
@@ -48,6 +50,9 @@ def geometry(raw) -> dict:
     if trajectory and trajectory_kind(trajectory) == "cartesian":
         inferred = trajectory_fov_m(trajectory)
     phantom_fov = np.array(raw.phantom_fov_m[::-1], dtype=float)
+    thickness = excited_slices(raw.timeline)[1]
+    if "FOV" not in d and not np.isfinite(inferred[2]) and np.isfinite(thickness).any():
+        inferred[2] = float(np.nanmedian(thickness))  # 2D: the encoded z extent is the slice
     fov = np.ravel(d["FOV"]).astype(float) if "FOV" in d else np.where(np.isfinite(inferred), inferred, phantom_fov)
     if "Matrix" in d:
         matrix = np.ravel(d["Matrix"]).astype(int)
@@ -79,6 +84,8 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
     kind = trajectory_kind(trajectory)
     k_echo = np.array([k[np.argmin((k**2).sum(axis=1))] for k in trajectory]) if trajectory else np.zeros((0, 3))
     idx = counters(timeline.labels, k_echo, geo["recon_fov_m"], kind)
+    if "SLC" not in timeline.labels and len(trajectory):
+        idx["slice"] = slice_numbers(timeline.slice_position_m)
     header = build_header(raw, geo, idx, kind, k_echo)
     header.userParameters.userParameterString.append(ismrmrd.xsd.userParameterStringType(name=STAGE_KEY, value=STAGE))
     n_coils = raw.scanner.coils.channels

@@ -37,6 +37,7 @@ from harmoniq.io.kspace import KSpace
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
 from harmoniq.memory import check_fits
+from harmoniq.simulation.prescription import slice_numbers
 
 SORT_COUNTERS = ("repetition", "set", "phase", "contrast", "slice", "kspace_encode_step_2",
                  "kspace_encode_step_1")
@@ -189,23 +190,38 @@ def _select(window: ReadoutWindow, select) -> ReadoutWindow:
     return ReadoutWindow(*(getattr(window, name)[select] for name in ReadoutWindow.__dataclass_fields__))
 
 
+def _seq_axes(readouts) -> list[int]:
+    """The logical axes (0, 1, 2 for x, y, z) of the sorted grid's k0, k1, k2: the readout
+    axis, then the phase-encoding axes (:func:`phase_axes`), then the remaining axis."""
+    axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
+    return axes + [axis for axis in range(3) if axis not in axes]
+
+
 def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
     """``header`` with the encoded (read, phase, partition) field of view of the ``.seq``
     file's Cartesian grid: 1 / (sample step) along the readout, the phase-encoding grid's
     (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.grid_fov_m`) along the others, the
-    recon field of view keeping its ratio to it (readout oversampling). Without a ``FOV``
-    definition in the file, one warning line says what the trajectory gave."""
+    recon field of view keeping its ratio to it (readout oversampling); for 2D data without
+    a ``FOV`` definition, the excited slice thickness along z. Without a ``FOV`` definition in
+    the file, one warning line says what the trajectory and the RF events gave."""
     fov = readouts.grid_fov_m(header)
     fov[readouts.read_axis] = 1.0 / float(np.median(np.abs(readouts.echo_positions()[1])))
-    axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
+    axes = _seq_axes(readouts)
+    encoded_axes = len(phase_axes(readouts.echo_k_per_m())) + 1
     encoded, recon = list(header.encoded_fov_m), list(header.recon_fov_m)
-    for i, axis in enumerate(axes):
+    for i, axis in enumerate(axes[:encoded_axes]):
         ratio = recon[i] / encoded[i] if encoded[i] > 0 else 1.0
         encoded[i], recon[i] = float(fov[axis]), float(fov[axis]) * ratio
+    thickness = readouts.slice_thickness_m
     if readouts.fov_m is None:
-        sizes = " x ".join(f"{v * 1e3:.1f}" for v in encoded[:len(axes)])
-        warnings.warn(f"{readouts.source}: no FOV definition; its trajectory gives a field of view of {sizes} mm "
-                      f"({' x '.join(('read', 'phase', 'partition')[:len(axes)])})", stacklevel=3)
+        what = f"{encoded_axes}D, field of view " + " x ".join(f"{v * 1e3:.1f}" for v in encoded[:encoded_axes])
+        what += f" mm ({' x '.join(('read', 'phase', 'partition')[:encoded_axes])})"
+        if encoded_axes == 2 and np.isfinite(thickness).any():
+            encoded[2] = recon[2] = float(np.nanmedian(thickness))
+            n_slices = int(slice_numbers(readouts.slice_position_m).max()) + 1
+            what += f", {n_slices} slice(s) of {encoded[2] * 1e3:.2f} mm"
+        warnings.warn(f"{readouts.source}: no FOV definition; from its trajectory and RF events: {what}",
+                      stacklevel=3)
     return replace(header, encoded_fov_m=tuple(encoded), recon_fov_m=tuple(recon))
 
 
@@ -420,7 +436,10 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     calibration = calibration_mask = None
     if is_calibration.any():
         calibration, calibration_mask = sorted_grid(is_calibration)
-    positions, (read_dir, phase_dir, slice_dir) = _geometry(heads, sizes[4])
+    positions, directions = _geometry(heads, sizes[4])
+    if readouts is not None:  # the grid's k0, k1, k2 run along the .seq's readout and phase axes
+        directions = [directions[axis] for axis in _seq_axes(readouts)]
+    read_dir, phase_dir, slice_dir = directions
     return KSpace(data=data, mask=mask, header=header, slice_position_m=positions, read_dir=read_dir,
                   phase_dir=phase_dir, slice_dir=slice_dir, calibration=calibration,
                   calibration_mask=calibration_mask, noise_covariance=covariance, prewhitened=whiten is not None,

@@ -34,7 +34,12 @@ from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sa
                                            grid_size, trajectory_fov_m, trajectory_kind)
 from harmoniq.io.kspace import KSpace
 from harmoniq.seqfile import block_table, read_seq
+from harmoniq.simulation.prescription import excited_slices, slice_numbers
+from harmoniq.simulation.timeline import compile_sequence
 
+SLICE_FIELD_T = 3.0
+"""Field (T) for compiling the .seq into slice positions: it only turns ppm offsets into Hz,
+and ppm offsets belong to fat saturation or spectral pulses, not to slice selection."""
 GRID_TOLERANCE = 0.05
 """Largest distance (in units of 1/FOV) of a phase-encoding moment from the Cartesian grid."""
 
@@ -45,7 +50,10 @@ class SeqReadouts:
 
     ``samples`` (n,): samples per ADC event; ``labels``: label name -> (n,) values;
     ``k_per_m``: one (samples, 3) array per ADC event, the k-space position (x, y, z) of each
-    sample in cycles/m; ``fov_m``: the file's ``FOV`` definition (x, y, z), or None.
+    sample in cycles/m; ``fov_m``: the file's ``FOV`` definition (x, y, z), or None;
+    ``slice_position_m`` (n, 3) and ``slice_thickness_m`` (n,): centre (logical axes) and
+    nominal thickness of the slice excited before each readout
+    (:func:`~harmoniq.simulation.prescription.excited_slices`; NaN thickness: non-selective).
     """
 
     source: str
@@ -53,6 +61,8 @@ class SeqReadouts:
     labels: dict[str, np.ndarray]
     k_per_m: list[np.ndarray]
     fov_m: np.ndarray | None
+    slice_position_m: np.ndarray
+    slice_thickness_m: np.ndarray
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -112,9 +122,11 @@ def read_seq_readouts(path: str | Path) -> SeqReadouts:
         raise HarmoniqError(f"{path}: the .seq file has no ADC events, so it cannot sort raw data")
     k_per_m = np.split(np.asarray(k_adc, dtype=np.float64).T, np.cumsum(samples)[:-1])
     fov = seq.definitions.get("FOV")
+    positions, thickness = excited_slices(compile_sequence(seq, SLICE_FIELD_T))
     return SeqReadouts(source=str(path), samples=samples,
                        labels={name: np.asarray(values, dtype=np.int64) for name, values in labels.items()},
-                       k_per_m=k_per_m, fov_m=None if fov is None else np.ravel(fov).astype(float)[:3])
+                       k_per_m=k_per_m, fov_m=None if fov is None else np.ravel(fov).astype(float)[:3],
+                       slice_position_m=positions, slice_thickness_m=thickness)
 
 
 def counters_vary(heads: np.ndarray) -> bool:
@@ -191,10 +203,13 @@ def assign_readouts(heads: np.ndarray, header: AcquisitionHeader, readouts: SeqR
     labels = {name: values for name, values in readouts.labels.items()
               if not (cartesian and name in ("LIN", "PAR"))}
     idx = counters(labels, echo_k, readouts.grid_fov_m(header), "cartesian" if cartesian else "other")
+    slices_from_seq = "SLC" not in readouts.labels and np.ptp(heads["idx"]["slice"][rows]) == 0
+    if slices_from_seq:
+        idx["slice"] = slice_numbers(readouts.slice_position_m)
     from_labels = not counters_vary(heads[rows])
     heads = heads.copy()
     for name, values in idx.items():
-        if from_labels or (cartesian and name in LIMIT_NAMES):
+        if from_labels or (cartesian and name in LIMIT_NAMES) or (slices_from_seq and name == "slice"):
             heads["idx"][name][rows] = values
     if from_labels:
         heads["flags"][rows] |= _label_flags(readouts.labels, rows.size)
