@@ -14,7 +14,7 @@ from __future__ import annotations
 import ismrmrd
 import numpy as np
 
-from harmoniq.simulation.prescription import MIN_K_SPACING, encoding_axes
+from harmoniq.simulation.prescription import MIN_K_SPACING, echo_k, echo_position, encoding_axes
 
 LABEL_COUNTERS = {"LIN": "kspace_encode_step_1", "PAR": "kspace_encode_step_2", "SLC": "slice",
                   "ECO": "contrast", "SET": "set", "REP": "repetition", "AVG": "average", "PHS": "phase",
@@ -49,15 +49,6 @@ ECHO_TOLERANCE = 1e-3
 half-way (``calculate_kspace`` rounding), so that such readouts all get the same centre sample."""
 
 
-def echo_position(k: np.ndarray) -> tuple[int, float, float]:
-    """(axis, step, position) of one readout's k (samples, 3) in cycles/m: the axis it moves
-    along, its k step per sample and the fractional sample index where k = 0 on that axis,
-    ``-k[0] / step`` (NaN for a readout that does not move)."""
-    axis = int(np.argmax(np.ptp(k, axis=0)))
-    step = float(k[1, axis] - k[0, axis]) if len(k) > 1 else 0.0
-    return axis, step, (-float(k[0, axis]) / step if step else float("nan"))
-
-
 def centre_sample(k: np.ndarray) -> int:
     """ISMRMRD ``center_sample`` of a readout: the sample at k = 0, the later one (N / 2 for a
     symmetric even readout) when k = 0 lies half-way between two, clipped to the readout."""
@@ -65,15 +56,6 @@ def centre_sample(k: np.ndarray) -> int:
     if not np.isfinite(position):
         return 0
     return int(np.clip(np.floor(position + 0.5 + ECHO_TOLERANCE), 0, len(k) - 1))
-
-
-def echo_k(k: np.ndarray) -> np.ndarray:
-    """(3,) k where one readout k (samples, 3) crosses k = 0 along its readout axis, cycles/m
-    (linear between samples, so a reversed line gives the same point)."""
-    position = echo_position(k)[2]
-    index = np.arange(len(k))
-    return np.array([np.interp(np.nan_to_num(position), index, k[:, a]) for a in range(3)])
-
 
 
 def trajectory_fov_m(k_list) -> np.ndarray:

@@ -82,7 +82,7 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
     trajectory = raw.nominal_trajectory
     geo = geometry(raw)
     kind = trajectory_kind(trajectory)
-    k_echo = np.array([k[np.argmin((k**2).sum(axis=1))] for k in trajectory]) if trajectory else np.zeros((0, 3))
+    k_echo = np.array([echo_k(k) for k in trajectory]) if trajectory else np.zeros((0, 3))
     idx = counters(timeline.labels, k_echo, geo["recon_fov_m"], kind)
     if "SLC" not in timeline.labels and len(trajectory):
         idx["slice"] = slice_numbers(timeline.slice_position_m)

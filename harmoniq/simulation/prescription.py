@@ -201,6 +201,30 @@ def distinct_steps(values: np.ndarray) -> int:
     return int(1 + np.sum(np.diff(values) > MIN_K_SPACING)) if values.size else 0
 
 
+def echo_position(k: np.ndarray) -> tuple[int, float, float]:
+    """(axis, step, position) of one readout's k (samples, 3) in cycles/m: the axis it moves
+    along, its median k step per sample and the fractional sample index where k = 0 on that
+    axis, interpolated between the samples around it (ramp samples are unevenly spaced), else
+    extrapolated with the median step (an echo outside the readout); NaN for a readout that
+    does not move."""
+    axis = int(np.argmax(np.ptp(k, axis=0)))
+    step = float(np.median(np.diff(k[:, axis]))) if len(k) > 1 else 0.0
+    if not step:
+        return axis, step, float("nan")
+    along = k[:, axis] * np.sign(step)  # increasing
+    if along[0] <= 0 <= along[-1]:
+        return axis, step, float(np.interp(0.0, along, np.arange(len(k))))
+    return axis, step, -float(k[0, axis]) / step
+
+
+def echo_k(k: np.ndarray) -> np.ndarray:
+    """(3,) k where one readout k (samples, 3) crosses k = 0 along its readout axis, cycles/m
+    (linear between samples, so a reversed line gives the same point)."""
+    position = echo_position(k)[2]
+    index = np.arange(len(k))
+    return np.array([np.interp(np.nan_to_num(position), index, k[:, a]) for a in range(3)])
+
+
 def encoding_axes(k_echo: np.ndarray) -> list[int]:
     """Logical axes along which the echo k (readout, 3) of the readouts takes several values
     (phase encoding), the most distinct first; at most two. The readout axis has one value

@@ -20,7 +20,7 @@ from harmoniq.memory import check_fits
 from harmoniq.progress import Progress, counter
 from harmoniq.seqfile import read_seq
 from harmoniq.simulation.engine import EngineOptions, run, total_events
-from harmoniq.simulation.prescription import Prescription, encoded_ndim, encoding_axes, physical_timeline
+from harmoniq.simulation.prescription import Prescription, echo_k, encoded_ndim, encoding_axes, physical_timeline
 from harmoniq.simulation.scanner_model import ScannerModel, load_scanner_model
 from harmoniq.simulation.spins import SpinModel, SpinSampling
 from harmoniq.simulation.timeline import CompiledSequence, compile_sequence
@@ -78,7 +78,7 @@ def sequence_ndim(seq, field_t: float = 3.0) -> int:
     trajectory = compile_sequence(seq, field_t).trajectory
     if not trajectory:
         return 2
-    k_echo = np.array([k[np.argmin((k**2).sum(axis=1))] for k in trajectory])
+    k_echo = np.array([echo_k(k) for k in trajectory])
     ndim = encoded_ndim(k_echo)
     axes = " and ".join("xyz"[a] for a in encoding_axes(k_echo)) or "no axis"
     warnings.warn(f"sequence: no Matrix definition; phase encoded along {axes}, so it is simulated in {ndim}D",

@@ -403,10 +403,10 @@ def haste(path, n: int = 32, lines_before: int = 4):
     return path
 
 
-def radial_gre(path, n: int = 32, spokes: int = 32, dummies: int = 4):
+def radial_gre(path, n: int = 32, spokes: int = 64, dummies: int = 4):
     """write_radial_gre.py: 260 mm FOV, 3 mm slice, 10 deg, TE 8 ms, TR 20 ms, spokes over
     180 deg rotated about z with pp.rotate, prephaser -area/2 - dk/2; 4 dummy spokes instead of
-    20, 32 spokes for 32 samples (60 for 64 in the example)."""
+    20, 64 spokes for 32 samples (60 for 64 in the example: fewer streaks)."""
     fov, thickness, te, tr = 260e-3, 3e-3, 8e-3, 20e-3
     system = pp.Opts(max_grad=28, grad_unit="mT/m", max_slew=120, slew_unit="T/m/s", rf_ringdown_time=20e-6,
                      rf_dead_time=100e-6, adc_dead_time=10e-6)
@@ -438,10 +438,11 @@ def radial_gre(path, n: int = 32, spokes: int = 32, dummies: int = 4):
     return path
 
 
-def ute(path, n: int = 32, spokes: int = 32):
+def ute(path, n: int = 32, spokes: int = 64):
     """write_ute.py: 250 mm FOV, 3 mm slice, 10 deg half-pulse pairs (slice gradient sign
     alternating), half-echo centre-out spokes over 360 deg, readout 2x oversampled over
-    2.56 ms, TR 10 ms, 100 T/m/s."""
+    2.56 ms, TR 10 ms, 100 T/m/s; 64 spokes for 32 samples (32 for 64 in the example: fewer
+    streaks)."""
     fov, thickness, tr, duration, oversampling = 250e-3, 3e-3, 10e-3, 2.56e-3, 2
     system = pp.Opts(max_grad=28, grad_unit="mT/m", max_slew=100, slew_unit="T/m/s", rf_ringdown_time=20e-6,
                      rf_dead_time=100e-6, adc_dead_time=10e-6)
