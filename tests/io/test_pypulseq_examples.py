@@ -145,9 +145,9 @@ EXAMPLES = [
     # 3D, readout along z, phase encoding along y (16) and x (12): NIfTI axes read, phase, partition
     Example("mprage", {}, (0.192, 0.240, 0.256), (16, 16, 12), (range(192),), (16, 16, 12), (16, 15, 16),
             matrix=24),
-    # two slices 30 mm apart (the example's linspace over 2 x 15 mm), 24 lines
-    Example("t1_mprage_2d", {"n": 24, "n_slices": 2}, (0.220, 0.220), (24, 24), (range(24), range(24, 48)),
-            (24, 24, 2), (220 / 24, 220 / 24, 30), matrix=24),
+    # two slices 30 mm apart (the example's linspace over 2 x 15 mm), 20 lines (dwell 320 us on the ADC raster)
+    Example("t1_mprage_2d", {"n": 20, "n_slices": 2}, (0.220, 0.220), (20, 20), (range(20), range(20, 40)),
+            (20, 20, 2), (11, 11, 30), matrix=24),
 ]
 
 
