@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from pathlib import Path
 
 import click
 
@@ -50,8 +52,15 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
     prescription = Prescription.from_angles(_triplet(slice_offset_mm, "--slice-offset-mm"),
                                             _triplet(slice_angles_deg, "--slice-angles-deg"))
     sampling = SpinSampling(per_voxel=None if spins_per_voxel is None else (2, spins_per_voxel, spins_per_voxel))
-    raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
-                   sampling=sampling, prescription=prescription, progress=True)  # one bar: the events
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)
+        raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
+                       sampling=sampling, prescription=prescription, progress=True)  # one bar: the events
+    for note in notes:  # what the simulator inferred, one line each; other libraries' notes as they were
+        if "harmoniq" in Path(note.filename).parts:
+            click.echo(f"warning: {seq}: {note.message}", err=True)
+        else:
+            warnings.showwarning(note.message, note.category, note.filename, note.lineno)
     write_ismrmrd(out, raw, force=force)
     if as_json:
         echo_json({"raw": out, "readouts": len(raw.signals), "channels": raw.scanner.coils.channels,

@@ -81,7 +81,7 @@ def sequence_ndim(seq, field_t: float = 3.0) -> int:
     k_echo = np.array([echo_k(k) for k in trajectory])
     ndim = encoded_ndim(k_echo)
     axes = " and ".join("xyz"[a] for a in encoding_axes(k_echo)) or "no axis"
-    warnings.warn(f"sequence: no Matrix definition; phase encoded along {axes}, so it is simulated in {ndim}D",
+    warnings.warn(f"no Matrix definition; phase encoded along {axes}, so it is simulated in {ndim}D",
                   stacklevel=2)
     return ndim
 
