@@ -34,6 +34,7 @@ from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
 from harmoniq.io.kspace import KSpace
+from harmoniq.io.raw_formats import detect_format, read_mrd2, read_stream
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
 from harmoniq.memory import check_fits
@@ -47,7 +48,8 @@ CARTESIAN_TRAJECTORIES = ("cartesian", "epi")
 
 
 def read_raw(path: str | Path, group: str = "dataset"):
-    """Bulk read of an ISMRMRD file: ``(xml, heads, samples)``.
+    """Bulk read of an ISMRMRD file: ``(xml, heads, samples)``; ISMRMRD v1 streams and MRD v2
+    files are converted to the same (:mod:`harmoniq.io.raw_formats`).
 
     ``heads`` is the structured array of all acquisition headers, ``samples`` an object
     array of float32 arrays (interleaved real/imag, coil-major).
@@ -55,6 +57,11 @@ def read_raw(path: str | Path, group: str = "dataset"):
     path = Path(path)
     if not path.is_file():
         raise HarmoniqError(f"{path}: no such file; give an ISMRMRD .h5 raw data file")
+    kind = detect_format(path)
+    if kind == "stream":
+        return read_stream(path)
+    if kind == "mrd2":
+        return read_mrd2(path)
     try:
         with h5py.File(path, "r") as handle:
             if group not in handle:

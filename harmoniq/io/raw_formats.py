@@ -1,0 +1,155 @@
+"""Raw data containers other than ISMRMRD v1 HDF5, turned into what :func:`harmoniq.io.reader.read_raw`
+gives: ``(xml, heads, samples)``, the ISMRMRD v1 header XML, the acquisition headers as the
+structured array of ``ismrmrd.hdf5.acquisition_header_dtype`` and the interleaved float32
+samples (coil-major) of each acquisition.
+
+- ISMRMRD v1 streams (``ismrmrd.serialization``: a uint16 message id, 3 for the XML header,
+  1008 for an acquisition) are read with the ismrmrd package's ``ProtocolDeserializer``;
+- MRD v2 files (the yardl binary format of ``mrd-python``, starting with ``b"yardl"``) with
+  ``mrd.BinaryMrdReader``; their header becomes the v1 XML header (the same schema, with
+  optional fields that stay absent) and their acquisition headers the v1 layout.
+
+Files are told apart by their first bytes (:func:`detect_format`), not by their name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ismrmrd
+import numpy as np
+from ismrmrd.hdf5 import acquisition_header_dtype
+
+from harmoniq.errors import HarmoniqError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+MRD2_MAGIC = b"yardl"
+STREAM_FIRST_IDS = (1, 2, 3)
+"""ISMRMRD stream message ids a stream may start with: config file, config text, XML header
+(``ismrmrd.serialization.ISMRMRDMessageID``)."""
+FORMATS = "ISMRMRD v1 HDF5 (.h5), an ISMRMRD v1 stream or MRD v2 (mrd-python)"
+
+
+def detect_format(path: Path) -> str:
+    """'hdf5', 'mrd2' or 'stream' from the first bytes of ``path``; a damaged file named
+    ``.h5``/``.hdf5`` counts as HDF5 (its reader names what is wrong)."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(HDF5_MAGIC):
+        return "hdf5"
+    if head.startswith(MRD2_MAGIC):
+        return "mrd2"
+    if len(head) >= 2 and int.from_bytes(head[:2], "little") in STREAM_FIRST_IDS:
+        return "stream"
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        return "hdf5"
+    raise HarmoniqError(f"{path}: not a raw data format harmoniq reads (first bytes {head[:8].hex()}); give "
+                        f"{FORMATS}")
+
+
+def _xml(header: ismrmrd.xsd.ismrmrdHeader) -> str:
+    xml = header.toXML("utf-8")
+    return xml.decode() if isinstance(xml, bytes) else xml
+
+
+def _table(acquisitions: list[tuple[np.ndarray, np.ndarray]]):
+    """(heads, samples) from (header record, (coil, sample) complex data) pairs."""
+    heads = np.zeros(len(acquisitions), acquisition_header_dtype)
+    samples = np.empty(len(acquisitions), object)
+    for i, (head, data) in enumerate(acquisitions):
+        heads[i] = head
+        samples[i] = np.ascontiguousarray(data, dtype=np.complex64).view(np.float32).ravel()
+    return heads, samples
+
+
+def read_stream(path: Path):
+    """``(xml, heads, samples)`` of an ISMRMRD v1 stream file."""
+    header, acquisitions = None, []
+    try:
+        with ismrmrd.serialization.ProtocolDeserializer(str(path)) as stream:
+            for item in stream.deserialize():
+                if isinstance(item, ismrmrd.xsd.ismrmrdHeader):
+                    header = item
+                elif isinstance(item, ismrmrd.Acquisition):
+                    head = np.frombuffer(bytes(item.getHead()), acquisition_header_dtype)[0]
+                    acquisitions.append((head, item.data))
+    except (ValueError, EOFError, OSError, RuntimeError) as exc:
+        raise HarmoniqError(f"{path}: not a readable ISMRMRD stream ({exc}); give {FORMATS}") from exc
+    if header is None:
+        raise HarmoniqError(f"{path}: the ISMRMRD stream has no XML header; a stream must start with one")
+    return _xml(header), *_table(acquisitions)
+
+
+def read_mrd2(path: Path):
+    """``(xml, heads, samples)`` of an MRD v2 file (mrd-python's binary format)."""
+    import mrd
+
+    try:
+        with mrd.BinaryMrdReader(str(path)) as reader:
+            header = reader.read_header()
+            acquisitions = [(_v1_head(item.value), item.value.data) for item in reader.read_data()
+                            if isinstance(item, mrd.StreamItem.Acquisition)]
+    except Exception as exc:  # yardl raises many types on a damaged file
+        raise HarmoniqError(f"{path}: not a readable MRD v2 file ({exc}); give {FORMATS}") from exc
+    if header is None:
+        raise HarmoniqError(f"{path}: the MRD v2 file has no header; it must start with one")
+    return _xml(_v1_header(header)), *_table(acquisitions)
+
+
+def _v1_head(acquisition) -> np.ndarray:
+    """The v1 acquisition header record of an MRD v2 acquisition (absent optional values are 0)."""
+    head, v1 = acquisition.head, np.zeros((), acquisition_header_dtype)
+    v1["version"] = 1
+    v1["flags"] = int(head.flags)
+    v1["measurement_uid"] = head.measurement_uid
+    v1["number_of_samples"], v1["active_channels"] = acquisition.data.shape[1], acquisition.data.shape[0]
+    v1["available_channels"] = acquisition.data.shape[0]
+    for name in ("scan_counter", "acquisition_time_stamp", "discard_pre", "discard_post", "center_sample",
+                 "encoding_space_ref", "sample_time_us"):
+        v1[name] = getattr(head, name) or 0
+    for name in ("position", "read_dir", "phase_dir", "slice_dir", "patient_table_position"):
+        v1[name] = getattr(head, name)
+    for name in v1["idx"].dtype.names:
+        value = getattr(head.idx, name)
+        if name == "user":
+            v1["idx"]["user"][:len(value)] = value
+        else:
+            v1["idx"][name] = value or 0
+    v1["channel_mask"][:] = 0
+    return v1
+
+
+def _v1_space(space) -> ismrmrd.xsd.encodingSpaceType:
+    m, f = space.matrix_size, space.field_of_view_mm
+    return ismrmrd.xsd.encodingSpaceType(matrixSize=ismrmrd.xsd.matrixSizeType(x=m.x, y=m.y, z=m.z),
+                                         fieldOfView_mm=ismrmrd.xsd.fieldOfViewMm(x=f.x, y=f.y, z=f.z))
+
+
+def _v1_limits(limits) -> ismrmrd.xsd.encodingLimitsType:
+    out = {}
+    for name in ("kspace_encoding_step_0", "kspace_encoding_step_1", "kspace_encoding_step_2", "average", "slice",
+                 "contrast", "phase", "repetition", "set", "segment"):
+        limit = getattr(limits, name, None)
+        if limit is not None:
+            out[name] = ismrmrd.xsd.limitType(minimum=limit.minimum, maximum=limit.maximum, center=limit.center)
+    return ismrmrd.xsd.encodingLimitsType(**out)
+
+
+def _v1_header(header) -> ismrmrd.xsd.ismrmrdHeader:
+    """The v1 XML header with what an MRD v2 header says (encodings, field, system, timing)."""
+    encodings = [ismrmrd.xsd.encodingType(encodedSpace=_v1_space(e.encoded_space), reconSpace=_v1_space(e.recon_space),
+                                          encodingLimits=_v1_limits(e.encoding_limits),
+                                          trajectory=ismrmrd.xsd.trajectoryType(e.trajectory.name.lower()))
+                 for e in header.encoding]
+    system = header.acquisition_system_information
+    sequence = header.sequence_parameters
+    conditions = ismrmrd.xsd.experimentalConditionsType(
+        H1resonanceFrequency_Hz=int(header.experimental_conditions.h1resonance_frequency_hz))
+    return ismrmrd.xsd.ismrmrdHeader(
+        experimentalConditions=conditions, encoding=encodings,
+        acquisitionSystemInformation=None if system is None else ismrmrd.xsd.acquisitionSystemInformationType(
+            systemVendor=system.system_vendor, systemModel=system.system_model,
+            systemFieldStrength_T=system.system_field_strength_t, receiverChannels=system.receiver_channels),
+        sequenceParameters=None if sequence is None else ismrmrd.xsd.sequenceParametersType(
+            TR=list(sequence.t_r), TE=list(sequence.t_e), TI=list(sequence.t_i),
+            flipAngle_deg=list(sequence.flip_angle_deg)))
