@@ -7,7 +7,10 @@ samples (coil-major) of each acquisition.
   1008 for an acquisition) are read with the ismrmrd package's ``ProtocolDeserializer``;
 - MRD v2 files (the yardl binary format of ``mrd-python``, starting with ``b"yardl"``) with
   ``mrd.BinaryMrdReader``; their header becomes the v1 XML header (the same schema, with
-  optional fields that stay absent) and their acquisition headers the v1 layout.
+  optional fields that stay absent) and their acquisition headers the v1 layout;
+- Siemens twix ``.dat`` files (VB and VD/VE) with ``twixtools``: counters, flags and centre
+  column from each scan header, the v1 header from the protocol (:func:`read_twix`). Raw data
+  of a Pulseq sequence carry no counters: pass its ``.seq`` (``--seq``).
 
 Files are told apart by their first bytes (:func:`detect_format`), not by their name.
 """
@@ -20,6 +23,7 @@ import ismrmrd
 import numpy as np
 from ismrmrd.hdf5 import acquisition_header_dtype
 
+from harmoniq.constants import GAMMA_BAR_HZ_PER_T
 from harmoniq.errors import HarmoniqError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -27,12 +31,13 @@ MRD2_MAGIC = b"yardl"
 STREAM_FIRST_IDS = (1, 2, 3)
 """ISMRMRD stream message ids a stream may start with: config file, config text, XML header
 (``ismrmrd.serialization.ISMRMRDMessageID``)."""
-FORMATS = "ISMRMRD v1 HDF5 (.h5), an ISMRMRD v1 stream or MRD v2 (mrd-python)"
+FORMATS = "ISMRMRD v1 HDF5 (.h5), an ISMRMRD v1 stream, MRD v2 (mrd-python) or Siemens twix (.dat)"
 
 
 def detect_format(path: Path) -> str:
-    """'hdf5', 'mrd2' or 'stream' from the first bytes of ``path``; a damaged file named
-    ``.h5``/``.hdf5`` counts as HDF5 (its reader names what is wrong)."""
+    """'hdf5', 'mrd2' or 'stream' from the first bytes of ``path``, else 'twix' for a ``.dat``
+    file (twix has no signature); a damaged file named ``.h5``/``.hdf5`` counts as HDF5 (its
+    reader names what is wrong)."""
     with open(path, "rb") as handle:
         head = handle.read(8)
     if head.startswith(HDF5_MAGIC):
@@ -41,6 +46,8 @@ def detect_format(path: Path) -> str:
         return "mrd2"
     if len(head) >= 2 and int.from_bytes(head[:2], "little") in STREAM_FIRST_IDS:
         return "stream"
+    if path.suffix.lower() == ".dat":
+        return "twix"
     if path.suffix.lower() in (".h5", ".hdf5"):
         return "hdf5"
     raise HarmoniqError(f"{path}: not a raw data format harmoniq reads (first bytes {head[:8].hex()}); give "
@@ -153,3 +160,91 @@ def _v1_header(header) -> ismrmrd.xsd.ismrmrdHeader:
         sequenceParameters=None if sequence is None else ismrmrd.xsd.sequenceParametersType(
             TR=list(sequence.t_r), TE=list(sequence.t_e), TI=list(sequence.t_i),
             flipAngle_deg=list(sequence.flip_angle_deg)))
+
+
+TWIX_FLAGS = {"NOISEADJSCAN": ismrmrd.ACQ_IS_NOISE_MEASUREMENT, "REFLECT": ismrmrd.ACQ_IS_REVERSE,
+              "PHASCOR": ismrmrd.ACQ_IS_PHASECORR_DATA, "RTFEEDBACK": ismrmrd.ACQ_IS_RTFEEDBACK_DATA,
+              "HPFEEDBACK": ismrmrd.ACQ_IS_HPFEEDBACK_DATA}
+"""twix evaluation flags -> ISMRMRD flag numbers, as ``siemens_to_ismrmrd`` maps them; PATREFSCAN
+is parallel calibration (20), with PATREFANDIMASCAN calibration and imaging (21)."""
+TWIX_COUNTERS = {"Lin": "kspace_encode_step_1", "Par": "kspace_encode_step_2", "Sli": "slice", "Eco": "contrast",
+                 "Ave": "average", "Phs": "phase", "Rep": "repetition", "Set": "set", "Seg": "segment"}
+
+
+def read_twix(path: Path):
+    """``(xml, heads, samples)`` of a Siemens twix file (VB or VD/VE, read with twixtools):
+    the last measurement of the file (the imaging one of a multi-raid file); its noise
+    adjustment scans, imaging and calibration lines; the header from the protocol (``MeasYaps``:
+    dwell time, Larmor frequency, slice FOV and thickness, base resolution, TR/TE/flip)."""
+    import twixtools
+
+    from harmoniq.io import flags as acq_flags
+
+    try:
+        scan = twixtools.read_twix(str(path), verbose=False, parse_pmu=False, parse_geometry=False)[-1]
+        prot = scan["hdr"]["MeasYaps"]
+    except Exception as exc:  # twixtools raises many types on a damaged file
+        raise HarmoniqError(f"{path}: not a readable Siemens twix file ({exc}); give {FORMATS}") from exc
+    dwell_us = float(prot["sRXSPEC"]["alDwellTime"][0]) * 1e-3
+    acquisitions = []
+    for mdb in scan["mdb"]:
+        if not (mdb.is_image_scan() or mdb.is_flag_set("NOISEADJSCAN") or mdb.is_flag_set("PATREFSCAN")):
+            continue
+        head, mdh = np.zeros((), acquisition_header_dtype), mdb.mdh
+        data = np.atleast_2d(mdb.data)
+        head["version"], head["scan_counter"] = 1, mdh.ScanCounter
+        head["number_of_samples"], head["active_channels"] = data.shape[1], data.shape[0]
+        head["available_channels"], head["center_sample"] = data.shape[0], mdh.CenterCol
+        head["sample_time_us"] = dwell_us
+        for twix, name in TWIX_COUNTERS.items():
+            head["idx"][name] = getattr(mdh.Counter, twix)
+        for twix, number in TWIX_FLAGS.items():
+            if mdb.is_flag_set(twix):
+                head["flags"] |= np.uint64(1 << (number - 1))
+        if mdb.is_flag_set("PATREFSCAN"):
+            number = (acq_flags.PARALLEL_CALIBRATION_AND_IMAGING if mdb.is_flag_set("PATREFANDIMASCAN")
+                      else acq_flags.PARALLEL_CALIBRATION)
+            head["flags"] |= np.uint64(1 << (number - 1))
+        head["read_dir"], head["phase_dir"], head["slice_dir"] = np.eye(3)
+        acquisitions.append((head, data))
+    if not acquisitions:
+        raise HarmoniqError(f"{path}: the twix file holds no imaging or noise scans")
+    return _xml(_twix_header(prot, acquisitions)), *_table(acquisitions)
+
+
+def _twix_header(prot: dict, acquisitions) -> ismrmrd.xsd.ismrmrdHeader:
+    """The v1 header of a twix measurement: Siemens, its Larmor frequency and field, the slice's
+    field of view (readout FOV doubled for the usual 2x readout oversampling when the lines are
+    twice the base resolution), the counters' limits, TR/TE (us in the protocol)/flip."""
+    frequency = int(prot["sTXSPEC"]["asNucleusInfo"][0]["lFrequency"])
+    space = prot["sSliceArray"]["asSlice"][0]
+    base = int(prot["sKSpace"]["lBaseResolution"])
+    lines = int(prot["sKSpace"].get("lPhaseEncodingLines", base))
+    noise = np.uint64(1 << (ismrmrd.ACQ_IS_NOISE_MEASUREMENT - 1))
+    samples = max((int(data.shape[1]) for head, data in acquisitions if not head["flags"] & noise), default=base)
+    fov = [float(space["dReadoutFOV"]), float(space["dPhaseFOV"]), float(space["dThickness"])]
+    heads = np.array([head for head, _ in acquisitions])
+    limits = {}
+    for name, counter in (("kspace_encoding_step_1", "kspace_encode_step_1"),
+                          ("kspace_encoding_step_2", "kspace_encode_step_2"), ("slice", "slice")):
+        values = heads["idx"][counter]
+        limits[name] = ismrmrd.xsd.limitType(minimum=int(values.min()), maximum=int(values.max()),
+                                             center=int(prot["sKSpace"].get("lCenterLine", lines // 2))
+                                             if name == "kspace_encoding_step_1" else int(values.max() + 1) // 2)
+    encoded = ismrmrd.xsd.encodingSpaceType(matrixSize=ismrmrd.xsd.matrixSizeType(x=samples, y=lines, z=1),
+                                            fieldOfView_mm=ismrmrd.xsd.fieldOfViewMm(
+                                                x=fov[0] * samples / base, y=fov[1], z=fov[2]))
+    recon = ismrmrd.xsd.encodingSpaceType(matrixSize=ismrmrd.xsd.matrixSizeType(x=base, y=lines, z=1),
+                                          fieldOfView_mm=ismrmrd.xsd.fieldOfViewMm(x=fov[0], y=fov[1], z=fov[2]))
+    encoding = ismrmrd.xsd.encodingType(encodedSpace=encoded, reconSpace=recon,
+                                        encodingLimits=ismrmrd.xsd.encodingLimitsType(**limits),
+                                        trajectory=ismrmrd.xsd.trajectoryType("cartesian"))
+    return ismrmrd.xsd.ismrmrdHeader(
+        experimentalConditions=ismrmrd.xsd.experimentalConditionsType(H1resonanceFrequency_Hz=frequency),
+        encoding=[encoding],
+        acquisitionSystemInformation=ismrmrd.xsd.acquisitionSystemInformationType(
+            systemVendor="Siemens", systemFieldStrength_T=frequency / GAMMA_BAR_HZ_PER_T,
+            receiverChannels=int(acquisitions[0][1].shape[0])),
+        sequenceParameters=ismrmrd.xsd.sequenceParametersType(
+            TR=[float(v) * 1e-3 for v in prot.get("alTR", [])], TE=[float(v) * 1e-3 for v in prot.get("alTE", [])],
+            flipAngle_deg=[float(v) for v in prot.get("adFlipAngleDegree", [])]))

@@ -34,7 +34,7 @@ from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
 from harmoniq.io.kspace import KSpace
-from harmoniq.io.raw_formats import detect_format, read_mrd2, read_stream
+from harmoniq.io.raw_formats import detect_format, read_mrd2, read_stream, read_twix
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
 from harmoniq.memory import check_fits
@@ -48,8 +48,8 @@ CARTESIAN_TRAJECTORIES = ("cartesian", "epi")
 
 
 def read_raw(path: str | Path, group: str = "dataset"):
-    """Bulk read of an ISMRMRD file: ``(xml, heads, samples)``; ISMRMRD v1 streams and MRD v2
-    files are converted to the same (:mod:`harmoniq.io.raw_formats`).
+    """Bulk read of an ISMRMRD file: ``(xml, heads, samples)``; ISMRMRD v1 streams, MRD v2 and
+    Siemens twix files are converted to the same (:mod:`harmoniq.io.raw_formats`).
 
     ``heads`` is the structured array of all acquisition headers, ``samples`` an object
     array of float32 arrays (interleaved real/imag, coil-major).
@@ -62,6 +62,8 @@ def read_raw(path: str | Path, group: str = "dataset"):
         return read_stream(path)
     if kind == "mrd2":
         return read_mrd2(path)
+    if kind == "twix":
+        return read_twix(path)
     try:
         with h5py.File(path, "r") as handle:
             if group not in handle:
