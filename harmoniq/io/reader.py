@@ -234,6 +234,13 @@ def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
     return replace(header, encoded_fov_m=tuple(encoded), recon_fov_m=tuple(recon))
 
 
+def _seq_timing(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
+    """``header`` with TE, TR and flip angle from the ``.seq`` file where the raw data's header
+    has none (files from scanners or other simulators), for the image sidecar."""
+    te, tr, flip = readouts.sequence_timing()
+    return replace(header, te_s=header.te_s or te, tr_s=header.tr_s or tr, flip_deg=header.flip_deg or flip)
+
+
 def _trajectory_matrix(header: AcquisitionHeader, readouts, k_per_m: list) -> AcquisitionHeader:
     """``header`` with the recon grid of a non-Cartesian trajectory: the ``.seq`` file's FOV
     (else the header's recon FOV) and, along each axis where k varies, the even matrix
@@ -369,6 +376,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     readouts = read_seq_readouts(seq) if seq is not None else None
     if readouts is not None:
         heads, header, adc = assign_readouts(heads, header, readouts, path)
+        header = _seq_timing(header, readouts)
     elif header.trajectory not in CARTESIAN_TRAJECTORIES:
         raise HarmoniqError(f"{path}: trajectory {header.trajectory!r} is not Cartesian; pass the .seq file the "
                             "data were acquired with (--seq), whose k-space trajectory places the samples")

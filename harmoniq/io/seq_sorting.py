@@ -33,6 +33,7 @@ from harmoniq.io.header import AcquisitionHeader, Limit
 from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_k, echo_position,
                                            grid_size, trajectory_fov_m, trajectory_kind)
 from harmoniq.io.kspace import KSpace
+from harmoniq.io.seq_timing import ReadoutTiming, readout_timing, sequence_timing
 from harmoniq.seqfile import block_table, read_seq
 from harmoniq.simulation.prescription import excited_slices, slice_numbers
 from harmoniq.simulation.timeline import compile_sequence
@@ -53,7 +54,8 @@ class SeqReadouts:
     sample in cycles/m; ``fov_m``: the file's ``FOV`` definition (x, y, z), or None;
     ``slice_position_m`` (n, 3) and ``slice_thickness_m`` (n,): centre (logical axes) and
     nominal thickness of the slice excited before each readout
-    (:func:`~harmoniq.simulation.prescription.excited_slices`; NaN thickness: non-selective).
+    (:func:`~harmoniq.simulation.prescription.excited_slices`; NaN thickness: non-selective);
+    ``timing``: excitation and sample times and flip angles (:mod:`harmoniq.io.seq_timing`).
     """
 
     source: str
@@ -63,6 +65,7 @@ class SeqReadouts:
     fov_m: np.ndarray | None
     slice_position_m: np.ndarray
     slice_thickness_m: np.ndarray
+    timing: ReadoutTiming
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -86,6 +89,15 @@ class SeqReadouts:
     def read_axis(self) -> int:
         """The k axis (0, 1, 2 for x, y, z) the first readout moves along."""
         return int(np.argmax(np.ptp(self.k_per_m[0], axis=0)))
+
+    def sequence_timing(self) -> tuple[tuple, tuple, tuple]:
+        """(te_s, tr_s, flip_deg) of the file (:func:`~harmoniq.io.seq_timing.sequence_timing`),
+        TE and flip angle of the imaging readout (not a navigator) nearest the k-space centre."""
+        distance = np.linalg.norm(self.echo_k_per_m(), axis=1)
+        if "NAV" in self.labels:
+            distance = np.where(self.labels["NAV"] > 0, np.inf, distance)
+        slices = self.labels["SLC"] if "SLC" in self.labels else slice_numbers(self.slice_position_m)
+        return sequence_timing(self.timing, self.echo_positions()[0], int(np.argmin(distance)), slices)
 
     def grid_fov_m(self, header: AcquisitionHeader) -> np.ndarray:
         """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the one its
@@ -126,7 +138,7 @@ def read_seq_readouts(path: str | Path) -> SeqReadouts:
     return SeqReadouts(source=str(path), samples=samples,
                        labels={name: np.asarray(values, dtype=np.int64) for name, values in labels.items()},
                        k_per_m=k_per_m, fov_m=None if fov is None else np.ravel(fov).astype(float)[:3],
-                       slice_position_m=positions, slice_thickness_m=thickness)
+                       slice_position_m=positions, slice_thickness_m=thickness, timing=readout_timing(seq))
 
 
 def counters_vary(heads: np.ndarray) -> bool:

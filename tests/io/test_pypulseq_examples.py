@@ -6,6 +6,7 @@ non-Cartesian samples, homodyne partial Fourier for HASTE), root-sum-of-squares 
 The reconstructed NIfTI is turned into LPS order by its own affine, so a wrong orientation,
 a flip or a wrong voxel size fails the comparison."""
 
+import json
 import sys
 import warnings
 from dataclasses import dataclass
@@ -112,7 +113,8 @@ def lps_zyx(nifti) -> np.ndarray:
 @dataclass(frozen=True)
 class Example:
     """One example: generator options, the reference grid (``fov_m`` x, y[, z]; ``shape``
-    (z,) y, x), the readouts of each image, the expected NIfTI shape and voxel size (mm)."""
+    (z,) y, x), the readouts of each image, the expected NIfTI shape and voxel size (mm), and
+    the (TE s, TR s, flip deg) its script sets, which the sidecar must give (None: not checked)."""
 
     name: str
     options: dict
@@ -124,13 +126,14 @@ class Example:
     weights: object = None
     homodyne: bool = False
     matrix: int = 32
+    timing: tuple | None = None
 
 
 N = 32
 EXAMPLES = [
-    Example("gre", {}, (0.256, 0.256), (N, N), (range(N),), (N, N, 1), (8, 8, 3)),
+    Example("gre", {}, (0.256, 0.256), (N, N), (range(N),), (N, N, 1), (8, 8, 3), timing=(5e-3, 12e-3, 10)),
     Example("epi", {}, (0.220, 0.220), (N, N), (range(N),), (N, N, 1), (6.875, 6.875, 3)),
-    Example("gre_label", {}, (0.224, 0.224), (N, N), (range(N),), (N, N, 1), (7, 7, 3)),
+    Example("gre_label", {}, (0.224, 0.224), (N, N), (range(N),), (N, N, 1), (7, 7, 3), timing=(4.3e-3, 10e-3, 7)),
     # two slices, each after three navigator readouts
     Example("epi_label", {}, (0.220, 0.220), (N, N), (range(3, 3 + N), range(6 + N, 6 + 2 * N)), (N, N, 2),
             (6.875, 6.875, 3)),
@@ -140,7 +143,8 @@ EXAMPLES = [
     # the readout ramps cover 2 x 10 us beyond the 6.4 ms of samples: FOV 256 * 6.42 / 6.4 mm
     Example("tse", {}, (0.2568, 0.256), (N, N), (range(N),), (N, N, 1), (8.025, 8, 5)),
     Example("haste", {}, (0.2568, 0.256), (N, N), (range(20),), (N, N, 1), (8.025, 8, 5), homodyne=True),
-    Example("radial_gre", {}, (0.260, 0.260), (N, N), (range(64),), (N, N, 1), (8.125, 8.125, 3), radial_weights),
+    Example("radial_gre", {}, (0.260, 0.260), (N, N), (range(64),), (N, N, 1), (8.125, 8.125, 3), radial_weights,
+            timing=(8e-3, 20e-3, 10)),
     Example("ute", {}, (0.250, 0.250), (N, N), (range(128),), (N, N, 1), (7.8125, 7.8125, 3), radial_weights),
     # 3D, readout along z, phase encoding along y (16) and x (12): NIfTI axes read, phase, partition
     Example("mprage", {}, (0.192, 0.240, 0.256), (16, 16, 12), (range(192),), (16, 16, 12), (16, 15, 16),
@@ -165,6 +169,10 @@ def test_example_reconstructs_like_its_trajectory(tmp_path, example):
     nifti = nib.load(image)
     assert nifti.shape[:3] == example.nifti_shape
     assert nifti.header.get_zooms()[:3] == pytest.approx(example.voxel_mm, rel=2e-3)
+    if example.timing is not None:  # delays are rounded up to the 10 us raster
+        sidecar = json.loads(image.with_name(f"{example.name}.json").read_text())
+        assert (sidecar["EchoTime"], sidecar["RepetitionTime"], sidecar["FlipAngle"]) == pytest.approx(
+            example.timing, rel=3e-3)
     images = reference(raw, seq_path, example.fov_m, example.shape, example.groups, example.weights,
                        example.homodyne)
     expected = images[0] if len(example.shape) == 3 else images
