@@ -30,6 +30,7 @@ import numpy as np
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
+from harmoniq.io.epi_ghost import correct_reversed, navigator_phase
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
@@ -276,11 +277,13 @@ def _shift_k(lines: np.ndarray, shift: float) -> np.ndarray:
     return image_to_k(k_to_image(lines, axes=(-1,)) * ramp, axes=(-1,)).astype(np.complex64)
 
 
-def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow):
+def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow,
+           ghost=None):
     """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line).
 
     ``window``: where each line's samples go (:func:`readout_window`); samples beyond the
-    grid's ends are dropped.
+    grid's ends are dropped. ``ghost``: (slice, n0) navigator phase multipliers for reversed
+    lines (:mod:`harmoniq.io.epi_ghost`), or None.
     """
     grid = np.zeros((n_lines, n_coils, n0), np.complex64)
     count = np.zeros(n_lines, np.int64)
@@ -300,9 +303,29 @@ def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate,
         rows[..., max(low, 0):min(high, n0)] = lines
         if key[5]:
             rows = _shift_k(rows, float(key[5]))
+        if ghost is not None and reverse:
+            rows = correct_reversed(rows, ghost[heads["idx"]["slice"][members].astype(np.int64)][:, None, :])
         np.add.at(grid, lines_index[members], rows)
         np.add.at(count, lines_index[members], 1)
     return grid, count
+
+
+def _ghost_phase(heads, samples, window: ReadoutWindow, n_slices: int, n_coils, n0, whiten, conjugate):
+    """(slice, n0) navigator phase multipliers for the reversed lines of each slice, or None
+    without navigators of both polarities (:func:`harmoniq.io.epi_ghost.navigator_phase`)."""
+    if len(heads) == 0 or window.reverse.all() or not window.reverse.any():
+        return None
+    slices = heads["idx"]["slice"].astype(np.int64)
+    if slices.max() >= n_slices:
+        return None
+    line = 2 * slices + window.reverse
+    grid, count = _place(line, heads, samples, 2 * n_slices, n_coils, n0, whiten, conjugate, window)
+    grid /= np.maximum(count, 1)[:, None, None]
+    ghost = np.ones((n_slices, n0), np.complex64)
+    for s in range(n_slices):
+        if count[2 * s] and count[2 * s + 1]:
+            ghost[s] = navigator_phase(grid[2 * s], grid[2 * s + 1])
+    return ghost
 
 
 def _remove_readout_oversampling(data: np.ndarray, header: AcquisitionHeader) -> np.ndarray:
@@ -395,6 +418,8 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     if readouts is None and not counters_vary(heads[usable & is_imaging]):
         raise HarmoniqError(f"{path}: the acquisition counters (idx) are the same for all readouts, so they cannot "
                             "be sorted; pass the .seq file the data were acquired with (--seq)")
+    is_navigator = acq_flags.has_flag(flags, acq_flags.NAVIGATION) & ~is_noise & (heads["encoding_space_ref"] == 0)
+    navigators = (heads[is_navigator], samples[is_navigator], np.flatnonzero(is_navigator))
     heads, samples = heads[usable], samples[usable]
     is_imaging, is_calibration = is_imaging[usable], is_calibration[usable]
     whiten = None
@@ -417,10 +442,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
                                   read_dir=read_dir, phase_dir=phase_dir, slice_dir=slice_dir,
                                   noise_covariance=covariance, prewhitened=whiten is not None, k_per_m=k_sorted)
 
-    echo = None
+    echo = nav_echo = None
     if readouts is not None:
         position, step = readouts.echo_positions()
         echo = (position[adc[usable]], step[adc[usable]])
+        nav_echo = (position[adc[navigators[2]]], step[adc[navigators[2]]])
         header = _seq_fov(header, readouts)
     window, n0_needed = readout_window(heads, path, echo)
     header = _zero_filled(header, n0_needed)
@@ -439,10 +465,14 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
                "check the header's encodedSpace matrix and the acquisitions' idx counters")
     line = np.ravel_multi_index(index, sizes)
     crop_readout = remove_oversampling and header.recon_fov_m[0] < header.encoded_fov_m[0]
+    ghost = None
+    if len(navigators[0]):
+        ghost = _ghost_phase(navigators[0], navigators[1], readout_window(navigators[0], path, nav_echo)[0], sizes[4],
+                             n_coils, n0, whiten, header.is_siemens)
 
     def sorted_grid(select):
         grid, count = _place(line[select], heads[select], samples[select], n_lines, n_coils, n0, whiten,
-                             header.is_siemens, _select(window, select))
+                             header.is_siemens, _select(window, select), ghost)
         grid /= np.maximum(count, 1)[:, None, None]
         data = np.moveaxis(grid.reshape(*sizes, n_coils, n0), -2, -4)
         if crop_readout:
