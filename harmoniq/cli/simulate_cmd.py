@@ -38,12 +38,14 @@ def _triplet(text: str, option: str) -> tuple[float, float, float]:
                    "a tilted slice uses a 3D phantom.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed (same seed, same file).")
 @click.option("--no-noise", is_flag=True, help="Write noise-free data (no noise scans).")
+@click.option("--format", "container", type=click.Choice(["ismrmrd", "mrd2"]), default="ismrmrd", show_default=True,
+              help="Raw data container: ISMRMRD v1 HDF5 or MRD v2 (mrd-python's binary format).")
 @device_option
-@out_option("ISMRMRD raw data file (.h5) to write.", folder=False)
+@out_option("Raw data file to write (.h5; .mrd with --format mrd2).", folder=False)
 @force_option
 @json_option
 def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, slice_angles_deg, seed, no_noise,
-            device, out, force, as_json):
+            container, device, out, force, as_json):
     """Simulate the Pulseq file SEQ on a phantom inside a simulated scanner; write ISMRMRD raw data."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation import SpinSampling, simulate
@@ -61,7 +63,7 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
             click.echo(f"warning: {seq}: {note.message}", err=True)
         else:
             warnings.showwarning(note.message, note.category, note.filename, note.lineno)
-    write_ismrmrd(out, raw, force=force)
+    write_ismrmrd(out, raw, force=force, container=container)
     if as_json:
         echo_json({"raw": out, "readouts": len(raw.signals), "channels": raw.scanner.coils.channels,
                    "scanner": raw.scanner.name, "phantom": raw.phantom_name, "prescription": prescription.describe()})

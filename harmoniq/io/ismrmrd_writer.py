@@ -20,12 +20,14 @@ from __future__ import annotations
 import io
 import os
 
+import h5py
 import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
 from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, grid_size,
                                            trajectory_fov_m, trajectory_kind)
+from harmoniq.io.raw_formats import mrd2_bytes
 from harmoniq.simulation.prescription import excited_slices, slice_numbers
 
 STAGE = "simulate"
@@ -72,8 +74,10 @@ def geometry(raw) -> dict:
     return {"encoded_matrix": encoded, "encoded_fov_m": encoded_fov, "recon_matrix": matrix, "recon_fov_m": fov}
 
 
-def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, force: bool = False) -> None:
-    """Write ``raw`` (:class:`harmoniq.simulation.SimulatedRaw`) to ``path`` atomically.
+def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, force: bool = False,
+                  container: str = "ismrmrd") -> None:
+    """Write ``raw`` (:class:`harmoniq.simulation.SimulatedRaw`) to ``path`` atomically, as
+    ISMRMRD v1 HDF5 (``container`` 'ismrmrd') or MRD v2 ('mrd2', :func:`~harmoniq.io.raw_formats.mrd2_bytes`).
 
     Raises HarmoniqError when ``path`` holds a file the simulator did not write (unless ``force``)
     or the disk refuses the write.
@@ -113,8 +117,15 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
             acq.setHead(head)
             file.append_acquisition(acq)
             counter += 1
+    content = buffer.getbuffer()
+    if container == "mrd2":
+        with h5py.File(buffer, "r") as handle:
+            table = handle[dataset]["data"]
+            xml = handle[dataset]["xml"][0]
+            content = mrd2_bytes(xml.decode() if isinstance(xml, bytes) else xml, table.fields("head")[...],
+                                 table.fields("data")[...])
     with output_files(path, stage=STAGE, force=force) as (tmp,):
-        tmp.write_bytes(buffer.getbuffer())
+        tmp.write_bytes(content)
 
 
 def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, rotation: np.ndarray,

@@ -248,3 +248,71 @@ def _twix_header(prot: dict, acquisitions) -> ismrmrd.xsd.ismrmrdHeader:
         sequenceParameters=ismrmrd.xsd.sequenceParametersType(
             TR=[float(v) * 1e-3 for v in prot.get("alTR", [])], TE=[float(v) * 1e-3 for v in prot.get("alTE", [])],
             flipAngle_deg=[float(v) for v in prot.get("adFlipAngleDegree", [])]))
+
+
+def mrd2_bytes(xml: str, heads: np.ndarray, samples: np.ndarray) -> bytes:
+    """An MRD v2 file (mrd-python's binary format) holding the v1 header ``xml`` and the
+    acquisitions ``(heads, samples)`` (the inverse of :func:`read_mrd2`; trajectories are not
+    carried: non-Cartesian data are sorted by their ``.seq``)."""
+    import io
+
+    import mrd
+
+    header = ismrmrd.xsd.CreateFromDocument(xml)
+
+    def acquisitions():
+        for head, values in zip(heads, samples):
+            n_coils, n_samples = int(head["active_channels"]), int(head["number_of_samples"])
+            counters = mrd.EncodingCounters(**{name: int(head["idx"][name]) for name in TWIX_COUNTERS.values()},
+                                            user=[int(v) for v in head["idx"]["user"]])
+            v2 = mrd.AcquisitionHeader(
+                flags=mrd.AcquisitionFlags(int(head["flags"])), idx=counters,
+                measurement_uid=int(head["measurement_uid"]), scan_counter=int(head["scan_counter"]),
+                acquisition_time_stamp=int(head["acquisition_time_stamp"]), channel_order=list(range(n_coils)),
+                discard_pre=int(head["discard_pre"]), discard_post=int(head["discard_post"]),
+                center_sample=int(head["center_sample"]), encoding_space_ref=int(head["encoding_space_ref"]),
+                sample_time_us=float(head["sample_time_us"]),
+                **{name: np.asarray(head[name], np.float32) for name in ("position", "read_dir", "phase_dir",
+                                                                          "slice_dir", "patient_table_position")})
+            data = np.asarray(values, np.float32).view(np.complex64).reshape(n_coils, n_samples)
+            yield mrd.StreamItem.Acquisition(mrd.Acquisition(head=v2, data=data))
+
+    buffer = io.BytesIO()
+    with mrd.BinaryMrdWriter(buffer) as writer:
+        writer.write_header(_v2_header(header))
+        writer.write_data(acquisitions())
+    return buffer.getvalue()
+
+
+def _v2_header(header: ismrmrd.xsd.ismrmrdHeader):
+    """The MRD v2 header of a v1 header: encodings, field, system, timing, user strings."""
+    import mrd
+
+    def space(s):
+        return mrd.EncodingSpaceType(
+            matrix_size=mrd.MatrixSizeType(x=s.matrixSize.x, y=s.matrixSize.y, z=s.matrixSize.z),
+            field_of_view_mm=mrd.FieldOfViewMm(x=s.fieldOfView_mm.x, y=s.fieldOfView_mm.y, z=s.fieldOfView_mm.z))
+
+    def limits(lim):
+        names = ("kspace_encoding_step_0", "kspace_encoding_step_1", "kspace_encoding_step_2", "average", "slice",
+                 "contrast", "phase", "repetition", "set", "segment")
+        return mrd.EncodingLimitsType(**{name: mrd.LimitType(minimum=v.minimum, maximum=v.maximum, center=v.center)
+                                         for name in names if (v := getattr(lim, name, None)) is not None})
+
+    encodings = [mrd.EncodingType(encoded_space=space(e.encodedSpace), recon_space=space(e.reconSpace),
+                                  encoding_limits=limits(e.encodingLimits),
+                                  trajectory=mrd.Trajectory[e.trajectory.value.upper()]) for e in header.encoding]
+    system, sequence = header.acquisitionSystemInformation, header.sequenceParameters
+    user = header.userParameters
+    return mrd.Header(
+        experimental_conditions=mrd.ExperimentalConditionsType(
+            h1resonance_frequency_hz=int(header.experimentalConditions.H1resonanceFrequency_Hz)),
+        encoding=encodings,
+        acquisition_system_information=None if system is None else mrd.AcquisitionSystemInformationType(
+            system_vendor=system.systemVendor, system_model=system.systemModel,
+            system_field_strength_t=system.systemFieldStrength_T, receiver_channels=system.receiverChannels),
+        sequence_parameters=None if sequence is None else mrd.SequenceParametersType(
+            t_r=list(sequence.TR), t_e=list(sequence.TE), t_i=list(sequence.TI),
+            flip_angle_deg=list(sequence.flipAngle_deg)),
+        user_parameters=None if user is None else mrd.UserParametersType(user_parameter_string=[
+            mrd.UserParameterStringType(name=p.name, value=p.value) for p in user.userParameterString]))
