@@ -17,6 +17,8 @@ Files are told apart by their first bytes (:func:`detect_format`), not by their 
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import ismrmrd
@@ -181,7 +183,8 @@ def read_twix(path: Path):
     from harmoniq.io import flags as acq_flags
 
     try:
-        scan = twixtools.read_twix(str(path), verbose=False, parse_pmu=False, parse_geometry=False)[-1]
+        with contextlib.redirect_stdout(io.StringIO()):  # twixtools prints its notes
+            scan = twixtools.read_twix(str(path), verbose=False, parse_pmu=False, parse_geometry=False)[-1]
         prot = scan["hdr"]["MeasYaps"]
     except Exception as exc:  # twixtools raises many types on a damaged file
         raise HarmoniqError(f"{path}: not a readable Siemens twix file ({exc}); give {FORMATS}") from exc
@@ -254,8 +257,6 @@ def mrd2_bytes(xml: str, heads: np.ndarray, samples: np.ndarray) -> bytes:
     """An MRD v2 file (mrd-python's binary format) holding the v1 header ``xml`` and the
     acquisitions ``(heads, samples)`` (the inverse of :func:`read_mrd2`; trajectories are not
     carried: non-Cartesian data are sorted by their ``.seq``)."""
-    import io
-
     import mrd
 
     header = ismrmrd.xsd.CreateFromDocument(xml)

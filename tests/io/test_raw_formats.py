@@ -10,6 +10,7 @@ from pathlib import Path
 import ismrmrd
 import nibabel as nib
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from mrd.tools import simulation
 
@@ -58,13 +59,18 @@ def test_ismrmrd_stream_reconstructs_like_its_hdf5_file(tmp_path):
     np.testing.assert_array_equal(from_stream, from_h5)
 
 
-def test_unknown_format_is_one_line(tmp_path):
-    raw = tmp_path / "notes.txt"
-    raw.write_text("not raw data\n")
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("notes.txt", b"not raw data\n", "not a raw data format"),
+    ("cut.mrd", b"yardl\x01\x00\x00\x00\xd8\xa6\x01{\"protocol", "not a readable MRD v2 file"),
+    ("cut.stream", b"\x03\x00\x10\x00\x00\x00garbage", "not a readable ISMRMRD stream"),
+    ("cut.dat", b"xxxxxxxxxxxx", "not a readable Siemens twix file")])
+def test_unknown_or_damaged_format_is_one_line(tmp_path, name, content, message):
+    raw = tmp_path / name
+    raw.write_bytes(content)
     result = CliRunner().invoke(main, ["recon", str(raw), "-o", str(tmp_path / "x.nii.gz")])
     assert result.exit_code != 0
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "not a raw data format" in lines[0] and "MRD v2" in lines[0]
+    assert len(lines) == 1 and message in lines[0] and "MRD v2" in lines[0], result.output
 
 
 def _twix_protocol(dwell_ns: int, larmor_hz: int) -> np.ndarray:
