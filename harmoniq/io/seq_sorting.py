@@ -229,7 +229,8 @@ def assign_readouts(heads: np.ndarray, header: AcquisitionHeader, readouts: SeqR
     if not (from_labels or cartesian):
         return heads, header, adc
     limits = _encoding_limits(header, idx, echo_k)
-    return heads, _phase_matrix(replace(header, limits=limits), limits) if cartesian else replace(header, limits=limits), adc
+    header = replace(header, limits=limits)
+    return heads, _phase_matrix(header, limits) if cartesian else header, adc
 
 
 @dataclass

@@ -117,7 +117,8 @@ def _without_gradient_delays(folder: Path) -> Path:
     head, _, tail = text.partition("[gradient_delay_us]")
     rest = tail.split("\n[", 1)
     path = folder / "prisma-no-delays.toml"
-    path.write_text(head + "[gradient_delay_us]\nx = 0.0\ny = 0.0\nz = 0.0\n" + ("\n[" + rest[1] if len(rest) > 1 else ""))
+    after = "\n[" + rest[1] if len(rest) > 1 else ""
+    path.write_text(head + "[gradient_delay_us]\nx = 0.0\ny = 0.0\nz = 0.0\n" + after)
     return path
 
 
