@@ -1,4 +1,5 @@
-"""`harmoniq recon RAW.h5 -o OUT.nii.gz`: ISMRMRD raw data -> NIfTI image + JSON sidecar."""
+"""`harmoniq recon RAW -o OUT.nii.gz`: raw data (ISMRMRD v1 HDF5 or stream, MRD v2, Siemens twix)
+-> NIfTI image + JSON sidecar."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from harmoniq.cli.options import (combination_option, device_option, echo_json, 
 @click.argument("raw", type=click.Path(dir_okay=False))
 @out_option("Output image (.nii.gz); the sidecar goes next to it (.json).", folder=False)
 @click.option("--seq", "seq_path", type=click.Path(exists=True, dir_okay=False),
-              help="The .seq file the data were acquired with: sorts raw data without usable counters, gives "
-                   "the trajectory of non-Cartesian data; its SHA-256 goes into the provenance.")
+              help="The .seq file the data were acquired with: places every readout by its trajectory, gives "
+                   "geometry, slices and sidecar timing the raw data lack; its SHA-256 goes into the provenance.")
 @method_option
 @combination_option
 @filter_option
@@ -28,7 +29,8 @@ from harmoniq.cli.options import (combination_option, device_option, echo_json, 
 @json_option
 def command(raw, out, seq_path, method, combination, kspace_filter, device, complex_output, no_prewhiten, group,
             force, as_json):
-    """Reconstruct ISMRMRD raw data RAW into a NIfTI image with a BIDS sidecar."""
+    """Reconstruct raw data RAW (ISMRMRD v1 HDF5 or stream, MRD v2, Siemens twix .dat) into a NIfTI image
+    with a BIDS sidecar."""
     from harmoniq.io.nifti import write_image_series
     from harmoniq.io.reader import read_ismrmrd
     from harmoniq.protocols import ReconOptions

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from pathlib import Path
 
 import click
 
@@ -36,12 +38,14 @@ def _triplet(text: str, option: str) -> tuple[float, float, float]:
                    "a tilted slice uses a 3D phantom.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed (same seed, same file).")
 @click.option("--no-noise", is_flag=True, help="Write noise-free data (no noise scans).")
+@click.option("--format", "container", type=click.Choice(["ismrmrd", "mrd2"]), default="ismrmrd", show_default=True,
+              help="Raw data container: ISMRMRD v1 HDF5 or MRD v2 (mrd-python's binary format).")
 @device_option
-@out_option("ISMRMRD raw data file (.h5) to write.", folder=False)
+@out_option("Raw data file to write (.h5; .mrd with --format mrd2).", folder=False)
 @force_option
 @json_option
 def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, slice_angles_deg, seed, no_noise,
-            device, out, force, as_json):
+            container, device, out, force, as_json):
     """Simulate the Pulseq file SEQ on a phantom inside a simulated scanner; write ISMRMRD raw data."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation import SpinSampling, simulate
@@ -50,9 +54,16 @@ def command(seq, phantom, scanner, matrix, spins_per_voxel, slice_offset_mm, sli
     prescription = Prescription.from_angles(_triplet(slice_offset_mm, "--slice-offset-mm"),
                                             _triplet(slice_angles_deg, "--slice-angles-deg"))
     sampling = SpinSampling(per_voxel=None if spins_per_voxel is None else (2, spins_per_voxel, spins_per_voxel))
-    raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
-                   sampling=sampling, prescription=prescription, progress=True)  # one bar: the events
-    write_ismrmrd(out, raw, force=force)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)
+        raw = simulate(seq, phantom, scanner, matrix=matrix, seed=seed, noise=not no_noise, device=device,
+                       sampling=sampling, prescription=prescription, progress=True)  # one bar: the events
+    for note in notes:  # what the simulator inferred, one line each; other libraries' notes as they were
+        if "harmoniq" in Path(note.filename).parts:
+            click.echo(f"warning: {seq}: {note.message}", err=True)
+        else:
+            warnings.showwarning(note.message, note.category, note.filename, note.lineno)
+    write_ismrmrd(out, raw, force=force, container=container)
     if as_json:
         echo_json({"raw": out, "readouts": len(raw.signals), "channels": raw.scanner.coils.channels,
                    "scanner": raw.scanner.name, "phantom": raw.phantom_name, "prescription": prescription.describe()})

@@ -8,10 +8,11 @@ NOISE = 19
 PARALLEL_CALIBRATION = 20
 PARALLEL_CALIBRATION_AND_IMAGING = 21
 REVERSE = 22
+NAVIGATION = 23
 NOT_IMAGING = (
     NOISE,
     PARALLEL_CALIBRATION,
-    23,  # navigator
+    NAVIGATION,
     24,  # phase correction
     26,  # high-priority feedback
     27,  # dummy scan

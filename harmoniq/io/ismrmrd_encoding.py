@@ -14,6 +14,8 @@ from __future__ import annotations
 import ismrmrd
 import numpy as np
 
+from harmoniq.simulation.prescription import MIN_K_SPACING, echo_k, echo_position, encoding_axes
+
 LABEL_COUNTERS = {"LIN": "kspace_encode_step_1", "PAR": "kspace_encode_step_2", "SLC": "slice",
                   "ECO": "contrast", "SET": "set", "REP": "repetition", "AVG": "average", "PHS": "phase",
                   "SEG": "segment"}
@@ -47,15 +49,6 @@ ECHO_TOLERANCE = 1e-3
 half-way (``calculate_kspace`` rounding), so that such readouts all get the same centre sample."""
 
 
-def echo_position(k: np.ndarray) -> tuple[int, float, float]:
-    """(axis, step, position) of one readout's k (samples, 3) in cycles/m: the axis it moves
-    along, its k step per sample and the fractional sample index where k = 0 on that axis,
-    ``-k[0] / step`` (NaN for a readout that does not move)."""
-    axis = int(np.argmax(np.ptp(k, axis=0)))
-    step = float(k[1, axis] - k[0, axis]) if len(k) > 1 else 0.0
-    return axis, step, (-float(k[0, axis]) / step if step else float("nan"))
-
-
 def centre_sample(k: np.ndarray) -> int:
     """ISMRMRD ``center_sample`` of a readout: the sample at k = 0, the later one (N / 2 for a
     symmetric even readout) when k = 0 lies half-way between two, clipped to the readout."""
@@ -63,18 +56,6 @@ def centre_sample(k: np.ndarray) -> int:
     if not np.isfinite(position):
         return 0
     return int(np.clip(np.floor(position + 0.5 + ECHO_TOLERANCE), 0, len(k) - 1))
-
-
-def echo_k(k: np.ndarray) -> np.ndarray:
-    """(3,) k where one readout k (samples, 3) crosses k = 0 along its readout axis, cycles/m
-    (linear between samples, so a reversed line gives the same point)."""
-    position = echo_position(k)[2]
-    index = np.arange(len(k))
-    return np.array([np.interp(np.nan_to_num(position), index, k[:, a]) for a in range(3)])
-
-
-MIN_K_SPACING = 0.01
-"""Smallest k spacing (cycles/m, a 100 m field of view) taken as a phase-encoding step."""
 
 
 def trajectory_fov_m(k_list) -> np.ndarray:
@@ -94,6 +75,19 @@ def trajectory_fov_m(k_list) -> np.ndarray:
     return fov
 
 
+def grid_size(lowest: int, highest: int) -> int:
+    """Matrix n of a phase-encoding axis whose lines run from ``lowest`` to ``highest`` (k in
+    units of 1/FOV): 1 for a single line, else the even n whose grid -n/2 .. n/2 - 1 holds them,
+    2 max(-lowest, highest + 1) (a partial-Fourier side is zero-filled), except that one line at
+    +n/2 above an otherwise symmetric set (highest = 1 - lowest, e.g. k from +N/2 down to
+    -N/2 + 1) is left out rather than widening the grid, as a sample at +N/2 of a readout is."""
+    if lowest == highest:
+        return 1
+    if highest == 1 - lowest:
+        return 2 * highest
+    return 2 * max(-lowest, highest + 1)
+
+
 def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[str, np.ndarray]:
     """ISMRMRD idx counters (name -> int array per readout) from labels, else from k-space."""
     n = k_echo.shape[0]
@@ -111,10 +105,9 @@ def counters(labels: dict, k_echo: np.ndarray, fov_m, trajectory: str) -> dict[s
 
 
 def phase_axes(k_echo: np.ndarray):
-    """(axis, counter) of the phase (most distinct k values) and partition axes."""
-    distinct = [np.unique(np.round(k_echo[:, a], 3)).size for a in range(3)]
-    order = [a for a in np.argsort(distinct)[::-1] if distinct[a] > 1]
-    return list(zip(order[:2], ("kspace_encode_step_1", "kspace_encode_step_2")))
+    """(axis, counter) of the phase (most distinct k values) and partition axes
+    (:func:`~harmoniq.simulation.prescription.encoding_axes`, the simulator's rule)."""
+    return list(zip(encoding_axes(k_echo), ("kspace_encode_step_1", "kspace_encode_step_2")))
 
 
 def centre_counter(values: np.ndarray, k_echo_axis: np.ndarray) -> int:

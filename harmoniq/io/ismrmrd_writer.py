@@ -20,12 +20,15 @@ from __future__ import annotations
 import io
 import os
 
+import h5py
 import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
-from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, trajectory_fov_m,
-                                           trajectory_kind)
+from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, grid_size,
+                                           trajectory_fov_m, trajectory_kind)
+from harmoniq.io.raw_formats import mrd2_bytes
+from harmoniq.simulation.prescription import excited_slices, slice_numbers
 
 STAGE = "simulate"
 """The stage recorded in the header of simulated raw data."""
@@ -38,8 +41,10 @@ _FLAG_LABELS = {"NAV": ismrmrd.ACQ_IS_NAVIGATION_DATA, "REV": ismrmrd.ACQ_IS_REV
 
 def geometry(raw) -> dict:
     """Encoded and recon matrix/FOV (x, y, z) from the .seq definitions, else, for a Cartesian
-    trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix =
-    2 max|k| / dk along phase axes), else from the phantom; the readout matrix is the sample count."""
+    trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix
+    :func:`grid_size` of the k / dk range along phase axes) and, for 2D, the excited slice
+    thickness (:func:`~harmoniq.simulation.prescription.excited_slices`), else from the phantom;
+    the readout matrix is the sample count."""
     d = raw.definitions
     n_samples = max((s.shape[1] for s in raw.signals), default=1)
     trajectory = raw.nominal_trajectory
@@ -47,16 +52,20 @@ def geometry(raw) -> dict:
     if trajectory and trajectory_kind(trajectory) == "cartesian":
         inferred = trajectory_fov_m(trajectory)
     phantom_fov = np.array(raw.phantom_fov_m[::-1], dtype=float)
+    thickness = excited_slices(raw.timeline)[1]
+    if "FOV" not in d and not np.isfinite(inferred[2]) and np.isfinite(thickness).any():
+        inferred[2] = float(np.nanmedian(thickness))  # 2D: the encoded z extent is the slice
     fov = np.ravel(d["FOV"]).astype(float) if "FOV" in d else np.where(np.isfinite(inferred), inferred, phantom_fov)
     if "Matrix" in d:
         matrix = np.ravel(d["Matrix"]).astype(int)
     else:
         matrix = np.array([n_samples, raw.phantom_shape[1], raw.phantom_shape[0]])
         if np.isfinite(inferred).any():
-            extent = np.abs([echo_k(k) for k in trajectory]).max(axis=0)
+            echoes = np.array([echo_k(k) for k in trajectory])
             for axis in (1, 2):
                 if np.isfinite(inferred[axis]):
-                    matrix[axis] = max(1, int(round(2 * extent[axis] * fov[axis])))
+                    lines = np.round(echoes[:, axis] * fov[axis]).astype(np.int64)
+                    matrix[axis] = grid_size(int(lines.min()), int(lines.max()))
     encoded = matrix.copy()
     encoded_fov = fov.copy()
     if n_samples > matrix[0]:  # readout oversampling
@@ -65,8 +74,10 @@ def geometry(raw) -> dict:
     return {"encoded_matrix": encoded, "encoded_fov_m": encoded_fov, "recon_matrix": matrix, "recon_fov_m": fov}
 
 
-def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, force: bool = False) -> None:
-    """Write ``raw`` (:class:`harmoniq.simulation.SimulatedRaw`) to ``path`` atomically.
+def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, force: bool = False,
+                  container: str = "ismrmrd") -> None:
+    """Write ``raw`` (:class:`harmoniq.simulation.SimulatedRaw`) to ``path`` atomically, as
+    ISMRMRD v1 HDF5 (``container`` 'ismrmrd') or MRD v2 ('mrd2', :func:`~harmoniq.io.raw_formats.mrd2_bytes`).
 
     Raises HarmoniqError when ``path`` holds a file the simulator did not write (unless ``force``)
     or the disk refuses the write.
@@ -75,8 +86,10 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
     trajectory = raw.nominal_trajectory
     geo = geometry(raw)
     kind = trajectory_kind(trajectory)
-    k_echo = np.array([k[np.argmin((k**2).sum(axis=1))] for k in trajectory]) if trajectory else np.zeros((0, 3))
+    k_echo = np.array([echo_k(k) for k in trajectory]) if trajectory else np.zeros((0, 3))
     idx = counters(timeline.labels, k_echo, geo["recon_fov_m"], kind)
+    if "SLC" not in timeline.labels and len(trajectory):
+        idx["slice"] = slice_numbers(timeline.slice_position_m)
     header = build_header(raw, geo, idx, kind, k_echo)
     header.userParameters.userParameterString.append(ismrmrd.xsd.userParameterStringType(name=STAGE_KEY, value=STAGE))
     n_coils = raw.scanner.coils.channels
@@ -104,8 +117,15 @@ def write_ismrmrd(path: str | os.PathLike, raw, dataset: str = "dataset", *, for
             acq.setHead(head)
             file.append_acquisition(acq)
             counter += 1
+    content = buffer.getbuffer()
+    if container == "mrd2":
+        with h5py.File(buffer, "r") as handle:
+            table = handle[dataset]["data"]
+            xml = handle[dataset]["xml"][0]
+            content = mrd2_bytes(xml.decode() if isinstance(xml, bytes) else xml, table.fields("head")[...],
+                                 table.fields("data")[...])
     with output_files(path, stage=STAGE, force=force) as (tmp,):
-        tmp.write_bytes(buffer.getbuffer())
+        tmp.write_bytes(content)
 
 
 def _acquisition(samples: np.ndarray, dwell_s: float, counter: int, rotation: np.ndarray,

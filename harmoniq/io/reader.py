@@ -30,13 +30,16 @@ import numpy as np
 
 from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
+from harmoniq.io.epi_ghost import correct_reversed, navigator_phase
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
 from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
 from harmoniq.io.kspace import KSpace
+from harmoniq.io.raw_formats import detect_format, read_mrd2, read_stream, read_twix
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
 from harmoniq.io.seq_sorting import NonCartesianKSpace, assign_readouts, counters_vary, read_seq_readouts
 from harmoniq.memory import check_fits
+from harmoniq.simulation.prescription import slice_numbers
 
 SORT_COUNTERS = ("repetition", "set", "phase", "contrast", "slice", "kspace_encode_step_2",
                  "kspace_encode_step_1")
@@ -46,7 +49,8 @@ CARTESIAN_TRAJECTORIES = ("cartesian", "epi")
 
 
 def read_raw(path: str | Path, group: str = "dataset"):
-    """Bulk read of an ISMRMRD file: ``(xml, heads, samples)``.
+    """Bulk read of an ISMRMRD file: ``(xml, heads, samples)``; ISMRMRD v1 streams, MRD v2 and
+    Siemens twix files are converted to the same (:mod:`harmoniq.io.raw_formats`).
 
     ``heads`` is the structured array of all acquisition headers, ``samples`` an object
     array of float32 arrays (interleaved real/imag, coil-major).
@@ -54,6 +58,13 @@ def read_raw(path: str | Path, group: str = "dataset"):
     path = Path(path)
     if not path.is_file():
         raise HarmoniqError(f"{path}: no such file; give an ISMRMRD .h5 raw data file")
+    kind = detect_format(path)
+    if kind == "stream":
+        return read_stream(path)
+    if kind == "mrd2":
+        return read_mrd2(path)
+    if kind == "twix":
+        return read_twix(path)
     try:
         with h5py.File(path, "r") as handle:
             if group not in handle:
@@ -109,12 +120,13 @@ def check_acquisitions(heads: np.ndarray, samples: np.ndarray, header: Acquisiti
 
 
 def _grid_index(heads, counter: str, size: int, header: AcquisitionHeader, source: Path) -> np.ndarray:
-    """Grid index of each line along k1 or k2: counter - centre + size // 2."""
+    """Grid index of each line along k1 or k2: counter - centre + size // 2; ``size`` for a
+    line one cell beyond an even grid (k = +N/2, not part of -N/2 .. N/2 - 1; it is dropped)."""
     values = heads["idx"][counter].astype(np.int64)
     limit = header.limits.get(_LIMIT_NAMES[counter])
     centre = limit.center if limit is not None and limit.center > 0 else size // 2
     index = values - centre + size // 2
-    if index.min() < 0 or index.max() >= size:
+    if index.min() < 0 or index.max() > size or (index.max() == size and size % 2):
         raise HarmoniqError(f"{source}: idx.{counter} runs {values.min()}..{values.max()} with centre {centre}, "
                             f"which does not fit the encoded matrix size {size}; fix encodedSpace/encodingLimits")
     return index
@@ -188,24 +200,59 @@ def _select(window: ReadoutWindow, select) -> ReadoutWindow:
     return ReadoutWindow(*(getattr(window, name)[select] for name in ReadoutWindow.__dataclass_fields__))
 
 
+def _seq_axes(readouts) -> list[int]:
+    """The logical axes (0, 1, 2 for x, y, z) of the sorted grid's k0, k1, k2: the readout
+    axis, then the phase-encoding axes (:func:`phase_axes`), then the remaining axis."""
+    axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
+    return axes + [axis for axis in range(3) if axis not in axes]
+
+
 def _seq_fov(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
     """``header`` with the encoded (read, phase, partition) field of view of the ``.seq``
     file's Cartesian grid: 1 / (sample step) along the readout, the phase-encoding grid's
     (:meth:`~harmoniq.io.seq_sorting.SeqReadouts.grid_fov_m`) along the others, the
-    recon field of view keeping its ratio to it (readout oversampling). Without a ``FOV``
-    definition in the file, one warning line says what the trajectory gave."""
+    recon field of view keeping its ratio to it (readout oversampling); for 2D data without
+    a ``FOV`` definition, the excited slice thickness along z. Without a ``FOV`` definition in
+    the file, one warning line says what the trajectory and the RF events gave."""
     fov = readouts.grid_fov_m(header)
     fov[readouts.read_axis] = 1.0 / float(np.median(np.abs(readouts.echo_positions()[1])))
-    axes = [readouts.read_axis] + [axis for axis, _ in phase_axes(readouts.echo_k_per_m())]
+    axes = _seq_axes(readouts)
+    encoded_axes = len(phase_axes(readouts.echo_k_per_m())) + 1
     encoded, recon = list(header.encoded_fov_m), list(header.recon_fov_m)
-    for i, axis in enumerate(axes):
+    for i, axis in enumerate(axes[:encoded_axes]):
         ratio = recon[i] / encoded[i] if encoded[i] > 0 else 1.0
         encoded[i], recon[i] = float(fov[axis]), float(fov[axis]) * ratio
+    thickness = readouts.slice_thickness_m
     if readouts.fov_m is None:
-        sizes = " x ".join(f"{v * 1e3:.1f}" for v in encoded[:len(axes)])
-        warnings.warn(f"{readouts.source}: no FOV definition; its trajectory gives a field of view of {sizes} mm "
-                      f"({' x '.join(('read', 'phase', 'partition')[:len(axes)])})", stacklevel=3)
+        what = f"{encoded_axes}D, field of view " + " x ".join(f"{v * 1e3:.1f}" for v in encoded[:encoded_axes])
+        what += f" mm ({' x '.join(('read', 'phase', 'partition')[:encoded_axes])})"
+        if encoded_axes == 2 and np.isfinite(thickness).any():
+            encoded[2] = recon[2] = float(np.nanmedian(thickness))
+            n_slices = int(slice_numbers(readouts.slice_position_m).max()) + 1
+            what += f", {n_slices} slice(s) of {encoded[2] * 1e3:.2f} mm"
+        warnings.warn(f"{readouts.source}: no FOV definition; from its trajectory and RF events: {what}",
+                      stacklevel=3)
     return replace(header, encoded_fov_m=tuple(encoded), recon_fov_m=tuple(recon))
+
+
+def _seq_timing(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
+    """``header`` with TE, TR and flip angle from the ``.seq`` file where the raw data's header
+    has none (files from scanners or other simulators), for the image sidecar."""
+    te, tr, flip = readouts.sequence_timing()
+    return replace(header, te_s=header.te_s or te, tr_s=header.tr_s or tr, flip_deg=header.flip_deg or flip)
+
+
+def _trajectory_matrix(header: AcquisitionHeader, readouts, k_per_m: list) -> AcquisitionHeader:
+    """``header`` with the recon grid of a non-Cartesian trajectory: the ``.seq`` file's FOV
+    (else the header's recon FOV) and, along each axis where k varies, the even matrix
+    2 round(max |k| FOV) that the samples reach (readout oversampling and ramp samples add
+    samples, not matrix); encoded space alike."""
+    fov = np.asarray(readouts.fov_m if readouts.fov_m is not None else header.recon_fov_m, dtype=float)
+    reach = np.abs(np.concatenate(k_per_m)).max(axis=0) * fov
+    matrix = [max(2, 2 * int(round(r))) if r > 0.5 else 1 for r in reach]
+    matrix[2] = matrix[2] if matrix[2] > 1 else header.recon_matrix[2]
+    return replace(header, encoded_matrix=tuple(matrix), recon_matrix=tuple(matrix),
+                   encoded_fov_m=tuple(float(f) for f in fov), recon_fov_m=tuple(float(f) for f in fov))
 
 
 def _zero_filled(header: AcquisitionHeader, n0: int) -> AcquisitionHeader:
@@ -230,11 +277,13 @@ def _shift_k(lines: np.ndarray, shift: float) -> np.ndarray:
     return image_to_k(k_to_image(lines, axes=(-1,)) * ramp, axes=(-1,)).astype(np.complex64)
 
 
-def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow):
+def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate, window: ReadoutWindow,
+           ghost=None):
     """Sum the lines into a (n_lines, coil, n0) grid; returns (grid, count per grid line).
 
     ``window``: where each line's samples go (:func:`readout_window`); samples beyond the
-    grid's ends are dropped.
+    grid's ends are dropped. ``ghost``: (slice, n0) navigator phase multipliers for reversed
+    lines (:mod:`harmoniq.io.epi_ghost`), or None.
     """
     grid = np.zeros((n_lines, n_coils, n0), np.complex64)
     count = np.zeros(n_lines, np.int64)
@@ -254,9 +303,29 @@ def _place(lines_index, heads, samples, n_lines, n_coils, n0, whiten, conjugate,
         rows[..., max(low, 0):min(high, n0)] = lines
         if key[5]:
             rows = _shift_k(rows, float(key[5]))
+        if ghost is not None and reverse:
+            rows = correct_reversed(rows, ghost[heads["idx"]["slice"][members].astype(np.int64)][:, None, :])
         np.add.at(grid, lines_index[members], rows)
         np.add.at(count, lines_index[members], 1)
     return grid, count
+
+
+def _ghost_phase(heads, samples, window: ReadoutWindow, n_slices: int, n_coils, n0, whiten, conjugate):
+    """(slice, n0) navigator phase multipliers for the reversed lines of each slice, or None
+    without navigators of both polarities (:func:`harmoniq.io.epi_ghost.navigator_phase`)."""
+    if len(heads) == 0 or window.reverse.all() or not window.reverse.any():
+        return None
+    slices = heads["idx"]["slice"].astype(np.int64)
+    if slices.max() >= n_slices:
+        return None
+    line = 2 * slices + window.reverse
+    grid, count = _place(line, heads, samples, 2 * n_slices, n_coils, n0, whiten, conjugate, window)
+    grid /= np.maximum(count, 1)[:, None, None]
+    ghost = np.ones((n_slices, n0), np.complex64)
+    for s in range(n_slices):
+        if count[2 * s] and count[2 * s + 1]:
+            ghost[s] = navigator_phase(grid[2 * s], grid[2 * s + 1])
+    return ghost
 
 
 def _remove_readout_oversampling(data: np.ndarray, header: AcquisitionHeader) -> np.ndarray:
@@ -330,6 +399,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     readouts = read_seq_readouts(seq) if seq is not None else None
     if readouts is not None:
         heads, header, adc = assign_readouts(heads, header, readouts, path)
+        header = _seq_timing(header, readouts)
     elif header.trajectory not in CARTESIAN_TRAJECTORIES:
         raise HarmoniqError(f"{path}: trajectory {header.trajectory!r} is not Cartesian; pass the .seq file the "
                             "data were acquired with (--seq), whose k-space trajectory places the samples")
@@ -348,6 +418,8 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     if readouts is None and not counters_vary(heads[usable & is_imaging]):
         raise HarmoniqError(f"{path}: the acquisition counters (idx) are the same for all readouts, so they cannot "
                             "be sorted; pass the .seq file the data were acquired with (--seq)")
+    is_navigator = acq_flags.has_flag(flags, acq_flags.NAVIGATION) & ~is_noise & (heads["encoding_space_ref"] == 0)
+    navigators = (heads[is_navigator], samples[is_navigator], np.flatnonzero(is_navigator))
     heads, samples = heads[usable], samples[usable]
     is_imaging, is_calibration = is_imaging[usable], is_calibration[usable]
     whiten = None
@@ -361,6 +433,8 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     if non_cartesian:
         imaging = np.flatnonzero(is_imaging)
         k_per_m = [readouts.k_per_m[i] for i in adc[usable][imaging]]
+        if readouts is not None:
+            header = _trajectory_matrix(header, readouts, k_per_m)
         data, k_sorted, mask = _sort_along_trajectory(heads[imaging], samples[imaging], k_per_m, header, n_coils,
                                                       whiten, path)
         positions, (read_dir, phase_dir, slice_dir) = _geometry(heads, data.shape[4])
@@ -368,10 +442,11 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
                                   read_dir=read_dir, phase_dir=phase_dir, slice_dir=slice_dir,
                                   noise_covariance=covariance, prewhitened=whiten is not None, k_per_m=k_sorted)
 
-    echo = None
+    echo = nav_echo = None
     if readouts is not None:
         position, step = readouts.echo_positions()
         echo = (position[adc[usable]], step[adc[usable]])
+        nav_echo = (position[adc[navigators[2]]], step[adc[navigators[2]]])
         header = _seq_fov(header, readouts)
     window, n0_needed = readout_window(heads, path, echo)
     header = _zero_filled(header, n0_needed)
@@ -379,16 +454,25 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     sizes = [int(heads["idx"][name].max()) + 1 for name in SORT_COUNTERS[:5]] + [n2, n1]
     index = [heads["idx"][name].astype(np.int64) for name in SORT_COUNTERS[:5]]
     index += [_grid_index(heads, name, size, header, path) for name, size in zip(SORT_COUNTERS[5:], (n2, n1))]
+    inside = (index[5] < n2) & (index[6] < n1)
+    if not inside.all():
+        index = [i[inside] for i in index]
+        heads, samples, window = heads[inside], samples[inside], _select(window, inside)
+        is_imaging, is_calibration = is_imaging[inside], is_calibration[inside]
     n_lines = int(np.prod(sizes, dtype=np.float64))
     check_fits(n_lines * n_coils * n0 * np.dtype(np.complex64).itemsize * (2 + is_calibration.any()),
                f"{path}: sorting onto a grid of {n_lines} lines x {n_coils} channels x {n0} samples",
                "check the header's encodedSpace matrix and the acquisitions' idx counters")
     line = np.ravel_multi_index(index, sizes)
     crop_readout = remove_oversampling and header.recon_fov_m[0] < header.encoded_fov_m[0]
+    ghost = None
+    if len(navigators[0]):
+        ghost = _ghost_phase(navigators[0], navigators[1], readout_window(navigators[0], path, nav_echo)[0], sizes[4],
+                             n_coils, n0, whiten, header.is_siemens)
 
     def sorted_grid(select):
         grid, count = _place(line[select], heads[select], samples[select], n_lines, n_coils, n0, whiten,
-                             header.is_siemens, _select(window, select))
+                             header.is_siemens, _select(window, select), ghost)
         grid /= np.maximum(count, 1)[:, None, None]
         data = np.moveaxis(grid.reshape(*sizes, n_coils, n0), -2, -4)
         if crop_readout:
@@ -399,7 +483,10 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
     calibration = calibration_mask = None
     if is_calibration.any():
         calibration, calibration_mask = sorted_grid(is_calibration)
-    positions, (read_dir, phase_dir, slice_dir) = _geometry(heads, sizes[4])
+    positions, directions = _geometry(heads, sizes[4])
+    if readouts is not None:  # the grid's k0, k1, k2 run along the .seq's readout and phase axes
+        directions = [directions[axis] for axis in _seq_axes(readouts)]
+    read_dir, phase_dir, slice_dir = directions
     return KSpace(data=data, mask=mask, header=header, slice_position_m=positions, read_dir=read_dir,
                   phase_dir=phase_dir, slice_dir=slice_dir, calibration=calibration,
                   calibration_mask=calibration_mask, noise_covariance=covariance, prewhitened=whiten is not None,

@@ -31,10 +31,16 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.io import flags as acq_flags
 from harmoniq.io.header import AcquisitionHeader, Limit
 from harmoniq.io.ismrmrd_encoding import (LABEL_COUNTERS, LIMIT_NAMES, centre_sample, counters, echo_k, echo_position,
-                                           trajectory_fov_m, trajectory_kind)
+                                           grid_size, trajectory_fov_m, trajectory_kind)
 from harmoniq.io.kspace import KSpace
+from harmoniq.io.seq_timing import ReadoutTiming, readout_timing, sequence_timing
 from harmoniq.seqfile import block_table, read_seq
+from harmoniq.simulation.prescription import excited_slices, slice_numbers
+from harmoniq.simulation.timeline import compile_sequence
 
+SLICE_FIELD_T = 3.0
+"""Field (T) for compiling the .seq into slice positions: it only turns ppm offsets into Hz,
+and ppm offsets belong to fat saturation or spectral pulses, not to slice selection."""
 GRID_TOLERANCE = 0.05
 """Largest distance (in units of 1/FOV) of a phase-encoding moment from the Cartesian grid."""
 
@@ -45,7 +51,11 @@ class SeqReadouts:
 
     ``samples`` (n,): samples per ADC event; ``labels``: label name -> (n,) values;
     ``k_per_m``: one (samples, 3) array per ADC event, the k-space position (x, y, z) of each
-    sample in cycles/m; ``fov_m``: the file's ``FOV`` definition (x, y, z), or None.
+    sample in cycles/m; ``fov_m``: the file's ``FOV`` definition (x, y, z), or None;
+    ``slice_position_m`` (n, 3) and ``slice_thickness_m`` (n,): centre (logical axes) and
+    nominal thickness of the slice excited before each readout
+    (:func:`~harmoniq.simulation.prescription.excited_slices`; NaN thickness: non-selective);
+    ``timing``: excitation and sample times and flip angles (:mod:`harmoniq.io.seq_timing`).
     """
 
     source: str
@@ -53,6 +63,9 @@ class SeqReadouts:
     labels: dict[str, np.ndarray]
     k_per_m: list[np.ndarray]
     fov_m: np.ndarray | None
+    slice_position_m: np.ndarray
+    slice_thickness_m: np.ndarray
+    timing: ReadoutTiming
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -76,6 +89,15 @@ class SeqReadouts:
     def read_axis(self) -> int:
         """The k axis (0, 1, 2 for x, y, z) the first readout moves along."""
         return int(np.argmax(np.ptp(self.k_per_m[0], axis=0)))
+
+    def sequence_timing(self) -> tuple[tuple, tuple, tuple]:
+        """(te_s, tr_s, flip_deg) of the file (:func:`~harmoniq.io.seq_timing.sequence_timing`),
+        TE and flip angle of the imaging readout (not a navigator) nearest the k-space centre."""
+        distance = np.linalg.norm(self.echo_k_per_m(), axis=1)
+        if "NAV" in self.labels:
+            distance = np.where(self.labels["NAV"] > 0, np.inf, distance)
+        slices = self.labels["SLC"] if "SLC" in self.labels else slice_numbers(self.slice_position_m)
+        return sequence_timing(self.timing, self.echo_positions()[0], int(np.argmin(distance)), slices)
 
     def grid_fov_m(self, header: AcquisitionHeader) -> np.ndarray:
         """(x, y, z) field of view of the k-space grid: the file's ``FOV``, else the one its
@@ -112,9 +134,11 @@ def read_seq_readouts(path: str | Path) -> SeqReadouts:
         raise HarmoniqError(f"{path}: the .seq file has no ADC events, so it cannot sort raw data")
     k_per_m = np.split(np.asarray(k_adc, dtype=np.float64).T, np.cumsum(samples)[:-1])
     fov = seq.definitions.get("FOV")
+    positions, thickness = excited_slices(compile_sequence(seq, SLICE_FIELD_T))
     return SeqReadouts(source=str(path), samples=samples,
                        labels={name: np.asarray(values, dtype=np.int64) for name, values in labels.items()},
-                       k_per_m=k_per_m, fov_m=None if fov is None else np.ravel(fov).astype(float)[:3])
+                       k_per_m=k_per_m, fov_m=None if fov is None else np.ravel(fov).astype(float)[:3],
+                       slice_position_m=positions, slice_thickness_m=thickness, timing=readout_timing(seq))
 
 
 def counters_vary(heads: np.ndarray) -> bool:
@@ -147,15 +171,29 @@ def _encoding_limits(header: AcquisitionHeader, idx: dict[str, np.ndarray], echo
     return limits
 
 
+def _phase_matrix(header: AcquisitionHeader, limits: dict) -> AcquisitionHeader:
+    """``header`` with k1/k2 matrices (encoded and recon) that hold the lines, the limit centre
+    at n // 2 (:func:`grid_size`), where the header's are too small."""
+    encoded, recon = list(header.encoded_matrix), list(header.recon_matrix)
+    for axis, name in ((1, "kspace_encoding_step_1"), (2, "kspace_encoding_step_2")):
+        limit = limits[name]
+        needed = grid_size(limit.minimum - limit.center, limit.maximum - limit.center)
+        if needed > encoded[axis]:
+            encoded[axis] = recon[axis] = needed
+    return replace(header, encoded_matrix=tuple(encoded), recon_matrix=tuple(recon))
+
+
 def assign_readouts(heads: np.ndarray, header: AcquisitionHeader, readouts: SeqReadouts,
                     source: str | Path) -> tuple[np.ndarray, AcquisitionHeader, np.ndarray]:
     """Match the acquisitions of raw data ``source`` to the ADC events of ``readouts``.
 
     Returns ``(heads, header, adc)``: ``adc`` (acquisition,) is the ADC event of each
-    acquisition (-1 for noise scans). When the data's counters do not tell the readouts
-    apart, the returned ``heads`` carry the counters, flags and echo samples of the ``.seq``
-    file and ``header`` its k1/k2 limits; otherwise both are returned unchanged.
-    Raises :class:`HarmoniqError` when the numbers of readouts or of samples differ.
+    acquisition (-1 for noise scans). The ``.seq`` file places the readouts: the k1/k2
+    counters of a Cartesian trajectory come from its phase-encoding moments (not from LIN/PAR
+    labels, which need not follow k), and ``header`` gets their limits and a matrix that holds
+    them; the other counters and the flags come from the labels when the data's counters do
+    not tell the readouts apart, else they are the data's; ``center_sample`` is the sample at
+    k = 0. Raises :class:`HarmoniqError` when the numbers of readouts or of samples differ.
     """
     is_noise = acq_flags.has_flag(heads["flags"], acq_flags.NOISE)
     rows = np.flatnonzero(~is_noise)
@@ -172,17 +210,27 @@ def assign_readouts(heads: np.ndarray, header: AcquisitionHeader, readouts: SeqR
                             "the .seq file the data were acquired with")
     adc = np.full(len(heads), -1, np.int64)
     adc[rows] = np.arange(rows.size)
-    if counters_vary(heads[rows]):
-        return heads, header, adc
     echo_k = readouts.echo_k_per_m()
-    kind = "cartesian" if readouts.is_cartesian(header) else "other"
-    idx = counters(readouts.labels, echo_k, readouts.grid_fov_m(header), kind)
+    cartesian = readouts.is_cartesian(header)
+    labels = {name: values for name, values in readouts.labels.items()
+              if not (cartesian and name in ("LIN", "PAR"))}
+    idx = counters(labels, echo_k, readouts.grid_fov_m(header), "cartesian" if cartesian else "other")
+    slices_from_seq = "SLC" not in readouts.labels and np.ptp(heads["idx"]["slice"][rows]) == 0
+    if slices_from_seq:
+        idx["slice"] = slice_numbers(readouts.slice_position_m)
+    from_labels = not counters_vary(heads[rows])
     heads = heads.copy()
     for name, values in idx.items():
-        heads["idx"][name][rows] = values
-    heads["flags"][rows] |= _label_flags(readouts.labels, rows.size)
+        if from_labels or (cartesian and name in LIMIT_NAMES) or (slices_from_seq and name == "slice"):
+            heads["idx"][name][rows] = values
+    if from_labels:
+        heads["flags"][rows] |= _label_flags(readouts.labels, rows.size)
     heads["center_sample"][rows] = readouts.echo_samples()
-    return heads, replace(header, limits=_encoding_limits(header, idx, echo_k)), adc
+    if not (from_labels or cartesian):
+        return heads, header, adc
+    limits = _encoding_limits(header, idx, echo_k)
+    header = replace(header, limits=limits)
+    return heads, _phase_matrix(header, limits) if cartesian else header, adc
 
 
 @dataclass

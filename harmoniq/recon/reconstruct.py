@@ -62,7 +62,7 @@ class Sampling:
 
 def describe_sampling(kspace: KSpace) -> Sampling:
     """Acceleration (R2, R1) and regularity (of the first frame), partial-Fourier extents and
-    full sampling (of every frame)."""
+    full sampling (of every frame; a missing k = -N/2 edge line still counts as full)."""
     union = kspace.mask.any(axis=(0, 1, 2, 3, 4))
     first = kspace.mask[0, 0, 0, 0, 0]
     n2, n1 = union.shape
@@ -71,9 +71,14 @@ def describe_sampling(kspace: KSpace) -> Sampling:
     extents = {axis: ext for axis, ext in ((-3, partial_fourier_extent(along2)), (-2, partial_fourier_extent(along1)))
                if ext is not None}
     inside = np.ones_like(kspace.mask)
+    for axis, n in ((-2, n2), (-1, n1)):  # the k = -N/2 edge line: its +N/2 partner lies off the grid
+        if n > 1 and n % 2 == 0:
+            sl = [slice(None)] * inside.ndim
+            sl[axis] = 0
+            inside[tuple(sl)] = False
     for axis, (first, stop) in extents.items():
         sl = [slice(None)] * inside.ndim
-        sl[axis] = np.r_[0:first, stop:inside.shape[axis]]
+        sl[axis + 1] = np.r_[0:first, stop:inside.shape[axis + 1]]  # the mask has no coil axis
         inside[tuple(sl)] = False
     return Sampling(factors, is_regular(along1) and is_regular(along2), extents, bool(kspace.mask[inside].all()))
 

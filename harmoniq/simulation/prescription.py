@@ -186,3 +186,95 @@ def _moved(timeline: CompiledSequence, nominal: CompiledSequence, prescription: 
     return replace(timeline, events=events, readouts=[e for e in events if isinstance(e, Readout)],
                    pulses=[e for e in events if isinstance(e, Pulse)], slice_position_m=positions)
 
+
+
+MIN_K_SPACING = 0.01
+"""Smallest k spacing (cycles/m, a 100 m field of view) taken as a phase-encoding step; smaller
+differences are rounding of the trajectory."""
+NON_SELECTIVE = ("refocusing", "inversion", "saturation", "preparation")
+"""RF uses that do not define the imaged slice."""
+
+
+def distinct_steps(values: np.ndarray) -> int:
+    """Number of distinct values (cycles/m) more than :data:`MIN_K_SPACING` apart."""
+    values = np.sort(np.asarray(values, dtype=np.float64).ravel())
+    return int(1 + np.sum(np.diff(values) > MIN_K_SPACING)) if values.size else 0
+
+
+def echo_position(k: np.ndarray) -> tuple[int, float, float]:
+    """(axis, step, position) of one readout's k (samples, 3) in cycles/m: the axis it moves
+    along, its median k step per sample and the fractional sample index where k = 0 on that
+    axis, interpolated between the samples around it (ramp samples are unevenly spaced), else
+    extrapolated with the median step (an echo outside the readout); NaN for a readout that
+    does not move."""
+    axis = int(np.argmax(np.ptp(k, axis=0)))
+    step = float(np.median(np.diff(k[:, axis]))) if len(k) > 1 else 0.0
+    if not step:
+        return axis, step, float("nan")
+    along = k[:, axis] * np.sign(step)  # increasing
+    if along[0] <= 0 <= along[-1]:
+        return axis, step, float(np.interp(0.0, along, np.arange(len(k))))
+    return axis, step, -float(k[0, axis]) / step
+
+
+def echo_k(k: np.ndarray) -> np.ndarray:
+    """(3,) k where one readout k (samples, 3) crosses k = 0 along its readout axis, cycles/m
+    (linear between samples, so a reversed line gives the same point)."""
+    position = echo_position(k)[2]
+    index = np.arange(len(k))
+    return np.array([np.interp(np.nan_to_num(position), index, k[:, a]) for a in range(3)])
+
+
+def encoding_axes(k_echo: np.ndarray) -> list[int]:
+    """Logical axes along which the echo k (readout, 3) of the readouts takes several values
+    (phase encoding), the most distinct first; at most two. The readout axis has one value
+    (k = 0 at the echo)."""
+    distinct = [distinct_steps(k_echo[:, a]) for a in range(3)]
+    return [int(a) for a in np.argsort(distinct, kind="stable")[::-1] if distinct[a] > 1][:2]
+
+
+def encoded_ndim(k_echo: np.ndarray) -> int:
+    """3 when the readouts are phase encoded along two axes (a 3D slab), else 2."""
+    return 3 if len(encoding_axes(k_echo)) == 2 else 2
+
+
+def nominal_bandwidth_hz(pulse: Pulse) -> float:
+    """The bandwidth a pulse was designed with: 1 / t0 for a sinc-shaped pulse whose B1 first
+    changes sign t0 from its peak (pypulseq's ``make_sinc_pulse`` plays window(t) sinc(BW t),
+    BW = time-bandwidth product / duration, v1.5.0.post1 ``make_sinc_pulse.py``; a half pulse
+    has its zero crossings on one side only), else the full width at half maximum of its
+    small-tip spectrum."""
+    b1 = pulse.shape.b1_hz
+    t = np.cumsum(pulse.shape.dt_s) - pulse.shape.dt_s / 2
+    peak = int(np.argmax(np.abs(b1)))
+    real = (b1 * np.exp(-1j * np.angle(b1[peak]))).real
+    after = np.flatnonzero(np.diff(np.sign(real)) != 0)  # sign change between i and i + 1
+    if after.size == 0:
+        return pulse.shape.bandwidth_hz
+    crossings = t[after] + (t[after + 1] - t[after]) * real[after] / (real[after] - real[after + 1])
+    return 1.0 / float(np.abs(crossings - t[peak]).min())
+
+
+def excited_slices(timeline: CompiledSequence) -> tuple[np.ndarray, np.ndarray]:
+    """Per readout, the centre (3,) in logical axes (m, :attr:`CompiledSequence.slice_position_m`)
+    and the nominal thickness (m) of the slice excited last before it, the pulse's
+    :func:`nominal_bandwidth_hz` over gamma/2pi |G| of its slice gradient; NaN when that
+    excitation is non-selective."""
+    thickness = np.full(len(timeline.readouts), np.nan)
+    current = np.nan
+    for event in timeline.events:
+        if isinstance(event, Pulse) and event.use not in NON_SELECTIVE:
+            g = float(np.linalg.norm(event.gradient))
+            current = nominal_bandwidth_hz(event) / g if g > 0 else np.nan
+        elif isinstance(event, Readout):
+            thickness[event.index] = current
+    return timeline.slice_position_m, thickness
+
+
+def slice_numbers(positions_m: np.ndarray) -> np.ndarray:
+    """(readout,) slice counter from the excited slice centres (readout, 3) in m: the rank of
+    each distinct centre (to 1 um) in the order the sequence first plays them."""
+    rounded = np.round(np.asarray(positions_m, dtype=np.float64) * 1e6).astype(np.int64)
+    _, first, inverse = np.unique(rounded, axis=0, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))
+    return rank[np.ravel(inverse)]

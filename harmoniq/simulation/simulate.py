@@ -20,7 +20,7 @@ from harmoniq.memory import check_fits
 from harmoniq.progress import Progress, counter
 from harmoniq.seqfile import read_seq
 from harmoniq.simulation.engine import EngineOptions, run, total_events
-from harmoniq.simulation.prescription import Prescription, physical_timeline
+from harmoniq.simulation.prescription import Prescription, echo_k, encoded_ndim, encoding_axes, physical_timeline
 from harmoniq.simulation.scanner_model import ScannerModel, load_scanner_model
 from harmoniq.simulation.spins import SpinModel, SpinSampling
 from harmoniq.simulation.timeline import CompiledSequence, compile_sequence
@@ -62,13 +62,28 @@ class SimulatedRaw:
     prescription: Prescription = field(default_factory=Prescription)
 
 
-def sequence_ndim(seq) -> int:
-    """3 when the .seq definitions give a matrix with more than one partition, else 2."""
+def sequence_ndim(seq, field_t: float = 3.0) -> int:
+    """3 when the .seq definitions give a matrix with more than one partition, else 2; without a
+    ``Matrix`` definition, 3 when its readouts are phase encoded along two axes
+    (:func:`~harmoniq.simulation.prescription.encoded_ndim`, the reader's rule), with one
+    warning line saying so. ``field_t`` only turns ppm offsets into Hz."""
+    import warnings
+
     matrix = seq.definitions.get("Matrix") if hasattr(seq, "definitions") else None
-    try:
-        return 3 if matrix is not None and int(np.ravel(matrix)[2]) > 1 else 2
-    except (IndexError, TypeError, ValueError):
+    if matrix is not None:
+        try:
+            return 3 if int(np.ravel(matrix)[2]) > 1 else 2
+        except (IndexError, TypeError, ValueError):
+            return 2
+    trajectory = compile_sequence(seq, field_t).trajectory
+    if not trajectory:
         return 2
+    k_echo = np.array([echo_k(k) for k in trajectory])
+    ndim = encoded_ndim(k_echo)
+    axes = " and ".join("xyz"[a] for a in encoding_axes(k_echo)) or "no axis"
+    warnings.warn(f"no Matrix definition; phase encoded along {axes}, so it is simulated in {ndim}D",
+                  stacklevel=2)
+    return ndim
 
 
 def check_memory(n_voxels: int, n_coils: int, source: str = "simulation") -> None:
@@ -98,7 +113,7 @@ def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescri
     view (m; None: the phantom's own); options: phantom options (e.g. the NIST ``plate``)."""
     from harmoniq.phantoms import make_phantom
 
-    ndim = 3 if not prescription.keeps_slice_axis() else sequence_ndim(seq)
+    ndim = 3 if not prescription.keeps_slice_axis() else sequence_ndim(seq, scanner.field_t)
     if matrix < 1:
         raise HarmoniqError(f"--matrix={matrix} must be a positive number of voxels")
     check_memory(matrix**ndim, scanner.coils.channels, f"phantom {name!r} at matrix {matrix} ({ndim}D)")
