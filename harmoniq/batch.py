@@ -17,7 +17,8 @@ A study file lists datasets, real or simulated::
     matrix = 64
     seed = 1
 
-Every dataset runs :func:`harmoniq.pipeline.run` into ``OUT/<site>/<subject>/`` on a Dask
+Every dataset runs :func:`harmoniq.pipeline.run` into the BIDS dataset ``OUT`` (subject
+``sub-<subject>``, session ``ses-<site>``, labels without their other characters) on a Dask
 worker (a local cluster by default, or the ``dask.distributed`` scheduler at an address).
 Stages already finished with the same inputs are not recomputed, so a killed batch restarts
 where it stopped. Every dataset is checked before any worker starts (raw files exist;
@@ -133,13 +134,14 @@ class BatchResult:
     failed: dict = field(default_factory=dict)
 
 
-def run_dataset(dataset: Dataset, outdir: str | Path, device: str = "cpu", force: bool = False):
-    """Run one dataset (this is what a Dask worker executes) on ``device``."""
+def run_dataset(dataset: Dataset, outdir: str | Path, device: str = "cpu", force: bool = False,
+                study: str = "harmoniq"):
+    """Run one dataset of the study named ``study`` (this is what a Dask worker executes) on ``device``."""
     from harmoniq.pipeline import run
 
-    return run(dataset.protocol, Path(outdir) / dataset.site / dataset.subject, phantom=dataset.phantom,
-               scanner=dataset.scanner, raw=dataset.raw, matrix=dataset.matrix, seed=dataset.seed, device=device,
-               force=force)
+    return run(dataset.protocol, Path(outdir), phantom=dataset.phantom, scanner=dataset.scanner, raw=dataset.raw,
+               matrix=dataset.matrix, seed=dataset.seed, device=device, force=force, subject=dataset.subject,
+               session=dataset.site, dataset_name=study)
 
 
 def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None, workers: int = 2,
@@ -164,7 +166,7 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
             raise HarmoniqError(f"--scheduler {scheduler}: no dask scheduler answers there ({exc})") from exc
     result = BatchResult()
     try:
-        futures = {client.submit(run_dataset, d, str(outdir), device, force, key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
+        futures = {client.submit(run_dataset, d, str(outdir), device, force, study.name, key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
         bar = None
         if progress:
             from tqdm import tqdm

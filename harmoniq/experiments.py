@@ -31,7 +31,8 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
                    arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, noise: bool = True,
                    device: str = "cpu", recon: ReconOptions = ReconOptions(),
                    progress=True, force: bool = False) -> list[Measurement]:
-    """Run every protocol on every scanner in every arm (resumable) into ``outdir/<arm>/<scanner>``.
+    """Run every protocol on every scanner in every arm (resumable) into the BIDS dataset ``outdir``:
+    subject the phantom, session the scanner, acquisition protocol and arm (``acq-t1irsesite``).
 
     Scanner k gets noise seed ``seed + k`` in both arms (paired noise); ``noise=False`` leaves
     only the systematic differences between scanners and protocol variants. recon: the
@@ -56,8 +57,8 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
             for k, (scanner, vendor) in enumerate(zip(scanners, vendors)):
                 variant = base.harmonized() if arm == "harmonized" else base.site_variant(vendor)
                 options = recon if arm == "harmonized" else variant.recon
-                result = run(variant.protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
+                result = run(variant.protocol, outdir, phantom=phantom, scanner=scanner, matrix=matrix,
                              seed=seed + k, noise=noise, device=device, recon=options, progress=progress,
-                             force=force)
+                             force=force, variant=arm, dataset_name="harmoniq comparison")
                 measurements.append(measurement(arm, scanner, result))
     return measurements

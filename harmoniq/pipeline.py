@@ -1,14 +1,16 @@
 """One protocol on one dataset: .seq -> raw data -> image -> maps, every stage on disk.
 
-Layout of ``outdir`` (one folder per protocol, so required protocols sit beside it)::
+``outdir`` is a BIDS dataset (:mod:`harmoniq.bids.layout`); one run is one acquisition
+``sub-<subject>_ses-<session>_acq-<protocol>``, so required protocols sit beside it::
 
-    <protocol>/<protocol>.seq, <protocol>.json   the exported sequence and its sidecar
-    <protocol>/raw.h5                            ISMRMRD raw data (simulated, or a copy's path)
-    <protocol>/image.nii.gz, image.json          reconstruction + BIDS sidecar
-    <protocol>/maps/image_<suffix>.nii.gz        fitted maps + sidecars
+    sourcedata/sub-S/ses-T/acq-A/<protocol>.seq, .json   the exported sequence and its sidecar
+    sourcedata/sub-S/ses-T/acq-A/raw.h5                  ISMRMRD raw data (simulated)
+    sub-S/ses-T/anat|fmap/sub-S_ses-T_acq-A_inv-1_IRT1.nii.gz, .json, ...   the reconstruction, one
+                                                         file per volume (BIDS qMRI file collection)
+    derivatives/harmoniq/sub-S/ses-T/anat|fmap/sub-S_ses-T_acq-A_T1map.nii.gz, .json, ...   fitted maps
 
 Each stage records its inputs (sha256 of files, parameters) and its outputs' sha256 in a
-manifest ``.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
+manifest ``sourcedata/.../acq-A/.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
 interrupted run resumes where it stopped and a finished run costs nothing to repeat.
 A protocol that requires another (``t1-vfa`` needs ``b1-dam``) runs it first, on the same
 data source, and uses its map. The stages hand over typed objects: :class:`Protocol` ->
@@ -18,47 +20,63 @@ data source, and uses its map. The stages hand over typed objects: :class:`Proto
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from harmoniq import __version__
 from harmoniq.atomic import atomic_path, make_folder, write_text_atomic
+from harmoniq.bids.dataset import write_dataset_files
+from harmoniq.bids.layout import Acquisition, label
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.maps import ParameterMaps, map_suffix
-from harmoniq.models import MODELS, NO_MODEL
+from harmoniq.models import MODELS, NO_MODEL, NO_MODEL_SUFFIX, datatype
 from harmoniq.phantoms.base import Phantom
 from harmoniq.progress import Progress, note, step
 from harmoniq.protocols import Protocol, ReconOptions, load_protocol
 from harmoniq.provenance import sha256_file
 
-IMAGE_STEM = "image"
+#: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
+PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
+                        "dam": "Double-angle spin echo"}
 
 
 @dataclass
 class RunResult:
     """Every stage's output of one run, and the names of the stages computed in this call.
 
-    maps: the fitted maps (None for a protocol without a model); phantom: the simulated
-    phantom (None for a site's raw data).
+    folder: the acquisition's work folder (``sourcedata/...``); image: the first file of the
+    reconstructed collection (``images``: all of them); maps: the fitted maps (None for a
+    protocol without a model); phantom: the simulated phantom (None for a site's raw data).
     """
 
     protocol: Protocol
-    folder: Path
+    acquisition: Acquisition
     seq: Path
     raw: Path
-    image: Path
+    images: list[Path]
     maps: ParameterMaps | None = None
     phantom: Phantom | None = None
     computed: list[str] = field(default_factory=list)
 
     @property
+    def folder(self) -> Path:
+        return self.acquisition.work_folder
+
+    @property
+    def image(self) -> Path:
+        return self.images[0]
+
+    @property
     def maps_folder(self) -> Path:
-        return self.folder / "maps"
+        """The session folder of the derivatives dataset (maps in its anat/ and fmap/ folders)."""
+        return self.acquisition.derivatives_folder
 
     def map_path(self, name: str) -> Path:
         """The file of map ``name`` (``T1``, ``B1``, ...) of this run's model."""
-        return self.maps_folder / f"{IMAGE_STEM}_{map_suffix(MODELS[self.protocol.model], name)}.nii.gz"
+        suffix = map_suffix(MODELS[self.protocol.model], name)
+        return self.maps_folder / datatype(suffix) / f"{self.acquisition.prefix}_{suffix}.nii.gz"
 
 
 def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]],
@@ -67,14 +85,15 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
     manifest = folder / f".{name}.stage.json"
     if manifest.is_file():
         record = json.loads(manifest.read_text())
-        outputs = [folder / p for p, _ in record["outputs"]]
+        outputs = [Path(os.path.normpath(folder / p)) for p, _ in record["outputs"]]
         if record["inputs"] == inputs and all(
             p.is_file() and sha256_file(p) == h for p, (_, h) in zip(outputs, record["outputs"])
         ):
             return outputs, False
-    note(progress, f"{folder.parent.name}/{folder.name}: {name}")
+    note(progress, f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}: {name}")
     outputs = compute()
-    record = {"inputs": inputs, "outputs": [[str(p.relative_to(folder)), sha256_file(p)] for p in outputs],
+    record = {"inputs": inputs, "outputs": [[Path(os.path.relpath(p, folder)).as_posix(), sha256_file(p)]
+                                            for p in outputs],
               "harmoniq_version": __version__}
     write_text_atomic(manifest, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return outputs, True
@@ -114,14 +133,22 @@ def run(
     recon: ReconOptions = ReconOptions(),
     progress: bool | Progress = False,
     force: bool = False,
+    subject: str | None = None,
+    session: str | None = None,
+    variant: str = "",
+    dataset_name: str = "harmoniq",
 ) -> RunResult:
-    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
+    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file
+    into the BIDS dataset ``outdir`` (``dataset_name``).
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
     seed/noise: simulation noise; recon: reconstruction method, coil combination and k-space
     filter (the harmonized pipeline uses the defaults); progress: a :class:`harmoniq.progress.Progress`
     counts this run (and each required one) as one step; force: replace existing outputs
-    that no harmoniq stage wrote (:mod:`harmoniq.atomic`). Returns every stage's output.
+    that no harmoniq stage wrote (:mod:`harmoniq.atomic`); subject, session: BIDS labels
+    (default: the phantom and the scanner, ``01`` for a site's data); variant: appended to the
+    acquisition label (``acq-t1irsesite``) so arms of a comparison sit side by side. Returns every
+    stage's output.
     """
     from harmoniq.sequences.export import export
 
@@ -134,13 +161,18 @@ def run(
     if problems:  # before any stage writes
         raise HarmoniqError(problems[0])
     outdir = Path(outdir)
+    subject = label(subject or (phantom if raw is None else "01"), "subject")
+    session = label(session or (scanner if raw is None else "01"), "session")
     required = [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
-            device=device, recon=recon, progress=progress, force=force)
+            device=device, recon=recon, progress=progress, force=force, subject=subject, session=session,
+            variant=variant, dataset_name=dataset_name)
         for r in protocol.requires
     ]
-    folder = outdir / protocol.name
+    acquisition = Acquisition(outdir, subject, session, label(protocol.name + variant, "acquisition"))
+    folder = acquisition.work_folder
     make_folder(folder)
+    write_dataset_files(outdir, dataset_name)
     computed = []
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
@@ -157,29 +189,37 @@ def run(
         if not raw_path.is_file():
             raise HarmoniqError(f"--raw {raw_path}: no such file")
 
+    model = MODELS.get(protocol.model)
+    suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
+
     def reconstruct_stage():
-        from harmoniq.io.nifti import write_image_series
+        from harmoniq.atomic import sidecar_of
+        from harmoniq.io.nifti import write_collection
         from harmoniq.io.reader import read_ismrmrd
         from harmoniq.recon.reconstruct import reconstruct
 
         series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
-        return list(write_image_series(series, folder / f"{IMAGE_STEM}.nii.gz", inputs={"raw": raw_path, "seq": seq_path},
-                                       force=force))
+        extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family)}
+        images = write_collection(series, acquisition.raw_folder(datatype(suffix)), acquisition.prefix, suffix,
+                                  entity, inputs={"raw": raw_path, "seq": seq_path}, extra=extra, force=force)
+        return [*images, *map(sidecar_of, images)]
 
     recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
-    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
+    outputs, done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
     computed += ["recon"] * done
+    images = outputs[: len(outputs) // 2]
 
-    result = RunResult(protocol, folder, seq_path, raw_path, image, None, phantom_obj, computed)
+    result = RunResult(protocol, acquisition, seq_path, raw_path, images, None, phantom_obj, computed)
     if protocol.model != NO_MODEL:
         b1 = _required_b1(required)
-        inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1),
-                  "seq_sha256": sha256_file(seq_path)}
-        _, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, result.maps_folder, b1, device, seq_path, force),
+        inputs = {"images_sha256": [sha256_file(p) for p in images], "model": protocol.model,
+                  "b1_sha256": b1 and sha256_file(b1), "seq_sha256": sha256_file(seq_path)}
+        _, done = _stage(folder, "fit", inputs,
+                         lambda: _fit(protocol, result.image, folder, result.maps_folder, b1, device, seq_path, force),
                          progress)
         computed += ["fit"] * done
-        result.maps = ParameterMaps.read(result.maps_folder, IMAGE_STEM, protocol.model)
-    step(progress, f"{folder.parent.name}/{folder.name}")
+        result.maps = ParameterMaps.read(result.maps_folder, acquisition.prefix, protocol.model)
+    step(progress, f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}")
     return result
 
 
@@ -219,17 +259,18 @@ def _required_b1(required: list[RunResult]) -> Path | None:
     return None
 
 
-def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str, seq: Path,
+def _fit(protocol: Protocol, image: Path, work: Path, out_dir: Path, b1: Path | None, device: str, seq: Path,
          force: bool) -> list[Path]:
-    """Fit stage; a B1 map from another grid is resampled onto the image's grid first; the
-    multi-echo spin echo's dictionary uses the slice profiles of the .seq it ran."""
+    """Fit stage into the derivatives session folder ``out_dir``; a B1 map from another grid is
+    resampled onto the image's grid first (kept in the work folder ``work``); the multi-echo spin
+    echo's dictionary uses the slice profiles of the .seq it ran."""
     from harmoniq.fitting.bids import fit_files
 
-    make_folder(out_dir)
     if b1 is not None:
-        b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
+        b1 = _resample_onto(b1, image, work / "b1_on_image_grid.nii.gz")
     options = {"seq": seq} if any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
-    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, **options)
+    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, datatype_folders=True,
+                        **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]
 
 
