@@ -34,6 +34,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harmoniq.bids.layout import label
 from harmoniq.errors import HarmoniqError
 
 if sys.version_info >= (3, 11):
@@ -102,6 +103,11 @@ def load_study(path: str | Path) -> Study:
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise HarmoniqError(f"study {path.name}: dataset {duplicates[0]} appears twice (site/subject/protocol must be unique)")
+    labelled = [(label(d.site, "site"), label(d.subject, "subject"), d.protocol) for d in datasets]
+    clashes = sorted({d.key for d, k in zip(datasets, labelled) if labelled.count(k) > 1})
+    if clashes:
+        raise HarmoniqError(f"study {path.name}: dataset {clashes[0]} has the BIDS labels of another dataset (a label "
+                            "keeps only letters and digits); give sites and subjects that differ in those")
     problems = [f"study {path.name}, dataset {i} ({d.key}): {problem}"
                 for i, d in enumerate(datasets, start=1) for problem in _problems(d)]
     if problems:
