@@ -7,6 +7,7 @@ study batch (:mod:`harmoniq.batch`) collects its measurements with :func:`measur
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harmoniq.analysis.compare import ARMS, Measurement
@@ -18,8 +19,11 @@ from harmoniq.provenance import sha256_file
 
 
 def measurement(arm: str, rater: str, result: RunResult) -> Measurement:
-    """The measurement of a finished simulated run."""
-    return Measurement(arm, rater, result.protocol, result.maps, result.phantom, sha256_file(result.seq))
+    """The measurement of a finished simulated run; its provenance is the simulation stage's record
+    (scanner, phantom, matrix, seed, noise)."""
+    record = result.folder / ".simulate.stage.json"
+    provenance = json.loads(record.read_text())["inputs"] if record.is_file() else {}
+    return Measurement(arm, rater, result.protocol, result.maps, result.phantom, sha256_file(result.seq), provenance)
 
 
 def comparable(result: RunResult) -> bool:

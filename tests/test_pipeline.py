@@ -59,7 +59,7 @@ def test_comparison_report_renders_plots_and_tables(tmp_path):
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 4
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
-    assert page.count("<table>") == 2 and "ICC(2,1)" in page
+    assert page.count("<table>") == 3 and "ICC(2,1)" in page  # ROIs, agreement, what each scanner ran
     assert len((tmp_path / "metrics.tsv").read_text().splitlines()) > 20
     # the page renders offline in a headless browser (scripts/test.sh installs Debian's chromium)
     shot = tmp_path / "shot.png"

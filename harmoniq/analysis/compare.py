@@ -38,6 +38,7 @@ class Measurement:
     maps: ParameterMaps
     phantom: Phantom
     seq_sha256: str
+    provenance: dict = field(default_factory=dict)  # how the data were made (simulation seed, noise, ...)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Comparison:
     maps: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> (map array (y, x), label)
     ranges: dict = field(default_factory=dict)  # protocol -> (quantity, [low, high] ms)
     noise: bool = True  # False: noise-free simulations, no noise-only CoV
+    measurements: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> Measurement (for the report)
 
     def table(self, arm: str, protocol: str, field: str = "mean_ms") -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         """(rois, scanners, ``field`` of each (roi, scanner), references (roi,) in ms) for in-range
@@ -155,6 +157,7 @@ def compare(measurements: list[Measurement], noise: bool = True) -> Comparison:
             row.protocol = group
         comparison.rows += rows
         comparison.maps[(m.arm, group, m.rater)] = image
+        comparison.measurements[(m.arm, group, m.rater)] = m
     return comparison
 
 
