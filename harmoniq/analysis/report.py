@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harmoniq.analysis import metrics  # noqa: E402
@@ -22,6 +23,9 @@ PUBLISHED = [
     "Bane et al. 2018 (multi-site phantom T1): inter-platform CoV at 3 T: VFA 22.9 %, IR 5.5 %.",
     "VENUS (Karakuzu et al., MRM 2022): vendor-neutral SPGR cut inter-vendor T1 differences from 8-19.4 % to 0.2-5 %.",
 ]
+
+
+_HALO = [patheffects.withStroke(linewidth=2, foreground="white")]  # dark text readable on any colour
 
 
 def _save(fig, path: Path) -> Path:
@@ -93,10 +97,13 @@ def draw_maps(c: Comparison, protocol: str):
     """The maps of ``protocol`` (one row per arm) and their difference to the phantom reference (%),
     one column per scanner, every ROI labelled with its name at its centre.
 
-    One mask for every panel (voxels finite in every map); the map's colour scale runs from 0 to
-    1.15 x the largest reference value of the protocol's ROIs, the difference's to +-(98th
-    percentile of |difference|, at least 2 %). Returns the matplotlib figure.
+    One mask for every panel (voxels finite in every map); the maps' colour scale is logarithmic
+    from 0.8 x the smallest to 1.25 x the largest reference of the ROIs in the protocol's designed
+    range; the differences' is +-1.5 x the largest ROI-mean difference (1 % at least), with
+    the object outside the ROIs in dark grey. Returns the matplotlib figure.
     """
+    from matplotlib.colors import LogNorm
+
     keys = [k for k in c.maps if k[1] == protocol]
     arms = [a for a in _arms(c) if any(k[0] == a for k in keys)]
     scanners = sorted({k[2] for k in keys})
@@ -104,20 +111,22 @@ def draw_maps(c: Comparison, protocol: str):
     measurement = c.measurements.get(keys[0]) if keys else None
     shown = np.all([np.isfinite(c.maps[k]) for k in keys], axis=0) if keys else None
     labels, names, reference = _reference_slice(measurement, shown)
-    refs = [r.reference_ms for r in c.rows if r.protocol == protocol]
-    vmax = 1.15 * max(refs) / 1e3 if refs else np.nanmax(np.where(shown, c.maps[keys[0]], np.nan))
-    diffs = {k: np.where(shown & (reference > 0), 100 * (c.maps[k] / np.where(reference > 0, reference, 1) - 1),
-                         np.nan) for k in keys}
-    finite = np.concatenate([d[np.isfinite(d)] for d in diffs.values()]) if diffs else np.zeros(1)
-    dmax = max(2.0, float(np.percentile(np.abs(finite), 98))) if finite.size else 2.0
-    fig, axes = plt.subplots(2 * len(arms), len(scanners), figsize=(3.4 * len(scanners), 3.4 * 2 * len(arms)),
+    rows = [r for r in c.rows if r.protocol == protocol]
+    refs = [r.reference_ms / 1e3 for r in rows if r.in_range] or [r.reference_ms / 1e3 for r in rows] or [1.0]
+    norm = LogNorm(vmin=0.8 * min(refs), vmax=1.25 * max(refs))
+    dmax = min(50.0, max([1.0] + [1.5 * abs(100 * r.bias) for r in rows if r.in_range]))
+    inside = shown & (reference > 0) if shown is not None else None
+    fig, axes = plt.subplots(2 * len(arms), len(scanners), figsize=(3.6 * len(scanners), 3.4 * 2 * len(arms)),
                              squeeze=False)
     for i, arm in enumerate(arms):
         for j, scanner in enumerate(scanners):
             key = (arm, protocol, scanner)
             top, bottom = axes[2 * i, j], axes[2 * i + 1, j]
-            im = top.imshow(np.where(shown, c.maps[key], np.nan), cmap="magma", vmin=0, vmax=vmax, origin="lower")
-            dm = bottom.imshow(diffs[key], cmap="RdBu_r", vmin=-dmax, vmax=dmax, origin="lower")
+            im = top.imshow(np.where(shown & (c.maps[key] > 0), c.maps[key], np.nan), cmap="magma", norm=norm,
+                            origin="lower")
+            bottom.imshow(np.where(shown, 0.45, np.nan), cmap="gray", vmin=0, vmax=1, origin="lower")
+            diff = np.where(inside, 100 * (c.maps[key] / np.where(reference > 0, reference, 1) - 1), np.nan)
+            dm = bottom.imshow(diff, cmap="RdBu_r", vmin=-dmax, vmax=dmax, origin="lower")
             top.set_title(f"{arm}: {scanner}\n{quantity} (s)", fontsize=8)
             bottom.set_title(f"{arm}: {scanner}\n{quantity} - reference (%)", fontsize=8)
             for ax in (top, bottom):
@@ -151,14 +160,15 @@ def _annotate(ax, labels, names, measurement) -> None:
     ax.set_yticks([])
     for k, name in names.items():
         y, x = np.nonzero(labels == k)
-        ax.text(x.mean(), y.mean(), name, ha="center", va="center", fontsize=5.5, color="cyan", gid=f"roi:{name}")
-    for text, xy in (("R", (0.02, 0.5)), ("L", (0.98, 0.5)), ("A", (0.5, 0.02)), ("P", (0.5, 0.98))):
-        ax.text(*xy, text, transform=ax.transAxes, ha="center", va="center", fontsize=7, color="white")
+        ax.text(x.mean(), y.mean(), name, ha="center", va="center", fontsize=5.5,
+                color="black", path_effects=_HALO, gid=f"roi:{name}")
+    for text, xy in (("R", (0.03, 0.5)), ("L", (0.97, 0.5)), ("A", (0.5, 0.03)), ("P", (0.5, 0.97))):
+        ax.text(*xy, text, transform=ax.transAxes, ha="center", va="center", fontsize=7, color="black",
+                path_effects=_HALO)
     if measurement is not None:
-        dx_mm = measurement.phantom.voxel_size_m[2] * 1e3
-        n = 50.0 / dx_mm
-        ax.plot([2, 2 + n], [2, 2], color="white", lw=2)
-        ax.text(2 + n / 2, 4, "50 mm", color="white", fontsize=6, ha="center", va="bottom")
+        n = 50.0 / (measurement.phantom.voxel_size_m[2] * 1e3)
+        ax.plot([2, 2 + n], [2, 2], color="black", lw=2, path_effects=_HALO)
+        ax.text(2 + n / 2, 3, "50 mm", color="black", fontsize=6, ha="center", va="bottom", path_effects=_HALO)
 
 
 def plot_maps(c: Comparison, protocol: str, path: Path) -> Path:
