@@ -8,6 +8,11 @@ A study file lists datasets, real or simulated::
     subject = "nist-001"
     protocol = "t1-irse"
     raw = "site-a/t1-irse.h5"
+    [[dataset]]                      # a reconstructed series, e.g. from a BIDS dataset: only fitted
+    site = "site-b"
+    subject = "nist-001"
+    protocol = "t1-irse"
+    image = "bids/sub-nist001/ses-siteb/anat/sub-nist001_ses-siteb_inv-1_IRT1.nii.gz"
     [[dataset]]                      # a simulated run
     site = "sim-prisma"
     subject = "nist"
@@ -42,7 +47,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_KEYS = {"site": str, "subject": str, "protocol": str, "raw": str, "scanner": str, "phantom": str, "matrix": int, "seed": int}
+_KEYS = {"site": str, "subject": str, "protocol": str, "raw": str, "image": str, "scanner": str, "phantom": str, "matrix": int, "seed": int}
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Dataset:
     subject: str
     protocol: str
     raw: Path | None = None
+    image: Path | None = None
     scanner: str | None = None
     phantom: str = "nist"
     matrix: int | None = None
@@ -70,7 +76,7 @@ class Study:
 
 
 def load_study(path: str | Path) -> Study:
-    """Read and check a study file; every dataset needs either ``raw`` or ``scanner``."""
+    """Read and check a study file; every dataset needs one of ``raw``, ``image`` or ``scanner``."""
     path = Path(path)
     if not path.is_file():
         raise HarmoniqError(f"study file {path} does not exist")
@@ -95,10 +101,11 @@ def load_study(path: str | Path) -> Study:
         for key in ("site", "subject", "protocol"):
             if key not in row:
                 raise HarmoniqError(f"{where}: key {key!r} is required")
-        if ("raw" in row) == ("scanner" in row):
-            raise HarmoniqError(f"{where}: give exactly one of raw (a site's data) or scanner (a simulated run)")
-        raw = (path.parent / row["raw"]).resolve() if "raw" in row else None
-        datasets.append(Dataset(**{**row, "raw": raw}))
+        if sum(key in row for key in ("raw", "image", "scanner")) != 1:
+            raise HarmoniqError(f"{where}: give exactly one of raw (a site's data), image (a reconstructed series, "
+                                "e.g. a file of a BIDS file collection) or scanner (a simulated run)")
+        files = {key: (path.parent / row[key]).resolve() for key in ("raw", "image") if key in row}
+        datasets.append(Dataset(**{**row, **files}))
     keys = [d.key for d in datasets]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
@@ -129,7 +136,7 @@ def _problems(dataset: Dataset) -> list[str]:
     if dataset.matrix is not None and dataset.matrix < 1:
         problems.append(f"matrix={dataset.matrix} must be a positive number of voxels")
     return problems + input_problems(raw=dataset.raw, scanner=dataset.scanner, phantom=dataset.phantom,
-                                     seed=dataset.seed)
+                                     seed=dataset.seed, image=dataset.image)
 
 
 @dataclass
@@ -146,7 +153,7 @@ def run_dataset(dataset: Dataset, outdir: str | Path, device: str = "cpu", force
     from harmoniq.pipeline import run
 
     return run(dataset.protocol, Path(outdir), phantom=dataset.phantom, scanner=dataset.scanner, raw=dataset.raw,
-               matrix=dataset.matrix, seed=dataset.seed, device=device, force=force, subject=dataset.subject,
+               image=dataset.image, matrix=dataset.matrix, seed=dataset.seed, device=device, force=force, subject=dataset.subject,
                session=dataset.site, dataset_name=study)
 
 

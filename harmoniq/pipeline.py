@@ -53,8 +53,8 @@ class RunResult:
 
     protocol: Protocol
     acquisition: Acquisition
-    seq: Path
-    raw: Path
+    seq: Path | None  # None for an image given as input
+    raw: Path | None
     images: list[Path]
     maps: ParameterMaps | None = None
     phantom: Phantom | None = None
@@ -99,15 +99,20 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
     return outputs, True
 
 
-def input_problems(*, raw=None, scanner: str | None = None, phantom: str = "nist", seed: int = 0) -> list[str]:
-    """What would make a run fail before any work: a missing raw file, an unknown scanner or phantom, a bad seed."""
+def input_problems(*, raw=None, scanner: str | None = None, phantom: str = "nist", seed: int = 0,
+                   image=None) -> list[str]:
+    """What would make a run fail before any work: a missing raw or image file, an unknown scanner or
+    phantom, a bad seed."""
     from harmoniq.phantoms import list_phantoms
     from harmoniq.simulation.scanner_model import load_scanner_model
 
     problems = []
     if raw is not None and not Path(raw).is_file():
         problems.append(f"raw file {raw} does not exist; give an ISMRMRD .h5 raw data file")
-    if raw is None and scanner is not None:
+    if image is not None and not Path(image).is_file():
+        problems.append(f"image {image} does not exist; give a NIfTI series with its JSON sidecar (or a file of a "
+                        "BIDS file collection)")
+    if raw is None and image is None and scanner is not None:
         try:
             load_scanner_model(scanner)
         except HarmoniqError as exc:
@@ -133,13 +138,15 @@ def run(
     recon: ReconOptions = ReconOptions(),
     progress: bool | Progress = False,
     force: bool = False,
+    image: str | Path | None = None,
     subject: str | None = None,
     session: str | None = None,
     variant: str = "",
     dataset_name: str = "harmoniq",
 ) -> RunResult:
-    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file
-    into the BIDS dataset ``outdir`` (``dataset_name``).
+    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``), on a site's ``raw`` file or on a
+    reconstructed ``image`` (a NIfTI + sidecar, or any file of a BIDS file collection: it is copied into
+    the dataset as a collection and only fitted) into the BIDS dataset ``outdir`` (``dataset_name``).
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
     seed/noise: simulation noise; recon: reconstruction method, coil combination and k-space
@@ -155,15 +162,16 @@ def run(
     protocol = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
     if matrix is not None and matrix != protocol.parameters.matrix:
         protocol = protocol.with_values(matrix=matrix)
-    if raw is None and scanner is None:
-        raise HarmoniqError("pipeline: give a simulated scanner (--scanner) or a raw data file (--raw)")
-    problems = input_problems(raw=raw, scanner=scanner, phantom=phantom, seed=seed)
+    if raw is None and scanner is None and image is None:
+        raise HarmoniqError("pipeline: give a simulated scanner (--scanner), a raw data file (--raw) or an image")
+    problems = input_problems(raw=raw, scanner=scanner, phantom=phantom, seed=seed, image=image)
     if problems:  # before any stage writes
         raise HarmoniqError(problems[0])
     outdir = Path(outdir)
-    subject = label(subject or (phantom if raw is None else "01"), "subject")
-    session = label(session or (scanner if raw is None else "01"), "session")
-    required = [
+    simulated = raw is None and image is None
+    subject = label(subject or (phantom if simulated else "01"), "subject")
+    session = label(session or (scanner if simulated else "01"), "session")
+    required = [] if image is not None else [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
             device=device, recon=recon, progress=progress, force=force, subject=subject, session=session,
             variant=variant, dataset_name=dataset_name)
@@ -176,44 +184,55 @@ def run(
     computed = []
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
-    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder, force=force)), progress)
-    computed += ["seq"] * done
-
-    phantom_obj = None
-    if raw is None:
-        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force,
-                                                progress)
-        computed += ["simulate"] * done
-    else:
-        raw_path = Path(raw)
-        if not raw_path.is_file():
-            raise HarmoniqError(f"--raw {raw_path}: no such file")
-
     model = MODELS.get(protocol.model)
     suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
+    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family)}
 
-    def reconstruct_stage():
+    def collection(series, inputs):
         from harmoniq.atomic import sidecar_of
         from harmoniq.io.nifti import write_collection
-        from harmoniq.io.reader import read_ismrmrd
-        from harmoniq.recon.reconstruct import reconstruct
 
-        series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
-        extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family)}
         images = write_collection(series, acquisition.raw_folder(datatype(suffix)), acquisition.prefix, suffix,
-                                  entity, inputs={"raw": raw_path, "seq": seq_path}, extra=extra, force=force)
+                                  entity, inputs=inputs, extra=extra, force=force)
         return [*images, *map(sidecar_of, images)]
 
-    recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
-    outputs, done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
-    computed += ["recon"] * done
+    phantom_obj = seq_path = raw_path = None
+    if image is not None:
+        from harmoniq.bids.layout import collection_files
+        from harmoniq.io.nifti import read_image_series
+
+        files = collection_files(image)
+        outputs, done = _stage(folder, "import", {"image_sha256": [sha256_file(f) for f in files]},
+                               lambda: collection(read_image_series(image), {"image": Path(image)}), progress)
+        computed += ["import"] * done
+    else:
+        (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder, force=force)),
+                                     progress)
+        computed += ["seq"] * done
+        if raw is None:
+            raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
+                                                    force, progress)
+            computed += ["simulate"] * done
+        else:
+            raw_path = Path(raw)
+
+        def reconstruct_stage():
+            from harmoniq.io.reader import read_ismrmrd
+            from harmoniq.recon.reconstruct import reconstruct
+
+            series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
+            return collection(series, {"raw": raw_path, "seq": seq_path})
+
+        recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
+        outputs, done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
+        computed += ["recon"] * done
     images = outputs[: len(outputs) // 2]
 
     result = RunResult(protocol, acquisition, seq_path, raw_path, images, None, phantom_obj, computed)
     if protocol.model != NO_MODEL:
         b1 = _required_b1(required)
         inputs = {"images_sha256": [sha256_file(p) for p in images], "model": protocol.model,
-                  "b1_sha256": b1 and sha256_file(b1), "seq_sha256": sha256_file(seq_path)}
+                  "b1_sha256": b1 and sha256_file(b1), "seq_sha256": seq_path and sha256_file(seq_path)}
         _, done = _stage(folder, "fit", inputs,
                          lambda: _fit(protocol, result.image, folder, result.maps_folder, b1, device, seq_path, force),
                          progress)
@@ -259,7 +278,7 @@ def _required_b1(required: list[RunResult]) -> Path | None:
     return None
 
 
-def _fit(protocol: Protocol, image: Path, work: Path, out_dir: Path, b1: Path | None, device: str, seq: Path,
+def _fit(protocol: Protocol, image: Path, work: Path, out_dir: Path, b1: Path | None, device: str, seq: Path | None,
          force: bool) -> list[Path]:
     """Fit stage into the derivatives session folder ``out_dir``; a B1 map from another grid is
     resampled onto the image's grid first (kept in the work folder ``work``); the multi-echo spin
@@ -268,7 +287,7 @@ def _fit(protocol: Protocol, image: Path, work: Path, out_dir: Path, b1: Path | 
 
     if b1 is not None:
         b1 = _resample_onto(b1, image, work / "b1_on_image_grid.nii.gz")
-    options = {"seq": seq} if any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
+    options = {"seq": seq} if seq is not None and any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
     written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, datatype_folders=True,
                         **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]

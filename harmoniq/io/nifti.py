@@ -261,6 +261,8 @@ def header_from_sidecar(sidecar: dict, side: Path, n_volumes: int, shape_zyx: tu
     if dimension not in CONTRAST_DIMENSIONS:
         raise HarmoniqError(f"{side}: ContrastDimension={dimension!r}; valid are {', '.join(CONTRAST_DIMENSIONS)}")
     user["ContrastDimension"] = dimension
+    if isinstance(sidecar.get(SIMULATED_KEY), str):
+        user[SIMULATED_KEY] = sidecar[SIMULATED_KEY]
     field_t = sidecar.get("MagneticFieldStrength")
     matrix = tuple(int(n) for n in shape_zyx[::-1])
     fov = tuple(n * v for n, v in zip(matrix, voxel_m))

@@ -121,3 +121,18 @@ def test_fit_reads_a_bids_file_collection_and_gives_the_pipelines_map(batch_out,
     pipeline = batch_out / "derivatives" / "harmoniq" / "sub-head01" / "ses-sitea" / "anat" / t1.name
     assert np.array_equal(np.asarray(nib.load(str(t1)).dataobj), np.asarray(nib.load(str(pipeline)).dataobj),
                           equal_nan=True)
+
+
+def test_a_bids_dataset_is_a_batch_input_and_gives_the_same_maps(batch_out, tmp_path):
+    first = next((batch_out / "sub-head01" / "ses-sitea" / "anat").glob("*_inv-3_IRT1.nii.gz"))
+    study = tmp_path / "study.toml"
+    study.write_text(f'name = "from-bids"\n[[dataset]]\nsite = "site-a"\nsubject = "head01"\nprotocol = "t1-irse"\n'
+                     f'image = "{first}"\n')
+    harmoniq("batch", study, "--workers", "1", "-o", tmp_path / "out")
+    assert validator_errors(tmp_path / "out") == []
+    assert validator_errors(tmp_path / "out" / "derivatives" / "harmoniq") == []
+    relative = Path("derivatives/harmoniq/sub-head01/ses-sitea/anat/sub-head01_ses-sitea_acq-t1irse_T1map.nii.gz")
+    again, pipeline = (np.asarray(nib.load(str(root / relative)).dataobj) for root in (tmp_path / "out", batch_out))
+    assert np.array_equal(again, pipeline, equal_nan=True)
+    copied = json.loads(next((tmp_path / "out" / "sub-head01").glob("ses-sitea/anat/*_inv-3_IRT1.json")).read_text())
+    assert copied["SimulatedScanner"] == "siemens-prisma-3t" and copied["Manufacturer"] == "Siemens"
