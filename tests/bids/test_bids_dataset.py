@@ -136,3 +136,31 @@ def test_a_bids_dataset_is_a_batch_input_and_gives_the_same_maps(batch_out, tmp_
     assert np.array_equal(again, pipeline, equal_nan=True)
     copied = json.loads(next((tmp_path / "out" / "sub-head01").glob("ses-sitea/anat/*_inv-3_IRT1.json")).read_text())
     assert copied["SimulatedScanner"] == "siemens-prisma-3t" and copied["Manufacturer"] == "Siemens"
+
+
+@pytest.mark.parametrize("folder, suffix, key, protocol, parameter", [
+    ("ses-sitea/anat", "IRT1", "inversion_time_ms", "t1-irse", "ti_ms"),
+    ("ses-siteb/anat", "VFA", "flip_angle_deg", "t1-vfa", "flip_deg"),
+    ("ses-siteb/fmap", "TB1DAM", "flip_angle_deg", "b1-dam", "flip_deg"),
+])
+def test_qmrpys_bids_reader_gets_each_volume_with_its_parameter(batch_out, folder, suffix, key, protocol, parameter):
+    """qmrpy (a peer qMRI toolkit) reads the collection; each volume comes with the protocol's value."""
+    from qmrpy.io import load_bids_relaxometry
+
+    data, meta = load_bids_relaxometry(batch_out / "sub-head01" / folder, suffix=suffix)
+    expected = load_protocol(protocol).values[parameter]
+    assert data.shape[-1] == len(expected)
+    by_file = dict(zip(meta["files"], meta[key]))
+    for path, value in by_file.items():
+        index = int(Path(path).name.split(f"_{'inv' if suffix == 'IRT1' else 'flip'}-")[1].split("_")[0])
+        assert value == pytest.approx(expected[index - 1])
+        volume = meta["files"].index(path)
+        assert np.array_equal(data[..., volume], np.asarray(nib.load(path).dataobj))
+
+
+def test_qmrpys_bids_reader_gets_the_echo_times_of_the_comparison(compare_out):
+    from qmrpy.io import load_bids_relaxometry
+
+    data, meta = load_bids_relaxometry(compare_out / "sub-nist" / "ses-siemensprisma3t" / "anat", suffix="MESE")
+    assert meta["echo_time_ms"] == pytest.approx(load_protocol("t2-se").values["te_ms"])
+    assert data.shape[-1] == 6
