@@ -13,7 +13,8 @@ Each stage records its inputs (sha256 of files, parameters) and its outputs' sha
 manifest ``sourcedata/.../acq-A/.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
 interrupted run resumes where it stopped and a finished run costs nothing to repeat.
 A protocol that requires another (``t1-vfa`` needs ``b1-dam``) runs it first, on the same
-data source, and uses its map. The stages hand over typed objects: :class:`Protocol` ->
+data source, and uses its map. A reconstructed series given as input (``image``, e.g. a file of
+another BIDS dataset) replaces the seq, simulate and recon stages by ``import``. The stages hand over typed objects: :class:`Protocol` ->
 ``.seq`` -> ``KSpace`` -> ``ImageSeries`` -> :class:`ParameterMaps`, collected in :class:`RunResult`.
 """
 

@@ -30,7 +30,7 @@ seed = 1
 [[dataset]]
 site = "site-b"
 subject = "head01"
-protocol = "t1-vfa"
+protocol = "b1-dam"
 scanner = "philips-ingenia-1.5t"
 phantom = "shepp-logan"
 matrix = 32
@@ -89,9 +89,7 @@ def test_series_are_file_collections_with_one_scalar_value_per_file(batch_out):
     fmap = batch_out / "sub-head01" / "ses-siteb" / "fmap"
     dam = sorted(fmap.glob("*_flip-*_TB1DAM.json"))
     assert [json.loads(p.read_text())["FlipAngle"] for p in dam] == load_protocol("b1-dam").values["flip_deg"]
-    vfa = sorted((batch_out / "sub-head01" / "ses-siteb" / "anat").glob("*_flip-*_VFA.json"))
-    assert [json.loads(p.read_text())["FlipAngle"] for p in vfa] == load_protocol("t1-vfa").values["flip_deg"]
-    side = json.loads(vfa[0].read_text())
+    side = json.loads(dam[0].read_text())
     assert side["Manufacturer"] == "Philips" and side["MagneticFieldStrength"] == 1.5
     assert side["SimulatedScanner"] == "philips-ingenia-1.5t"
 
@@ -140,7 +138,6 @@ def test_a_bids_dataset_is_a_batch_input_and_gives_the_same_maps(batch_out, tmp_
 
 @pytest.mark.parametrize("folder, suffix, key, protocol, parameter", [
     ("ses-sitea/anat", "IRT1", "inversion_time_ms", "t1-irse", "ti_ms"),
-    ("ses-siteb/anat", "VFA", "flip_angle_deg", "t1-vfa", "flip_deg"),
     ("ses-siteb/fmap", "TB1DAM", "flip_angle_deg", "b1-dam", "flip_deg"),
 ])
 def test_qmrpys_bids_reader_gets_each_volume_with_its_parameter(batch_out, folder, suffix, key, protocol, parameter):
