@@ -3,14 +3,14 @@
 ``outdir`` is a BIDS dataset (:mod:`harmoniq.bids.layout`); one run is one acquisition
 ``sub-<subject>_ses-<session>_acq-<protocol>``, so required protocols sit beside it::
 
-    sourcedata/sub-S/ses-T/acq-A/<protocol>.seq, .json   the exported sequence and its sidecar
-    sourcedata/sub-S/ses-T/acq-A/raw.h5                  ISMRMRD raw data (simulated)
+    sourcedata/sub-S/ses-T/<protocol>/<protocol>.seq, .json   the exported sequence and its sidecar
+    sourcedata/sub-S/ses-T/<protocol>/raw.h5             ISMRMRD raw data (simulated)
     sub-S/ses-T/anat|fmap/sub-S_ses-T_acq-A_inv-1_IRT1.nii.gz, .json, ...   the reconstruction, one
                                                          file per volume (BIDS qMRI file collection)
     derivatives/harmoniq/sub-S/ses-T/anat|fmap/sub-S_ses-T_acq-A_T1map.nii.gz, .json, ...   fitted maps
 
 Each stage records its inputs (sha256 of files, parameters) and its outputs' sha256 in a
-manifest ``sourcedata/.../acq-A/.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
+manifest ``sourcedata/.../<protocol>/.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
 interrupted run resumes where it stopped and a finished run costs nothing to repeat.
 A protocol that requires another (``t1-vfa`` needs ``b1-dam``) runs it first, on the same
 data source, and uses its map. A reconstructed series given as input (``image``, e.g. a file of
@@ -91,7 +91,7 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
             p.is_file() and sha256_file(p) == h for p, (_, h) in zip(outputs, record["outputs"])
         ):
             return outputs, False
-    note(progress, f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}: {name}")
+    note(progress, f"{folder.parent.name}/{folder.name}: {name}")
     outputs = compute()
     record = {"inputs": inputs, "outputs": [[Path(os.path.relpath(p, folder)).as_posix(), sha256_file(p)]
                                             for p in outputs],
@@ -178,7 +178,8 @@ def run(
             variant=variant, dataset_name=dataset_name)
         for r in protocol.requires
     ]
-    acquisition = Acquisition(outdir, subject, session, label(protocol.name + variant, "acquisition"))
+    acquisition = Acquisition(outdir, subject, session, label(protocol.name + variant, "acquisition"),
+                              "-".join(filter(None, (protocol.name, variant))))
     folder = acquisition.work_folder
     make_folder(folder)
     write_dataset_files(outdir, dataset_name)
@@ -239,7 +240,7 @@ def run(
                          progress)
         computed += ["fit"] * done
         result.maps = ParameterMaps.read(result.maps_folder, acquisition.prefix, protocol.model)
-    step(progress, f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}")
+    step(progress, f"{folder.parent.name}/{folder.name}")
     return result
 
 

@@ -72,7 +72,7 @@ def test_a_killed_batch_recomputes_only_what_was_missing(study, tmp_path):
     command = [sys.executable, "-m", "harmoniq.cli", "batch", str(study), "--workers", "1", "-o", str(out)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
-    records = "sourcedata/sub-s1/ses-*/acq-*/.recon.stage.json"  # the BIDS dataset's stage records
+    records = "sourcedata/sub-s1/ses-*/*/.recon.stage.json"  # the BIDS dataset's stage records
     while time.time() < deadline and not list(out.glob(records)):
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)

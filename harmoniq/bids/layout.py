@@ -3,7 +3,7 @@
 One output folder ``ROOT`` is a BIDS raw dataset with a derivatives dataset inside it::
 
     ROOT/sub-<subject>/ses-<session>/<datatype>/sub-<s>_ses-<t>_acq-<a>[_<entity>-<k>]_<suffix>.nii.gz
-    ROOT/sourcedata/sub-<subject>/ses-<session>/acq-<a>/   the .seq, raw data and stage records
+    ROOT/sourcedata/sub-<subject>/ses-<session>/<protocol>/   the .seq, raw data and stage records
     ROOT/derivatives/harmoniq/sub-<subject>/ses-<session>/<datatype>/sub-<s>_ses-<t>_acq-<a>_<map>.nii.gz
 
 A series of several contrasts is a BIDS file collection (BIDS 1.10, appendix "File
@@ -37,12 +37,14 @@ def label(text: str, what: str = "label") -> str:
 
 @dataclass(frozen=True)
 class Acquisition:
-    """One acquisition of one subject in one session of the dataset at ``root`` (labels as given)."""
+    """One acquisition of one subject in one session of the dataset at ``root`` (labels as given);
+    ``work`` names its folder in ``sourcedata/`` (the protocol's name; the label when empty)."""
 
     root: Path
     subject: str
     session: str
     acquisition: str
+    work: str = ""
 
     @property
     def prefix(self) -> str:
@@ -68,7 +70,7 @@ class Acquisition:
     @property
     def work_folder(self) -> Path:
         """The acquisition's .seq, raw data and stage records (``sourcedata/``, not validated)."""
-        return self.root / SOURCEDATA / self.session_path / f"acq-{self.acquisition}"
+        return self.root / SOURCEDATA / self.session_path / (self.work or f"acq-{self.acquisition}")
 
 
 def collection_name(prefix: str, entity: str | None, index: int, suffix: str) -> str:
