@@ -8,6 +8,11 @@ A study file lists datasets, real or simulated::
     subject = "nist-001"
     protocol = "t1-irse"
     raw = "site-a/t1-irse.h5"
+    [[dataset]]                      # a reconstructed series, e.g. from a BIDS dataset: only fitted
+    site = "site-b"
+    subject = "nist-001"
+    protocol = "t1-irse"
+    image = "bids/sub-nist001/ses-siteb/anat/sub-nist001_ses-siteb_inv-1_IRT1.nii.gz"
     [[dataset]]                      # a simulated run
     site = "sim-prisma"
     subject = "nist"
@@ -17,7 +22,8 @@ A study file lists datasets, real or simulated::
     matrix = 64
     seed = 1
 
-Every dataset runs :func:`harmoniq.pipeline.run` into ``OUT/<site>/<subject>/`` on a Dask
+Every dataset runs :func:`harmoniq.pipeline.run` into the BIDS dataset ``OUT`` (subject
+``sub-<subject>``, session ``ses-<site>``, labels without their other characters) on a Dask
 worker (a local cluster by default, or the ``dask.distributed`` scheduler at an address).
 Stages already finished with the same inputs are not recomputed, so a killed batch restarts
 where it stopped. Every dataset is checked before any worker starts (raw files exist;
@@ -33,6 +39,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harmoniq.bids.layout import label
 from harmoniq.errors import HarmoniqError
 
 if sys.version_info >= (3, 11):
@@ -40,7 +47,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_KEYS = {"site": str, "subject": str, "protocol": str, "raw": str, "scanner": str, "phantom": str, "matrix": int, "seed": int}
+_KEYS = {"site": str, "subject": str, "protocol": str, "raw": str, "image": str, "scanner": str, "phantom": str, "matrix": int, "seed": int}
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Dataset:
     subject: str
     protocol: str
     raw: Path | None = None
+    image: Path | None = None
     scanner: str | None = None
     phantom: str = "nist"
     matrix: int | None = None
@@ -68,7 +76,7 @@ class Study:
 
 
 def load_study(path: str | Path) -> Study:
-    """Read and check a study file; every dataset needs either ``raw`` or ``scanner``."""
+    """Read and check a study file; every dataset needs one of ``raw``, ``image`` or ``scanner``."""
     path = Path(path)
     if not path.is_file():
         raise HarmoniqError(f"study file {path} does not exist")
@@ -93,14 +101,20 @@ def load_study(path: str | Path) -> Study:
         for key in ("site", "subject", "protocol"):
             if key not in row:
                 raise HarmoniqError(f"{where}: key {key!r} is required")
-        if ("raw" in row) == ("scanner" in row):
-            raise HarmoniqError(f"{where}: give exactly one of raw (a site's data) or scanner (a simulated run)")
-        raw = (path.parent / row["raw"]).resolve() if "raw" in row else None
-        datasets.append(Dataset(**{**row, "raw": raw}))
+        if sum(key in row for key in ("raw", "image", "scanner")) != 1:
+            raise HarmoniqError(f"{where}: give exactly one of raw (a site's data), image (a reconstructed series, "
+                                "e.g. a file of a BIDS file collection) or scanner (a simulated run)")
+        files = {key: (path.parent / row[key]).resolve() for key in ("raw", "image") if key in row}
+        datasets.append(Dataset(**{**row, **files}))
     keys = [d.key for d in datasets]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise HarmoniqError(f"study {path.name}: dataset {duplicates[0]} appears twice (site/subject/protocol must be unique)")
+    labelled = [(label(d.site, "site"), label(d.subject, "subject"), d.protocol) for d in datasets]
+    clashes = sorted({d.key for d, k in zip(datasets, labelled) if labelled.count(k) > 1})
+    if clashes:
+        raise HarmoniqError(f"study {path.name}: dataset {clashes[0]} has the BIDS labels of another dataset (a label "
+                            "keeps only letters and digits); give sites and subjects that differ in those")
     problems = [f"study {path.name}, dataset {i} ({d.key}): {problem}"
                 for i, d in enumerate(datasets, start=1) for problem in _problems(d)]
     if problems:
@@ -122,7 +136,7 @@ def _problems(dataset: Dataset) -> list[str]:
     if dataset.matrix is not None and dataset.matrix < 1:
         problems.append(f"matrix={dataset.matrix} must be a positive number of voxels")
     return problems + input_problems(raw=dataset.raw, scanner=dataset.scanner, phantom=dataset.phantom,
-                                     seed=dataset.seed)
+                                     seed=dataset.seed, image=dataset.image)
 
 
 @dataclass
@@ -133,13 +147,14 @@ class BatchResult:
     failed: dict = field(default_factory=dict)
 
 
-def run_dataset(dataset: Dataset, outdir: str | Path, device: str = "cpu", force: bool = False):
-    """Run one dataset (this is what a Dask worker executes) on ``device``."""
+def run_dataset(dataset: Dataset, outdir: str | Path, device: str = "cpu", force: bool = False,
+                study: str = "harmoniq"):
+    """Run one dataset of the study named ``study`` (this is what a Dask worker executes) on ``device``."""
     from harmoniq.pipeline import run
 
-    return run(dataset.protocol, Path(outdir) / dataset.site / dataset.subject, phantom=dataset.phantom,
-               scanner=dataset.scanner, raw=dataset.raw, matrix=dataset.matrix, seed=dataset.seed, device=device,
-               force=force)
+    return run(dataset.protocol, Path(outdir), phantom=dataset.phantom, scanner=dataset.scanner, raw=dataset.raw,
+               image=dataset.image, matrix=dataset.matrix, seed=dataset.seed, device=device, force=force, subject=dataset.subject,
+               session=dataset.site, dataset_name=study)
 
 
 def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None, workers: int = 2,
@@ -164,7 +179,7 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
             raise HarmoniqError(f"--scheduler {scheduler}: no dask scheduler answers there ({exc})") from exc
     result = BatchResult()
     try:
-        futures = {client.submit(run_dataset, d, str(outdir), device, force, key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
+        futures = {client.submit(run_dataset, d, str(outdir), device, force, study.name, key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
         bar = None
         if progress:
             from tqdm import tqdm

@@ -7,6 +7,7 @@ study batch (:mod:`harmoniq.batch`) collects its measurements with :func:`measur
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harmoniq.analysis.compare import ARMS, Measurement
@@ -18,8 +19,11 @@ from harmoniq.provenance import sha256_file
 
 
 def measurement(arm: str, rater: str, result: RunResult) -> Measurement:
-    """The measurement of a finished simulated run."""
-    return Measurement(arm, rater, result.protocol, result.maps, result.phantom, sha256_file(result.seq))
+    """The measurement of a finished simulated run; its provenance is the simulation stage's record
+    (scanner, phantom, matrix, seed, noise)."""
+    record = result.folder / ".simulate.stage.json"
+    provenance = json.loads(record.read_text())["inputs"] if record.is_file() else {}
+    return Measurement(arm, rater, result.protocol, result.maps, result.phantom, sha256_file(result.seq), provenance)
 
 
 def comparable(result: RunResult) -> bool:
@@ -31,7 +35,8 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
                    arms: tuple[str, ...] = ARMS, matrix: int | None = 64, seed: int = 0, noise: bool = True,
                    device: str = "cpu", recon: ReconOptions = ReconOptions(),
                    progress=True, force: bool = False) -> list[Measurement]:
-    """Run every protocol on every scanner in every arm (resumable) into ``outdir/<arm>/<scanner>``.
+    """Run every protocol on every scanner in every arm (resumable) into the BIDS dataset ``outdir``:
+    subject the phantom, session the scanner, acquisition protocol and arm (``acq-t1irsesite``).
 
     Scanner k gets noise seed ``seed + k`` in both arms (paired noise); ``noise=False`` leaves
     only the systematic differences between scanners and protocol variants. recon: the
@@ -56,8 +61,8 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
             for k, (scanner, vendor) in enumerate(zip(scanners, vendors)):
                 variant = base.harmonized() if arm == "harmonized" else base.site_variant(vendor)
                 options = recon if arm == "harmonized" else variant.recon
-                result = run(variant.protocol, outdir / arm / scanner, phantom=phantom, scanner=scanner, matrix=matrix,
+                result = run(variant.protocol, outdir, phantom=phantom, scanner=scanner, matrix=matrix,
                              seed=seed + k, noise=noise, device=device, recon=options, progress=progress,
-                             force=force)
+                             force=force, variant=arm, dataset_name="harmoniq comparison")
                 measurements.append(measurement(arm, scanner, result))
     return measurements

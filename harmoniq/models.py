@@ -29,9 +29,10 @@ class FitOption:
 class QuantitativeModel:
     """One fit model.
 
-    maps: name in :class:`~harmoniq.fitting.maps.ParameterMaps` -> BIDS suffix of its file;
-    method_suffix: BIDS qMRI suffix of the method, names the fit's other outputs;
-    per_volume_key: the sidecar key with one value per volume; quantity: the map the comparison
+    maps: name in :class:`~harmoniq.fitting.maps.ParameterMaps` -> BIDS suffix of its file
+    (``desc-<label>_<suffix>`` where a map shares a suffix); method_suffix: BIDS qMRI suffix of
+    the acquired file collection (IRT1, VFA, MESE, TB1DAM, MEGRE); per_volume_key: the sidecar key
+    with one (scalar) value per file of the collection; quantity: the map the comparison
     reads (None for non-relaxometry models); reference: the phantom ROI attribute (SI) it is
     compared with; plate: the NIST phantom plate holding the spheres it measures.
     """
@@ -46,6 +47,11 @@ class QuantitativeModel:
     quantity: str | None = None
     reference: str | None = None
     options: tuple[FitOption, ...] = field(default_factory=tuple)
+
+    @property
+    def volume_entity(self) -> str:
+        """The BIDS entity that indexes the files of the collection (``inv``, ``echo``, ``flip``)."""
+        return VOLUME_ENTITIES[self.per_volume_key]
 
     def fit_function(self):
         """The fitter ``(series, data, options) -> ParameterMaps`` (imported on first use)."""
@@ -130,6 +136,23 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
 
 NO_MODEL = "none"
 """The model of a protocol whose images are not fitted (demonstrations)."""
+NO_MODEL_SUFFIX = "T1w"
+"""BIDS suffix of the images of a protocol without a model (the spoiled-GRE demonstration)."""
+
+# BIDS specification 1.10, appendix "File collections" (qMRI): the entity indexing each file of a
+# collection and the sidecar key that holds its scalar value there.
+VOLUME_ENTITIES = {"InversionTime": "inv", "EchoTime": "echo", "FlipAngle": "flip"}
+# BIDS specification 1.10, "Magnetic Resonance Imaging > Fieldmap data" and the qMRI appendix:
+# suffixes that live in the fmap/ datatype folder (every other suffix here is anat/).
+FMAP_SUFFIXES = ("TB1DAM", "TB1EPI", "TB1AFI", "TB1TFL", "TB1RFM", "TB1SRGE", "TB1map", "RB1COR", "RB1map")
+#: Fitted maps without a BIDS suffix (model coefficients, residuals) carry this one; the
+#: derivatives dataset's .bidsignore lists it.
+UNNAMED_MAP_SUFFIX = "fitparam"
+
+
+def datatype(suffix: str) -> str:
+    """The BIDS datatype folder of a file with ``suffix`` (``desc-crlb_TB1map`` -> ``fmap``)."""
+    return "fmap" if suffix.rsplit("_", 1)[-1] in FMAP_SUFFIXES else "anat"
 
 
 def get_model(name: str) -> QuantitativeModel:

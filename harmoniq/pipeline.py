@@ -1,64 +1,83 @@
 """One protocol on one dataset: .seq -> raw data -> image -> maps, every stage on disk.
 
-Layout of ``outdir`` (one folder per protocol, so required protocols sit beside it)::
+``outdir`` is a BIDS dataset (:mod:`harmoniq.bids.layout`); one run is one acquisition
+``sub-<subject>_ses-<session>_acq-<protocol>``, so required protocols sit beside it::
 
-    <protocol>/<protocol>.seq, <protocol>.json   the exported sequence and its sidecar
-    <protocol>/raw.h5                            ISMRMRD raw data (simulated, or a copy's path)
-    <protocol>/image.nii.gz, image.json          reconstruction + BIDS sidecar
-    <protocol>/maps/image_<suffix>.nii.gz        fitted maps + sidecars
+    sourcedata/sub-S/ses-T/<protocol>/<protocol>.seq, .json   the exported sequence and its sidecar
+    sourcedata/sub-S/ses-T/<protocol>/raw.h5             ISMRMRD raw data (simulated)
+    sub-S/ses-T/anat|fmap/sub-S_ses-T_acq-A_inv-1_IRT1.nii.gz, .json, ...   the reconstruction, one
+                                                         file per volume (BIDS qMRI file collection)
+    derivatives/harmoniq/sub-S/ses-T/anat|fmap/sub-S_ses-T_acq-A_T1map.nii.gz, .json, ...   fitted maps
 
 Each stage records its inputs (sha256 of files, parameters) and its outputs' sha256 in a
-manifest ``.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
+manifest ``sourcedata/.../<protocol>/.<stage>.stage.json``; a stage whose manifest matches is not recomputed, so an
 interrupted run resumes where it stopped and a finished run costs nothing to repeat.
 A protocol that requires another (``t1-vfa`` needs ``b1-dam``) runs it first, on the same
-data source, and uses its map. The stages hand over typed objects: :class:`Protocol` ->
+data source, and uses its map. A reconstructed series given as input (``image``, e.g. a file of
+another BIDS dataset) replaces the seq, simulate and recon stages by ``import``. The stages hand over typed objects: :class:`Protocol` ->
 ``.seq`` -> ``KSpace`` -> ``ImageSeries`` -> :class:`ParameterMaps`, collected in :class:`RunResult`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from harmoniq import __version__
 from harmoniq.atomic import atomic_path, make_folder, write_text_atomic
+from harmoniq.bids.dataset import write_dataset_files
+from harmoniq.bids.layout import Acquisition, label
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.maps import ParameterMaps, map_suffix
-from harmoniq.models import MODELS, NO_MODEL
+from harmoniq.models import MODELS, NO_MODEL, NO_MODEL_SUFFIX, datatype
 from harmoniq.phantoms.base import Phantom
 from harmoniq.progress import Progress, note, step
 from harmoniq.protocols import Protocol, ReconOptions, load_protocol
 from harmoniq.provenance import sha256_file
 
-IMAGE_STEM = "image"
+#: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
+PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
+                        "dam": "Double-angle spin echo"}
 
 
 @dataclass
 class RunResult:
     """Every stage's output of one run, and the names of the stages computed in this call.
 
-    maps: the fitted maps (None for a protocol without a model); phantom: the simulated
-    phantom (None for a site's raw data).
+    folder: the acquisition's work folder (``sourcedata/...``); image: the first file of the
+    reconstructed collection (``images``: all of them); maps: the fitted maps (None for a
+    protocol without a model); phantom: the simulated phantom (None for a site's raw data).
     """
 
     protocol: Protocol
-    folder: Path
-    seq: Path
-    raw: Path
-    image: Path
+    acquisition: Acquisition
+    seq: Path | None  # None for an image given as input
+    raw: Path | None
+    images: list[Path]
     maps: ParameterMaps | None = None
     phantom: Phantom | None = None
     computed: list[str] = field(default_factory=list)
 
     @property
+    def folder(self) -> Path:
+        return self.acquisition.work_folder
+
+    @property
+    def image(self) -> Path:
+        return self.images[0]
+
+    @property
     def maps_folder(self) -> Path:
-        return self.folder / "maps"
+        """The session folder of the derivatives dataset (maps in its anat/ and fmap/ folders)."""
+        return self.acquisition.derivatives_folder
 
     def map_path(self, name: str) -> Path:
         """The file of map ``name`` (``T1``, ``B1``, ...) of this run's model."""
-        return self.maps_folder / f"{IMAGE_STEM}_{map_suffix(MODELS[self.protocol.model], name)}.nii.gz"
+        suffix = map_suffix(MODELS[self.protocol.model], name)
+        return self.maps_folder / datatype(suffix) / f"{self.acquisition.prefix}_{suffix}.nii.gz"
 
 
 def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Path]],
@@ -67,28 +86,34 @@ def _stage(folder: Path, name: str, inputs: dict, compute: Callable[[], list[Pat
     manifest = folder / f".{name}.stage.json"
     if manifest.is_file():
         record = json.loads(manifest.read_text())
-        outputs = [folder / p for p, _ in record["outputs"]]
+        outputs = [Path(os.path.normpath(folder / p)) for p, _ in record["outputs"]]
         if record["inputs"] == inputs and all(
             p.is_file() and sha256_file(p) == h for p, (_, h) in zip(outputs, record["outputs"])
         ):
             return outputs, False
     note(progress, f"{folder.parent.name}/{folder.name}: {name}")
     outputs = compute()
-    record = {"inputs": inputs, "outputs": [[str(p.relative_to(folder)), sha256_file(p)] for p in outputs],
+    record = {"inputs": inputs, "outputs": [[Path(os.path.relpath(p, folder)).as_posix(), sha256_file(p)]
+                                            for p in outputs],
               "harmoniq_version": __version__}
     write_text_atomic(manifest, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return outputs, True
 
 
-def input_problems(*, raw=None, scanner: str | None = None, phantom: str = "nist", seed: int = 0) -> list[str]:
-    """What would make a run fail before any work: a missing raw file, an unknown scanner or phantom, a bad seed."""
+def input_problems(*, raw=None, scanner: str | None = None, phantom: str = "nist", seed: int = 0,
+                   image=None) -> list[str]:
+    """What would make a run fail before any work: a missing raw or image file, an unknown scanner or
+    phantom, a bad seed."""
     from harmoniq.phantoms import list_phantoms
     from harmoniq.simulation.scanner_model import load_scanner_model
 
     problems = []
     if raw is not None and not Path(raw).is_file():
         problems.append(f"raw file {raw} does not exist; give an ISMRMRD .h5 raw data file")
-    if raw is None and scanner is not None:
+    if image is not None and not Path(image).is_file():
+        problems.append(f"image {image} does not exist; give a NIfTI series with its JSON sidecar (or a file of a "
+                        "BIDS file collection)")
+    if raw is None and image is None and scanner is not None:
         try:
             load_scanner_model(scanner)
         except HarmoniqError as exc:
@@ -114,71 +139,107 @@ def run(
     recon: ReconOptions = ReconOptions(),
     progress: bool | Progress = False,
     force: bool = False,
+    image: str | Path | None = None,
+    subject: str | None = None,
+    session: str | None = None,
+    variant: str = "",
+    dataset_name: str = "harmoniq",
 ) -> RunResult:
-    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``) or on a site's ``raw`` file.
+    """Run ``protocol`` on simulated data (``phantom`` in ``scanner``), on a site's ``raw`` file or on a
+    reconstructed ``image`` (a NIfTI + sidecar, or any file of a BIDS file collection: it is copied into
+    the dataset as a collection and only fitted) into the BIDS dataset ``outdir`` (``dataset_name``).
 
     matrix: change the protocol's matrix (e.g. a smaller one for a quick simulation);
     seed/noise: simulation noise; recon: reconstruction method, coil combination and k-space
     filter (the harmonized pipeline uses the defaults); progress: a :class:`harmoniq.progress.Progress`
     counts this run (and each required one) as one step; force: replace existing outputs
-    that no harmoniq stage wrote (:mod:`harmoniq.atomic`). Returns every stage's output.
+    that no harmoniq stage wrote (:mod:`harmoniq.atomic`); subject, session: BIDS labels
+    (default: the phantom and the scanner, ``01`` for a site's data); variant: appended to the
+    acquisition label (``acq-t1irsesite``) so arms of a comparison sit side by side. Returns every
+    stage's output.
     """
     from harmoniq.sequences.export import export
 
     protocol = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
     if matrix is not None and matrix != protocol.parameters.matrix:
         protocol = protocol.with_values(matrix=matrix)
-    if raw is None and scanner is None:
-        raise HarmoniqError("pipeline: give a simulated scanner (--scanner) or a raw data file (--raw)")
-    problems = input_problems(raw=raw, scanner=scanner, phantom=phantom, seed=seed)
+    if raw is None and scanner is None and image is None:
+        raise HarmoniqError("pipeline: give a simulated scanner (--scanner), a raw data file (--raw) or an image")
+    problems = input_problems(raw=raw, scanner=scanner, phantom=phantom, seed=seed, image=image)
     if problems:  # before any stage writes
         raise HarmoniqError(problems[0])
     outdir = Path(outdir)
-    required = [
+    simulated = raw is None and image is None
+    subject = label(subject or (phantom if simulated else "01"), "subject")
+    session = label(session or (scanner if simulated else "01"), "session")
+    required = [] if image is not None else [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
-            device=device, recon=recon, progress=progress, force=force)
+            device=device, recon=recon, progress=progress, force=force, subject=subject, session=session,
+            variant=variant, dataset_name=dataset_name)
         for r in protocol.requires
     ]
-    folder = outdir / protocol.name
+    acquisition = Acquisition(outdir, subject, session, label(protocol.name + variant, "acquisition"),
+                              "-".join(filter(None, (protocol.name, variant))))
+    folder = acquisition.work_folder
     make_folder(folder)
+    write_dataset_files(outdir, dataset_name)
     computed = []
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
-    (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder, force=force)), progress)
-    computed += ["seq"] * done
+    model = MODELS.get(protocol.model)
+    suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
+    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family)}
 
-    phantom_obj = None
-    if raw is None:
-        raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force,
-                                                progress)
-        computed += ["simulate"] * done
+    def collection(series, inputs):
+        from harmoniq.atomic import sidecar_of
+        from harmoniq.io.nifti import write_collection
+
+        images = write_collection(series, acquisition.raw_folder(datatype(suffix)), acquisition.prefix, suffix,
+                                  entity, inputs=inputs, extra=extra, force=force)
+        return [*images, *map(sidecar_of, images)]
+
+    phantom_obj = seq_path = raw_path = None
+    if image is not None:
+        from harmoniq.bids.layout import collection_files
+        from harmoniq.io.nifti import read_image_series
+
+        files = collection_files(image)
+        outputs, done = _stage(folder, "import", {"image_sha256": [sha256_file(f) for f in files]},
+                               lambda: collection(read_image_series(image), {"image": Path(image)}), progress)
+        computed += ["import"] * done
     else:
-        raw_path = Path(raw)
-        if not raw_path.is_file():
-            raise HarmoniqError(f"--raw {raw_path}: no such file")
+        (seq_path, _), done = _stage(folder, "seq", params, lambda: list(export(protocol, folder, force=force)),
+                                     progress)
+        computed += ["seq"] * done
+        if raw is None:
+            raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
+                                                    force, progress)
+            computed += ["simulate"] * done
+        else:
+            raw_path = Path(raw)
 
-    def reconstruct_stage():
-        from harmoniq.io.nifti import write_image_series
-        from harmoniq.io.reader import read_ismrmrd
-        from harmoniq.recon.reconstruct import reconstruct
+        def reconstruct_stage():
+            from harmoniq.io.reader import read_ismrmrd
+            from harmoniq.recon.reconstruct import reconstruct
 
-        series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
-        return list(write_image_series(series, folder / f"{IMAGE_STEM}.nii.gz", inputs={"raw": raw_path, "seq": seq_path},
-                                       force=force))
+            series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
+            return collection(series, {"raw": raw_path, "seq": seq_path})
 
-    recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
-    (image, _), done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
-    computed += ["recon"] * done
+        recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
+        outputs, done = _stage(folder, "recon", recon_inputs, reconstruct_stage, progress)
+        computed += ["recon"] * done
+    images = outputs[: len(outputs) // 2]
 
-    result = RunResult(protocol, folder, seq_path, raw_path, image, None, phantom_obj, computed)
+    result = RunResult(protocol, acquisition, seq_path, raw_path, images, None, phantom_obj, computed)
     if protocol.model != NO_MODEL:
         b1 = _required_b1(required)
-        inputs = {"image_sha256": sha256_file(image), "model": protocol.model, "b1_sha256": b1 and sha256_file(b1),
-                  "seq_sha256": sha256_file(seq_path)}
-        _, done = _stage(folder, "fit", inputs, lambda: _fit(protocol, image, result.maps_folder, b1, device, seq_path, force),
+        inputs = {"images_sha256": [sha256_file(p) for p in images], "model": protocol.model,
+                  "b1_sha256": b1 and sha256_file(b1), "seq_sha256": seq_path and sha256_file(seq_path)}
+        _, done = _stage(folder, "fit", inputs,
+                         lambda: _fit(protocol, result.image, folder, result.maps_folder, b1, device, seq_path, force),
                          progress)
         computed += ["fit"] * done
-        result.maps = ParameterMaps.read(result.maps_folder, IMAGE_STEM, protocol.model)
+        result.maps = ParameterMaps.read(result.maps_folder, acquisition.prefix, protocol.model)
     step(progress, f"{folder.parent.name}/{folder.name}")
     return result
 
@@ -219,17 +280,18 @@ def _required_b1(required: list[RunResult]) -> Path | None:
     return None
 
 
-def _fit(protocol: Protocol, image: Path, out_dir: Path, b1: Path | None, device: str, seq: Path,
+def _fit(protocol: Protocol, image: Path, work: Path, out_dir: Path, b1: Path | None, device: str, seq: Path | None,
          force: bool) -> list[Path]:
-    """Fit stage; a B1 map from another grid is resampled onto the image's grid first; the
-    multi-echo spin echo's dictionary uses the slice profiles of the .seq it ran."""
+    """Fit stage into the derivatives session folder ``out_dir``; a B1 map from another grid is
+    resampled onto the image's grid first (kept in the work folder ``work``); the multi-echo spin
+    echo's dictionary uses the slice profiles of the .seq it ran."""
     from harmoniq.fitting.bids import fit_files
 
-    make_folder(out_dir)
     if b1 is not None:
-        b1 = _resample_onto(b1, image, out_dir / "b1_on_image_grid.nii.gz")
-    options = {"seq": seq} if any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
-    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, **options)
+        b1 = _resample_onto(b1, image, work / "b1_on_image_grid.nii.gz")
+    options = {"seq": seq} if seq is not None and any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
+    written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, datatype_folders=True,
+                        **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]
 
 

@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "harmoniq"
 ORDER = [
     ("errors", "constants", "names"),
     ("models", "provenance", "atomic", "backend", "progress", "memory"),
+    ("bids",),
     ("protocols",),
     ("seqfile", "phantoms"),
     ("scanners", "sequences"),

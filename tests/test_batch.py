@@ -72,11 +72,12 @@ def test_a_killed_batch_recomputes_only_what_was_missing(study, tmp_path):
     command = [sys.executable, "-m", "harmoniq.cli", "batch", str(study), "--workers", "1", "-o", str(out)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
-    while time.time() < deadline and not list(out.glob("*/s1/*/.recon.stage.json")):
+    records = "sourcedata/sub-s1/ses-*/*/.recon.stage.json"  # the BIDS dataset's stage records
+    while time.time() < deadline and not list(out.glob(records)):
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = {p.parts[-4] for p in out.glob("*/s1/*/.recon.stage.json")}
+    finished = {p.parts[-3].removeprefix("ses-") for p in out.glob(records)}
     assert 1 <= len(finished) < 3
     plan = load_study(study)
     result = run_batch(plan, out, workers=1, progress=False)

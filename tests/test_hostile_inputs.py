@@ -355,5 +355,6 @@ def test_a_run_into_a_read_only_folder_is_one_line(base, locked):
     before = snapshot(locked)
     result = harmoniq("run", "gre-demo", "--scanner", "ge-premier-3t", "--phantom", "shepp-logan", "--matrix", "32",
                       "-o", locked / "run", cwd=base, as_nobody=True)
-    assert_clean_error(result, rf"^error: cannot write {re.escape(str(locked))}/run/gre-demo: Permission denied")
+    assert_clean_error(result, rf"^error: cannot write {re.escape(str(locked))}/run/sourcedata/sub-shepplogan/"
+                               rf"ses-gepremier3t/gre-demo: Permission denied")
     assert snapshot(locked) == before

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from harmoniq.analysis.compare import compare, write_csv
+from harmoniq.analysis.compare import compare, write_metrics
 from harmoniq.analysis.report import write_report
 from harmoniq.experiments import run_comparison
 from harmoniq.pipeline import run
@@ -54,13 +54,13 @@ def test_comparison_report_renders_plots_and_tables(tmp_path):
     harmonized = result.summary("harmonized", "t1-irse")
     assert len(harmonized["seq_sha256"]) == 1  # one file for every scanner
     assert len(result.summary("site", "t1-irse")["seq_sha256"]) == 2
-    write_csv(result, tmp_path / "metrics.csv")
+    write_metrics(result, tmp_path / "metrics.tsv")
     page = write_report(result, tmp_path).read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 4
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
-    assert page.count("<table>") == 2 and "ICC(2,1)" in page
-    assert len((tmp_path / "metrics.csv").read_text().splitlines()) > 20
+    assert page.count("<table>") == 3 and "ICC(2,1)" in page  # ROIs, agreement, what each scanner ran
+    assert len((tmp_path / "metrics.tsv").read_text().splitlines()) > 20
     # the page renders offline in a headless browser (scripts/test.sh installs Debian's chromium)
     shot = tmp_path / "shot.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -52,5 +52,7 @@ def test_every_tour_command_exits_0(tmp_path):
                                 capture_output=True, text=True, timeout=1200)
         assert result.returncode == 0, f"{shlex.join(args)}\n{result.stderr[-2000:]}"
     assert (tmp_path / "maps" / "t2-se_T2map.nii.gz").is_file()
-    assert (tmp_path / "run" / "b1-dam" / "maps" / "image_TB1map.nii.gz").is_file()
-    assert (tmp_path / "compare" / "report.html").is_file() and (tmp_path / "study" / "metrics.csv").is_file()
+    assert (tmp_path / "run" / "derivatives" / "harmoniq" / "sub-nist" / "ses-siemensprisma3t" / "fmap"
+            / "sub-nist_ses-siemensprisma3t_acq-b1dam_TB1map.nii.gz").is_file()
+    assert (tmp_path / "compare" / "report.html").is_file()
+    assert (tmp_path / "study" / "derivatives" / "harmoniq" / "metrics.tsv").is_file()

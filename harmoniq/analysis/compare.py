@@ -12,7 +12,6 @@ Bland-Altman statistics against the reference (harmoniq.analysis.metrics).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -39,6 +38,7 @@ class Measurement:
     maps: ParameterMaps
     phantom: Phantom
     seq_sha256: str
+    provenance: dict = field(default_factory=dict)  # how the data were made (simulation seed, noise, ...)
 
 
 @dataclass
@@ -70,6 +70,7 @@ class Comparison:
     maps: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> (map array (y, x), label)
     ranges: dict = field(default_factory=dict)  # protocol -> (quantity, [low, high] ms)
     noise: bool = True  # False: noise-free simulations, no noise-only CoV
+    measurements: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> Measurement (for the report)
 
     def table(self, arm: str, protocol: str, field: str = "mean_ms") -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         """(rois, scanners, ``field`` of each (roi, scanner), references (roi,) in ms) for in-range
@@ -156,12 +157,35 @@ def compare(measurements: list[Measurement], noise: bool = True) -> Comparison:
             row.protocol = group
         comparison.rows += rows
         comparison.maps[(m.arm, group, m.rater)] = image
+        comparison.measurements[(m.arm, group, m.rater)] = m
     return comparison
 
 
-def write_csv(comparison: Comparison, path: Path) -> None:
-    """metrics.csv: one row per (arm, protocol, scanner, ROI) plus the per-ROI CoV of its arm."""
-    from harmoniq.atomic import atomic_path
+#: the ROI table's columns: BIDS data dictionary entries (Description, Units)
+METRIC_COLUMNS = {
+    "arm": {"Description": "harmonized: one .seq, recon and fit for all scanners; site: each vendor's variant, "
+                           "or the study name for a batch"},
+    "protocol": {"Description": "protocol name (harmoniq protocols list)"},
+    "scanner": {"Description": "simulated scanner or study site (the rater)"},
+    "roi": {"Description": "phantom region of interest (NIST sphere label, e.g. T1-03)"},
+    "reference_ms": {"Description": "phantom reference value of the quantity", "Units": "ms"},
+    "mean_ms": {"Description": "mean of the map over the ROI", "Units": "ms"},
+    "sd_ms": {"Description": "standard deviation of the map over the ROI", "Units": "ms"},
+    "n_voxels": {"Description": "voxels in the ROI"},
+    "bias_percent": {"Description": "(mean - reference) / reference", "Units": "%"},
+    "in_designed_range": {"Description": "reference within the protocol's valid_range"},
+    "cross_scanner_cov_percent": {"Description": "coefficient of variation of the ROI means across scanners",
+                                  "Units": "%"},
+    "noise_only_cov_percent": {"Description": "CoV that image noise alone gives (from the Cramer-Rao maps)",
+                               "Units": "%"},
+    "seq_sha256": {"Description": "SHA-256 of the .seq file the scanner ran"},
+}
+
+
+def write_metrics(comparison: Comparison, path: Path) -> tuple[Path, Path]:
+    """metrics.tsv and its data dictionary metrics.json: one row per (arm, protocol, scanner, ROI)
+    plus the per-ROI CoV of its arm."""
+    from harmoniq.bids.dataset import write_table
 
     cov = {}
     for arm in {r.arm for r in comparison.rows}:
@@ -169,16 +193,13 @@ def write_csv(comparison: Comparison, path: Path) -> None:
             s = comparison.summary(arm, protocol)
             for roi, c, floor in zip(s.get("rois", []), s.get("cov", []), s.get("noise_cov", [])):
                 cov[(arm, protocol, roi)] = (c, floor)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
-        w = csv.writer(handle, lineterminator="\n")
-        w.writerow(["arm", "protocol", "scanner", "roi", "reference_ms", "mean_ms", "sd_ms", "n_voxels",
-                    "bias_percent", "in_designed_range", "cross_scanner_cov_percent", "noise_only_cov_percent",
-                    "seq_sha256"])
-        for r in comparison.rows:
-            c = cov.get((r.arm, r.protocol, r.roi))
-            w.writerow([r.arm, r.protocol, r.scanner, r.roi, f"{r.reference_ms:.2f}", f"{r.mean_ms:.2f}",
-                        f"{r.sd_ms:.2f}", r.n_voxels, f"{100 * r.bias:.3f}", r.in_range,
-                        *(_percent(v) for v in (c or (np.nan, np.nan))), r.seq_sha256])
+    rows = []
+    for r in comparison.rows:
+        c = cov.get((r.arm, r.protocol, r.roi))
+        rows.append([r.arm, r.protocol, r.scanner, r.roi, f"{r.reference_ms:.2f}", f"{r.mean_ms:.2f}",
+                     f"{r.sd_ms:.2f}", r.n_voxels, f"{100 * r.bias:.3f}", str(r.in_range).lower(),
+                     *(_percent(v) for v in (c or (np.nan, np.nan))), r.seq_sha256])
+    return write_table(path, METRIC_COLUMNS, rows)
 
 
 def _percent(fraction: float) -> str:

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harmoniq.analysis import metrics  # noqa: E402
@@ -22,6 +23,9 @@ PUBLISHED = [
     "Bane et al. 2018 (multi-site phantom T1): inter-platform CoV at 3 T: VFA 22.9 %, IR 5.5 %.",
     "VENUS (Karakuzu et al., MRM 2022): vendor-neutral SPGR cut inter-vendor T1 differences from 8-19.4 % to 0.2-5 %.",
 ]
+
+
+_HALO = [patheffects.withStroke(linewidth=2, foreground="white")]  # dark text readable on any colour
 
 
 def _save(fig, path: Path) -> Path:
@@ -58,14 +62,14 @@ def plot_bland_altman(c: Comparison, protocol: str, path: Path) -> Path:
     quantity, _ = c.ranges[protocol]
     for ax, arm in zip(axes[0], arms):
         rois, scanners, values, refs = c.table(arm, protocol)
-        rel = 100 * (values - refs[:, None]) / refs[:, None]
+        diff = values - refs[:, None]  # ms, as in the tables
         for j, s in enumerate(scanners):
-            ax.semilogx(refs, rel[:, j], "o", ms=5, alpha=0.8, label=s)
-        if rel.size:
-            bias, sd = np.nanmean(rel), np.nanstd(rel, ddof=1)
+            ax.semilogx(refs, diff[:, j], "o", ms=5, alpha=0.8, label=s)
+        if diff.size > 1:
+            bias, sd = np.nanmean(diff), np.nanstd(diff, ddof=1)
             for y, style in ((bias, "-"), (bias - 1.96 * sd, "--"), (bias + 1.96 * sd, "--")):
                 ax.axhline(y, color="k", ls=style, lw=0.8)
-        ax.set(xlabel=f"reference {quantity} (ms)", ylabel="measured - reference (%)", title=f"{protocol}: {arm}")
+        ax.set(xlabel=f"reference {quantity} (ms)", ylabel="measured - reference (ms)", title=f"{protocol}: {arm}")
         ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -89,21 +93,86 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_maps(c: Comparison, protocol: str, path: Path) -> Path:
+def draw_maps(c: Comparison, protocol: str):
+    """The maps of ``protocol`` (one row per arm) and their difference to the phantom reference (%),
+    one column per scanner, every ROI labelled with its name at its centre.
+
+    One mask for every panel (voxels finite in every map); the maps' colour scale is logarithmic
+    from 0.8 x the smallest to 1.25 x the largest reference of the ROIs in the protocol's designed
+    range; the differences' is +-1.5 x the largest ROI-mean difference (1 % at least), with
+    the object outside the ROIs in dark grey. Returns the matplotlib figure.
+    """
+    from matplotlib.colors import LogNorm
+
     keys = [k for k in c.maps if k[1] == protocol]
     arms = [a for a in _arms(c) if any(k[0] == a for k in keys)]
     scanners = sorted({k[2] for k in keys})
-    fig, axes = plt.subplots(len(arms), len(scanners), figsize=(3.2 * len(scanners), 3.2 * len(arms)), squeeze=False)
-    quantity, valid = c.ranges[protocol]
-    vmax = (valid[1] if valid else 2000.0) / 1e3
+    quantity, _ = c.ranges[protocol]
+    measurement = c.measurements.get(keys[0]) if keys else None
+    shown = np.all([np.isfinite(c.maps[k]) for k in keys], axis=0) if keys else None
+    labels, names, reference = _reference_slice(measurement, shown)
+    rows = [r for r in c.rows if r.protocol == protocol]
+    refs = [r.reference_ms / 1e3 for r in rows if r.in_range] or [r.reference_ms / 1e3 for r in rows] or [1.0]
+    norm = LogNorm(vmin=0.8 * min(refs), vmax=1.25 * max(refs))
+    dmax = min(50.0, max([1.0] + [1.5 * abs(100 * r.bias) for r in rows if r.in_range]))
+    inside = shown & (reference > 0) if shown is not None else None
+    fig, axes = plt.subplots(2 * len(arms), len(scanners), figsize=(3.6 * len(scanners), 3.4 * 2 * len(arms)),
+                             squeeze=False)
     for i, arm in enumerate(arms):
-        for j, s in enumerate(scanners):
-            ax = axes[i, j]
-            im = ax.imshow(np.nan_to_num(c.maps[(arm, protocol, s)]), cmap="magma", vmin=0, vmax=vmax, origin="lower")
-            ax.set_title(f"{arm}\n{s}", fontsize=8)
-            ax.axis("off")
-    fig.colorbar(im, ax=axes, shrink=0.7, label=f"{quantity} (s)")
-    return _save(fig, path)
+        for j, scanner in enumerate(scanners):
+            key = (arm, protocol, scanner)
+            top, bottom = axes[2 * i, j], axes[2 * i + 1, j]
+            im = top.imshow(np.where(shown & (c.maps[key] > 0), c.maps[key], np.nan), cmap="magma", norm=norm,
+                            origin="lower")
+            bottom.imshow(np.where(shown, 0.45, np.nan), cmap="gray", vmin=0, vmax=1, origin="lower")
+            diff = np.where(inside, 100 * (c.maps[key] / np.where(reference > 0, reference, 1) - 1), np.nan)
+            dm = bottom.imshow(diff, cmap="RdBu_r", vmin=-dmax, vmax=dmax, origin="lower")
+            top.set_title(f"{arm}: {scanner}\n{quantity} (s)", fontsize=8)
+            bottom.set_title(f"{arm}: {scanner}\n{quantity} - reference (%)", fontsize=8)
+            for ax in (top, bottom):
+                _annotate(ax, labels, names, measurement)
+            fig.colorbar(im, ax=top, shrink=0.8, label=f"{quantity} (s)")
+            fig.colorbar(dm, ax=bottom, shrink=0.8, label="difference to reference (%)")
+    return fig
+
+
+def _reference_slice(measurement, shown):
+    """(ROI labels, label -> ROI name, reference value map in s) of the maps' slice (empty without a phantom)."""
+    if measurement is None or shown is None:
+        return None, {}, np.zeros(1)
+    from harmoniq.models import MODELS
+
+    phantom = measurement.phantom
+    labels = phantom.labels[phantom.labels.shape[0] // 2]
+    attribute = MODELS[measurement.protocol.model].reference
+    names = {k: roi.name for k, roi in phantom.rois.items() if roi.name != "water" and np.any(labels == k)}
+    reference = np.zeros(labels.shape)
+    for k in names:
+        value = getattr(phantom.rois[k], attribute)
+        if value is not None and np.isfinite(value):
+            reference[labels == k] = value
+    return labels, names, reference
+
+
+def _annotate(ax, labels, names, measurement) -> None:
+    """ROI names at the ROIs' centres, patient directions (LPS arrays: +x left, +y posterior) and a 50 mm bar."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for k, name in names.items():
+        y, x = np.nonzero(labels == k)
+        ax.text(x.mean(), y.mean(), name, ha="center", va="center", fontsize=5.5,
+                color="black", path_effects=_HALO, gid=f"roi:{name}")
+    for text, xy in (("R", (0.03, 0.5)), ("L", (0.97, 0.5)), ("A", (0.5, 0.03)), ("P", (0.5, 0.97))):
+        ax.text(*xy, text, transform=ax.transAxes, ha="center", va="center", fontsize=7, color="black",
+                path_effects=_HALO)
+    if measurement is not None:
+        n = 50.0 / (measurement.phantom.voxel_size_m[2] * 1e3)
+        ax.plot([2, 2 + n], [2, 2], color="black", lw=2, path_effects=_HALO)
+        ax.text(2 + n / 2, 3, "50 mm", color="black", fontsize=6, ha="center", va="bottom", path_effects=_HALO)
+
+
+def plot_maps(c: Comparison, protocol: str, path: Path) -> Path:
+    return _save(draw_maps(c, protocol), path)
 
 
 def _img(path: Path) -> str:
@@ -151,23 +220,35 @@ def _site_vs_harmonized(c: Comparison, protocol: str) -> list[str]:
 
 
 def _roi_table(c: Comparison, protocol: str) -> str:
+    """Per ROI (the names on the maps): reference and each scanner's mean (ms); the cross-scanner CoV,
+    its noise-only level and the mean bias where an arm has two scanners or more."""
     arms = _arms(c)
-    s = {a: c.summary(a, protocol) for a in arms}
-    rois = s[arms[0]].get("rois", [])
-    refs = c.table(arms[0], protocol)[3]
-    head = "".join(f"<th>CoV {a} (%)</th><th>CoV from noise alone (%)</th><th>mean bias {a} (%)</th>" for a in arms)
+    tables = {a: c.table(a, protocol) for a in arms}
+    summaries = {a: c.summary(a, protocol) for a in arms}
+    rois = list(dict.fromkeys(r for a in arms for r in tables[a][0]))
+    refs = {r.roi: r.reference_ms for r in c.rows if r.protocol == protocol}
+    head = ""
+    for a in arms:
+        head += "".join(f"<th>{html.escape(a)}: {html.escape(s)} (ms)</th>" for s in tables[a][1])
+        if summaries[a]:
+            head += f"<th>CoV {a} (%)</th><th>CoV from noise alone (%)</th><th>mean bias {a} (%)</th>"
     body = []
-    for roi, ref in zip(rois, refs):
+    for roi in rois:
         cells = ""
         for a in arms:
-            if s[a] and roi in s[a]["rois"]:
-                j = s[a]["rois"].index(roi)
-                noise = f"{100 * s[a]['noise_cov'][j]:.2f}" if c.noise else ""
-                cells += (f"<td>{100 * s[a]['cov'][j]:.2f}</td><td>{noise}</td>"
-                          f"<td>{100 * np.mean(s[a]['bias'][j]):+.2f}</td>")
-            else:
+            names, scanners, values, _ = tables[a]
+            k = names.index(roi) if roi in names else None
+            cells += "".join(f"<td>{values[k, j]:.1f}</td>" if k is not None else "<td></td>"
+                             for j in range(len(scanners)))
+            s = summaries[a]
+            if s and roi in s["rois"]:
+                j = s["rois"].index(roi)
+                noise = f"{100 * s['noise_cov'][j]:.2f}" if c.noise else ""
+                cells += (f"<td>{100 * s['cov'][j]:.2f}</td><td>{noise}</td>"
+                          f"<td>{100 * np.mean(s['bias'][j]):+.2f}</td>")
+            elif s:
                 cells += "<td></td><td></td><td></td>"
-        body.append(f"<tr><td>{html.escape(roi)}</td><td>{ref:.1f}</td>{cells}</tr>")
+        body.append(f'<tr class="roi"><td>{html.escape(roi)}</td><td>{refs[roi]:.1f}</td>{cells}</tr>')
     return f"<table><tr><th>ROI</th><th>reference (ms)</th>{head}</tr>{''.join(body)}</table>"
 
 
@@ -181,10 +262,50 @@ def _agreement_table(c: Comparison, protocol: str) -> str:
             ba = s["bland_altman"][scanner]
             rows.append(f"<tr><td>{arm}</td><td>{html.escape(scanner)}</td><td>{s['ccc'][scanner]:.4f}</td>"
                         f"<td>{ba.bias:+.1f}</td><td>{ba.lower:+.1f} .. {ba.upper:+.1f}</td></tr>")
-        shas = ", ".join(h[:16] + "…" for h in s["seq_sha256"])
-        rows.append(f"<tr><td>{arm}</td><td colspan=4>ICC(2,1) = {s['icc']:.4f}; .seq sha256: {shas}</td></tr>")
+        rows.append(f"<tr><td>{arm}</td><td colspan=4>ICC(2,1) = {s['icc']:.4f}</td></tr>")
+    if not rows:
+        return ("<p>Cross-scanner statistics (CoV, ICC, Lin's CCC, Bland-Altman) need two scanners or more in an "
+                "arm; this comparison has one, so the table above lists its ROI values against the reference.</p>")
     return ("<table><tr><th>arm</th><th>scanner</th><th>Lin's CCC vs reference</th><th>Bland-Altman bias (ms)</th>"
             f"<th>95 % limits (ms)</th></tr>{''.join(rows)}</table>")
+
+
+def _parameter_table(c: Comparison, protocol: str) -> str:
+    """What each scanner ran: the protocol parameters that differ between them, and the .seq's sha256."""
+    items = sorted((k, m) for k, m in c.measurements.items() if k[1] == protocol)
+    if not items:
+        return ""
+    values = [m.protocol.values for _, m in items]
+    keys = sorted({key for v in values for key in v})
+    differ = [key for key in keys if any(v.get(key) != values[0].get(key) for v in values)]
+    head = "".join(f"<th>{html.escape(key)}</th>" for key in differ)
+    rows = "".join(
+        f"<tr><td>{html.escape(arm)}</td><td>{html.escape(scanner)}</td>"
+        + "".join(f"<td>{html.escape(str(m.protocol.values.get(key, '')))}</td>" for key in differ)
+        + f"<td><code>{m.seq_sha256}</code></td></tr>" for (arm, _, scanner), m in items)
+    note = "" if differ else "<p>Every scanner ran the same protocol parameters.</p>"
+    return (f"{note}<table><tr><th>arm</th><th>scanner</th>{head}<th>.seq sha256</th></tr>{rows}</table>")
+
+
+def _provenance(c: Comparison) -> str:
+    """Version, simulation settings, phantom and the source of its reference values."""
+    from harmoniq import __version__
+
+    facts = {"harmoniq version": __version__, "noise": "on" if c.noise else "off (systematic differences only)"}
+    settings = {}
+    for m in c.measurements.values():
+        for key in ("matrix", "seed", "phantom"):
+            if key in m.provenance:
+                settings.setdefault(key, set()).add(str(m.provenance[key]))
+        meta = m.phantom.meta
+        for key, name in (("version", "phantom version"), ("temperature_c", "phantom temperature (degC)"),
+                          ("reference", "reference values from")):
+            if key in meta:
+                settings.setdefault(name, set()).add(str(meta[key]))
+        settings.setdefault("field strength (T)", set()).add(f"{m.phantom.field_t:g}")
+    facts.update({k: ", ".join(sorted(v)) for k, v in settings.items()})
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
+    return f'<h2>Provenance</h2><table class="provenance">{rows}</table>'
 
 
 def write_report(c: Comparison, outdir: Path) -> Path:
@@ -192,16 +313,18 @@ def write_report(c: Comparison, outdir: Path) -> Path:
     make_folder(outdir)
     sections = []
     for protocol, (quantity, valid) in c.ranges.items():
+        several = any(c.summary(arm, protocol) for arm in _arms(c))
         plots = [
+            plot_maps(c, protocol, outdir / f"{protocol}_maps.png"),
             plot_measured_vs_reference(c, protocol, outdir / f"{protocol}_measured_vs_reference.png"),
             plot_bland_altman(c, protocol, outdir / f"{protocol}_bland_altman.png"),
-            plot_cov(c, protocol, outdir / f"{protocol}_cov.png"),
-            plot_maps(c, protocol, outdir / f"{protocol}_maps.png"),
+            *([plot_cov(c, protocol, outdir / f"{protocol}_cov.png")] if several else []),
         ]
         rng = f"{valid[0]:g}-{valid[1]:g} ms" if valid else "all values"
         sections.append(
             f"<h2>{html.escape(protocol)} ({quantity}; designed range {rng})</h2>"
-            f"{_roi_table(c, protocol)}{_agreement_table(c, protocol)}" + "".join(_img(p) for p in plots)
+            f"{_roi_table(c, protocol)}{_agreement_table(c, protocol)}"
+            f"<h3>What each scanner ran</h3>{_parameter_table(c, protocol)}" + "".join(_img(p) for p in plots)
         )
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in summary_lines(c))
     published = "".join(f"<li>{html.escape(p)}</li>" for p in PUBLISHED)
@@ -213,10 +336,12 @@ img{{max-width:100%;display:block;margin:1em 0}}</style></head><body>
 <h1>Cross-scanner comparison</h1>
 <p>Harmonized: every scanner runs the identical .seq file, reconstruction and fit. Site: each scanner runs an
 illustrative local variant of the protocol (not any vendor's product protocol). Simulated data; scanner models are
-models, not measurements of any vendor's system. Only ROIs inside each protocol's designed range are summarised.</p>
+models, not measurements of any vendor's system. Only ROIs inside each protocol's designed range are summarised.
+Every value is in ms; the maps show each ROI's name, the same name as in the tables.</p>
 <ul>{lines}</ul>
 <p>Published cross-site variability for context:</p><ul>{published}</ul>
 {''.join(sections)}
+{_provenance(c)}
 </body></html>
 """
     path = outdir / "report.html"

@@ -15,7 +15,8 @@ from harmoniq.cli.options import device_option, echo_json, force_option, json_op
 @click.option("--scheduler", default=None, help="Address of a dask.distributed scheduler (default: a local cluster).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes of the local cluster.")
 @device_option
-@out_option("Output folder: <site>/<subject>/<protocol>/..., metrics.csv and report.html.", folder=True)
+@out_option("Output folder: a BIDS dataset (sub-<subject>/ses-<site>/..., derivatives/harmoniq with metrics.tsv) "
+            "and report.html.", folder=True)
 @force_option
 @json_option
 def command(study, scheduler, workers, device, out, force, as_json):

@@ -36,22 +36,24 @@ def scanner_names(value: str) -> list[str]:
 
 
 def report(comparison, out: Path, as_json: bool, **extra) -> None:
-    """Write metrics.csv and the report of ``comparison`` into ``out``; print the summary (or JSON)."""
-    from harmoniq.analysis.compare import write_csv
+    """Write the ROI table (``derivatives/harmoniq/metrics.tsv`` + data dictionary) and the report of
+    ``comparison`` into the BIDS dataset ``out``; print the summary (or JSON)."""
+    from harmoniq.analysis.compare import write_metrics
     from harmoniq.analysis.report import summary_lines, write_report
+    from harmoniq.bids.layout import DERIVATIVES
 
-    write_csv(comparison, out / "metrics.csv")
+    table, _ = write_metrics(comparison, out / DERIVATIVES / "metrics.tsv")
     html = write_report(comparison, out)
     lines = summary_lines(comparison)
     if as_json:
         arms = sorted({r.arm for r in comparison.rows})
-        echo_json({"report": html, "metrics": out / "metrics.csv", "summary_lines": lines, **extra,
+        echo_json({"report": html, "metrics": table, "summary_lines": lines, **extra,
                    "summary": {p: {arm: comparison.summary(arm, p) for arm in arms} for p in comparison.ranges},
                    "rows": comparison.rows})
         return
     for line in lines:
         click.echo(line)
-    click.echo(f"report: {html}\nmetrics: {out / 'metrics.csv'}")
+    click.echo(f"report: {html}\nmetrics: {table}")
 
 
 @click.command("compare")
@@ -68,7 +70,8 @@ def report(comparison, out: Path, as_json: bool, **extra) -> None:
 @combination_option
 @filter_option
 @device_option
-@out_option("Output folder: runs, metrics.csv, report.html and plots.", folder=True)
+@out_option("Output folder: a BIDS dataset (maps in derivatives/harmoniq, with metrics.tsv), report.html and plots.",
+            folder=True)
 @force_option
 @json_option
 def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, method, combination, kspace_filter, device,

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from harmoniq.backend import to_device
+from harmoniq.bids.layout import collection_files, collection_stem
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.image_series import ImageSeries
 from harmoniq.io.nifti import read_image_series, read_map
@@ -117,8 +118,9 @@ def run_dam(series, data, opts):
 
 
 def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None,
-              force: bool = False, **options) -> list[Path]:
-    """Fit ``model`` to the NIfTI series ``image`` (+ sidecar); write its maps into ``out_dir``.
+              force: bool = False, datatype_folders: bool = False, **options) -> list[Path]:
+    """Fit ``model`` to the NIfTI series ``image`` (+ sidecar; or any file of a BIDS file collection);
+    write its maps into ``out_dir`` (its ``anat``/``fmap`` folders with ``datatype_folders``).
 
     b1: relative (or percent, BIDS TB1map) transmit-field map file, for t1-vfa; mask: mask
     file (non-zero = fit); device: 'cpu' or 'gpu'; noise_sigma: image noise SD (> 0) for the
@@ -129,7 +131,7 @@ def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "
     if noise_sigma is not None and not (math.isfinite(noise_sigma) and noise_sigma > 0):
         raise HarmoniqError(f"--noise-sigma={noise_sigma}: give the image noise SD, a finite number > 0")
     series = read_image_series(image)
-    inputs = {series.source: series.sha256}
+    inputs = {path: sha256_file(path) for path in collection_files(series.source)}
     if options.get("seq"):
         inputs[Path(options["seq"])] = sha256_file(options["seq"])
     opts = dict(options, noise_sigma=noise_sigma, b1=None, mask=None)
@@ -143,7 +145,8 @@ def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "
         opts["mask"] = to_device(data != 0, device)
     volumes = np.abs(series.volumes()) if np.iscomplexobj(series.data) else series.volumes()
     maps = spec.fit_function()(series, to_device(volumes, device), opts).to_numpy()
-    return maps.write(Path(out_dir), image_stem(series.source), series, inputs, force=force)
+    return maps.write(Path(out_dir), collection_stem(series.source), series, inputs, force=force,
+                      datatype_folders=datatype_folders)
 
 
 def relative_b1(data: np.ndarray, sidecar: dict) -> np.ndarray:
@@ -154,8 +157,3 @@ def relative_b1(data: np.ndarray, sidecar: dict) -> np.ndarray:
     if units in ("percent", "%") or (not units and finite.size and np.median(finite) > 10):
         return data / 100.0
     return data
-
-
-def image_stem(path: Path) -> str:
-    """``t1.nii.gz`` -> ``t1``."""
-    return path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else path.stem

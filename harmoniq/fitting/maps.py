@@ -16,7 +16,7 @@ import numpy as np
 from harmoniq import __version__
 from harmoniq.backend import get_array_module, to_numpy
 from harmoniq.errors import HarmoniqError
-from harmoniq.models import MODELS, QuantitativeModel
+from harmoniq.models import MODELS, UNNAMED_MAP_SUFFIX, QuantitativeModel, datatype
 
 
 @dataclass
@@ -46,18 +46,25 @@ class ParameterMaps:
         return ParameterMaps(self.model, {k: to_numpy(v) for k, v in self.maps.items()}, dict(self.units),
                              dict(self.info), self.affine_lps_m)
 
-    def write(self, out_dir: Path, stem: str, series, inputs: dict, force: bool = False) -> list[Path]:
+    def write(self, out_dir: Path, stem: str, series, inputs: dict, force: bool = False,
+              datatype_folders: bool = False) -> list[Path]:
         """Write every map as ``<stem>_<BIDS suffix>.nii.gz`` + sidecar, on ``series``' grid, all
-        or none.
+        or none; with ``datatype_folders`` into ``out_dir/anat`` or ``out_dir/fmap`` (a BIDS session folder).
 
         Relative B1 is written in percent (BIDS TB1map); each sidecar names the model, its
-        parameters, the map's name, the inputs (file names) and their SHA-256.
+        parameters, the map's name, the inputs' SHA-256 by file name and, inside a BIDS
+        derivatives dataset, the inputs as BIDS URIs (``Sources``).
         """
-        from harmoniq.io.nifti import write_maps
+        from harmoniq.bids.dataset import bids_uri, dataset_root
+        from harmoniq.io.nifti import scanner_keys, write_maps
 
         spec = MODELS[self.model]
-        provenance = {"sha256": {str(p): h for p, h in inputs.items()}, "method": self.model, "version": __version__}
-        common = _copied(series)
+        out_dir = Path(out_dir)
+        provenance = {"sha256": {Path(p).name: h for p, h in inputs.items()}, "method": self.model,
+                      "version": __version__}
+        root = dataset_root(out_dir / stem)
+        sources = [uri for uri in (bids_uri(p, root) for p in inputs) if uri] if root else []
+        common = {**scanner_keys(series.header), "SkullStripped": False, **({"Sources": sources} if sources else {})}
         written = []
         for name, data in self.maps.items():
             suffix = map_suffix(spec, name)
@@ -65,19 +72,21 @@ class ParameterMaps:
             if suffix.endswith("TB1map") and units == "1":
                 data, units = data * 100.0, "percent"
             sidecar = dict(common, Description=f"{name} from the {self.model} fit", Model=self.model,
-                           ModelParameters=self.info, Sources=[Path(p).name for p in inputs],
-                           HarmoniqProvenance={**provenance, "map": name})
-            written.append((out_dir / f"{stem}_{suffix}.nii.gz", data, sidecar, units))
+                           ModelParameters=self.info, HarmoniqProvenance={**provenance, "map": name})
+            folder = out_dir / datatype(suffix) if datatype_folders else out_dir
+            written.append((folder / f"{stem}_{suffix}.nii.gz", data, sidecar, units))
         write_maps(written, series.affine_lps_m, force=force)
         return [path for path, *_ in written]
 
     @classmethod
     def read(cls, out_dir: Path, stem: str, model: str) -> "ParameterMaps":
-        """Read back the maps :meth:`write` wrote for ``stem`` (each map's name from its sidecar)."""
+        """Read back the maps :meth:`write` wrote for ``stem`` in ``out_dir`` or its datatype folders (each map's
+        name from its sidecar)."""
         from harmoniq.io.nifti import load_nifti, lps_affine, read_sidecar
 
         maps, units, info, affine = {}, {}, {}, None
-        for path in sorted(Path(out_dir).glob(f"{stem}_*.nii.gz")):
+        found = [*Path(out_dir).glob(f"{stem}_*.nii.gz"), *Path(out_dir).glob(f"*/{stem}_*.nii.gz")]
+        for path in sorted(found):
             sidecar = read_sidecar(path, required=False)
             record = sidecar.get("HarmoniqProvenance", {})
             if sidecar.get("Model") != model or "map" not in record:
@@ -96,22 +105,15 @@ class ParameterMaps:
 
 
 def map_suffix(spec: QuantitativeModel, name: str) -> str:
-    """BIDS suffix of map ``name`` of model ``spec``."""
+    """BIDS suffix of map ``name`` of model ``spec``; a map BIDS has no suffix for (a coefficient, the
+    residual) is ``desc-<name>_fitparam``, which the derivatives dataset's .bidsignore lists."""
     if name in spec.maps:
         return spec.maps[name]
     if name == "mask":
         return "desc-fitted_mask"
     if name == "out_of_range":
         return "desc-outofrange_mask"
-    return f"desc-{name.replace('_', '')}_{spec.method_suffix}"
-
-
-def _copied(series) -> dict:
-    """The BIDS keys a map shares with its series (field, vendor, model)."""
-    header = series.header
-    values = {"MagneticFieldStrength": header.field_t, "Manufacturer": header.vendor,
-              "ManufacturersModelName": header.model}
-    return {k: (round(v, 4) if k == "MagneticFieldStrength" else v) for k, v in values.items() if v is not None}
+    return f"desc-{name.replace('_', '')}_{UNNAMED_MAP_SUFFIX}"
 
 
 @dataclass

@@ -172,7 +172,7 @@ def build_header(raw, geometry: dict, idx: dict, trajectory: str, k_echo: np.nda
             patientPosition=ismrmrd.xsd.patientPositionType("HFS"),
             protocolName=str(d["Name"]) if "Name" in d else None),
         acquisitionSystemInformation=ismrmrd.xsd.acquisitionSystemInformationType(
-            systemVendor=f"{scanner.vendor} (simulated)", systemModel=f"{scanner.model} (simulated: {scanner.name})",
+            systemVendor=scanner.vendor, systemModel=scanner.model,  # simulated: SimulatedScanner above
             systemFieldStrength_T=float(scanner.field_t), receiverChannels=int(scanner.coils.channels),
             institutionName="harmoniq simulation"),
         experimentalConditions=ismrmrd.xsd.experimentalConditionsType(

@@ -6,9 +6,12 @@ posterior, +z head) in mm; NIfTI's affine maps voxel (i, j, k) to RAS (+x right,
 anterior, +z head) in mm. So ``affine_ras_mm = diag(-1, -1, 1, 1) @ affine_lps`` with lengths
 in mm; the data axes are (x, y, z[, volume]), the transpose of our (volume, z, y, x).
 Sidecar keys follow BIDS in BIDS units (s, deg, T); ``HarmoniqProvenance`` records the
-SHA-256 of the inputs, the reconstruction and the harmoniq version. Reading a series back
-turns the sidecar's BIDS keys into the :class:`AcquisitionHeader` (SI units), checking that
-every value is a finite number and that per-volume lists have one value per volume.
+SHA-256 of the inputs, the reconstruction and the harmoniq version. A series is written as one
+4D file (list-valued keys) or as a BIDS file collection (one file per volume, scalar keys);
+reading either back turns the sidecar's BIDS keys into the :class:`AcquisitionHeader` (SI
+units), checking that every value is a finite number and that per-volume lists have one value
+per volume. Every file declares mm and s as its units and the same qform and sform (code 1,
+scanner coordinates).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 
 from harmoniq import __version__
 from harmoniq.atomic import output_files, sidecar_of, sidecar_text
+from harmoniq.bids.layout import collection_files, collection_name
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.header import AcquisitionHeader
 from harmoniq.io.image_series import ImageSeries
@@ -39,6 +43,28 @@ _SIDECAR_TIMING = {"EchoTime": ("te_s", True), "InversionTime": ("ti_s", True), 
                    "RepetitionTimeExcitation": ("tr_s", True), "RepetitionTime": ("tr_s", False)}
 #: sidecar key -> header user parameter
 _SIDECAR_USER = {"RefocusingFlipAngle": "RefocusingFlipAngle", "SpoilingRFPhaseIncrement": "RFSpoilingIncrement"}
+#: Nominal magnet field strengths (T) of clinical and research MR systems; BIDS
+#: ``MagneticFieldStrength`` is the nominal value (BIDS 1.10, "Magnetic Resonance Imaging >
+#: Scanner Hardware"), while a header may give the value from the Larmor frequency
+#: (63.5 MHz / 42.577 MHz/T = 1.4914 T).
+NOMINAL_FIELDS_T = (0.55, 1.0, 1.5, 3.0, 5.0, 7.0, 9.4, 10.5, 11.7)
+SIMULATED_KEY = "SimulatedScanner"
+"""Sidecar key naming the simulated scanner (absent for a real scanner's data)."""
+
+
+def nominal_field_t(field_t: float) -> float:
+    """The nominal field strength (T) within 2 % of ``field_t``, else ``field_t`` to 0.01 T."""
+    nearest = min(NOMINAL_FIELDS_T, key=lambda f: abs(f - field_t))
+    return nearest if abs(nearest - field_t) <= 0.02 * nearest else round(field_t, 2)
+
+
+def nifti_image(data: np.ndarray, affine_ras_mm: np.ndarray) -> nib.Nifti1Image:
+    """A NIfTI-1 image in mm and s whose qform and sform are the same affine (code 1: scanner)."""
+    image = nib.Nifti1Image(data, affine_ras_mm)
+    image.set_qform(affine_ras_mm, code=1)
+    image.set_sform(affine_ras_mm, code=1)
+    image.header.set_xyzt_units("mm", "sec")
+    return image
 
 
 def nifti_affine(affine_lps_m: np.ndarray) -> np.ndarray:
@@ -113,12 +139,7 @@ def sidecar(series: ImageSeries, inputs: dict[str, str | Path]) -> dict:
                       ("SpoilingRFPhaseIncrement", "RFSpoilingIncrement")):
         if name in user:
             out[key] = float(user[name])
-    if header.field_t is not None:
-        out["MagneticFieldStrength"] = round(header.field_t, 4)
-    if header.vendor:
-        out["Manufacturer"] = header.vendor
-    if header.model:
-        out["ManufacturersModelName"] = header.model
+    out.update(scanner_keys(header))
     out["ContrastDimension"] = dimension
     out["HarmoniqProvenance"] = {
         "inputs": {role: {"file": Path(p).name, "sha256": sha256_file(p)} for role, p in inputs.items()},
@@ -126,6 +147,42 @@ def sidecar(series: ImageSeries, inputs: dict[str, str | Path]) -> dict:
         "version": __version__,
     }
     return out
+
+
+def scanner_keys(header: AcquisitionHeader) -> dict:
+    """BIDS scanner keys: nominal field, vendor, model, and the simulated scanner's name if any."""
+    out = {}
+    if header.field_t is not None:
+        out["MagneticFieldStrength"] = nominal_field_t(header.field_t)
+    if header.vendor:
+        out["Manufacturer"] = header.vendor
+    if header.model:
+        out["ManufacturersModelName"] = header.model
+    if SIMULATED_KEY in header.user_parameters:
+        out[SIMULATED_KEY] = str(header.user_parameters[SIMULATED_KEY])
+    return out
+
+
+def write_collection(series: ImageSeries, folder: str | Path, prefix: str, suffix: str, entity: str | None, *,
+                     inputs: dict[str, str | Path], extra: dict | None = None, force: bool = False) -> list[Path]:
+    """Write ``series`` as a BIDS file collection ``<prefix>_<entity>-<k>_<suffix>.nii.gz`` (k = 1..n, one
+    volume each, its sidecar with scalar values; no entity for a single volume) + sidecars, all or none.
+
+    extra: keys added to every sidecar (e.g. ``PulseSequenceType``). Returns the image paths, in order.
+    """
+    folder = Path(folder)
+    meta = {**sidecar(series, inputs), **(extra or {})}
+    volumes = np.abs(series.volumes()).astype(np.float32)
+    n = volumes.shape[0]
+    entity = entity if n > 1 else None
+    paths = [folder / collection_name(prefix, entity, k + 1, suffix) for k in range(n)]
+    affine = nifti_affine(series.affine_lps_m)
+    with output_files(*paths, *map(sidecar_path, paths), stage=STAGE, force=force) as temps:
+        for k, (image_tmp, json_tmp) in enumerate(zip(temps, temps[n:])):
+            scalar = {key: (value[k] if isinstance(value, list) else value) for key, value in meta.items()}
+            nib.save(nifti_image(np.ascontiguousarray(volumes[k].transpose(2, 1, 0)), affine), image_tmp)
+            json_tmp.write_text(sidecar_text(scalar, STAGE), encoding="utf-8")
+    return paths
 
 
 def write_image_series(series: ImageSeries, path: str | Path, *, inputs: dict[str, str | Path],
@@ -145,8 +202,7 @@ def write_image_series(series: ImageSeries, path: str | Path, *, inputs: dict[st
     data = np.transpose(data, (3, 2, 1, 0))
     if data.shape[-1] == 1:
         data = data[..., 0]
-    image = nib.Nifti1Image(data, nifti_affine(series.affine_lps_m))
-    image.header.set_xyzt_units("mm", "sec")
+    image = nifti_image(data, nifti_affine(series.affine_lps_m))
     with output_files(path, json_path, stage=STAGE, force=force) as (image_tmp, json_tmp):
         nib.save(image, image_tmp)
         json_tmp.write_text(sidecar_text(meta, STAGE), encoding="utf-8")
@@ -205,6 +261,8 @@ def header_from_sidecar(sidecar: dict, side: Path, n_volumes: int, shape_zyx: tu
     if dimension not in CONTRAST_DIMENSIONS:
         raise HarmoniqError(f"{side}: ContrastDimension={dimension!r}; valid are {', '.join(CONTRAST_DIMENSIONS)}")
     user["ContrastDimension"] = dimension
+    if isinstance(sidecar.get(SIMULATED_KEY), str):
+        user[SIMULATED_KEY] = sidecar[SIMULATED_KEY]
     field_t = sidecar.get("MagneticFieldStrength")
     matrix = tuple(int(n) for n in shape_zyx[::-1])
     fov = tuple(n * v for n, v in zip(matrix, voxel_m))
@@ -216,16 +274,49 @@ def header_from_sidecar(sidecar: dict, side: Path, n_volumes: int, shape_zyx: tu
 
 
 def read_image_series(path: str | Path) -> ImageSeries:
-    """Read a 3D or 4D NIfTI and its sidecar back as an :class:`ImageSeries` (volumes on the set axis)."""
+    """Read a 3D or 4D NIfTI and its sidecar back as an :class:`ImageSeries` (volumes on the set
+    axis); ``path`` may be any file of a BIDS file collection (``..._inv-2_IRT1.nii.gz``): then
+    every file of the collection is read, in index order, each sidecar's scalars giving one value
+    per volume."""
     path = Path(path)
-    data, affine = load_nifti(path)
-    data = data[..., None] if data.ndim == 3 else data
+    files = collection_files(path) if path.is_file() else [path]
+    if len(files) == 1:
+        data, affine = load_nifti(path)
+        data = data[..., None] if data.ndim == 3 else data
+        side = read_sidecar(path, required=True)
+    else:
+        data, affine, side = _read_collection(files)
     volumes = np.ascontiguousarray(data.transpose(3, 2, 1, 0))  # (volume, z, y, x)
     affine_lps = lps_affine(affine)
     voxel = tuple(float(np.linalg.norm(affine_lps[:3, i])) for i in range(3))
-    header = header_from_sidecar(read_sidecar(path, required=True), sidecar_path(path), volumes.shape[0],
-                                 volumes.shape[1:], voxel)
-    return ImageSeries(volumes[None, :, None, None], affine_lps, header, source=path, sha256=sha256_file(path))
+    header = header_from_sidecar(side, sidecar_path(files[0]), volumes.shape[0], volumes.shape[1:], voxel)
+    return ImageSeries(volumes[None, :, None, None], affine_lps, header, source=files[0],
+                       sha256=sha256_file(files[0]) if len(files) == 1 else _collection_sha256(files))
+
+
+def _read_collection(files: list[Path]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(data (x, y, z, volume), affine, sidecar with a list wherever the files' values differ)."""
+    arrays, sidecars, affine = [], [], None
+    for f in files:
+        data, file_affine = load_nifti(f)
+        if data.ndim != 3 or (affine is not None and (data.shape != arrays[0].shape
+                                                      or not np.allclose(file_affine, affine))):
+            raise HarmoniqError(f"{f}: every file of a collection must be one 3D volume on the grid of {files[0].name}")
+        arrays.append(data)
+        affine = file_affine
+        sidecars.append(read_sidecar(f, required=True))
+    merged = {}
+    for key in sidecars[0]:
+        values = [s.get(key) for s in sidecars]
+        merged[key] = values if any(v != values[0] for v in values) else values[0]
+    return np.stack(arrays, axis=-1), affine, merged
+
+
+def _collection_sha256(files: list[Path]) -> str:
+    """One SHA-256 for a file collection: of its files' SHA-256s, in order."""
+    import hashlib
+
+    return hashlib.sha256("".join(sha256_file(f) for f in files).encode()).hexdigest()
 
 
 def read_map(path: str | Path, shape_zyx: tuple, what: str) -> tuple[np.ndarray, dict]:
@@ -252,7 +343,6 @@ def write_maps(maps: list[tuple[Path, np.ndarray, dict, str]], affine_lps_m: np.
         for (_, data, sidecar, units), image_tmp, json_tmp in zip(maps, temps, temps[len(paths):]):
             data = np.asarray(data)
             data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
-            image = nib.Nifti1Image(np.ascontiguousarray(data.transpose(2, 1, 0)), nifti_affine(affine_lps_m))
-            image.header.set_xyzt_units("mm", "sec")
+            image = nifti_image(np.ascontiguousarray(data.transpose(2, 1, 0)), nifti_affine(affine_lps_m))
             nib.save(image, str(image_tmp))
             json_tmp.write_text(sidecar_text({**sidecar, "Units": units}, FIT_STAGE), encoding="utf-8")

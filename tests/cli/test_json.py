@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import nibabel as nib
 import pytest
@@ -51,7 +52,8 @@ def test_run(folder):
     result = _json("run", "b1-dam", "--phantom", "shepp-logan", "--scanner", "siemens-prisma-3t", "--matrix", 16,
                    "--combination", "rss", "-o", folder / "run")
     assert result["computed"] == ["seq", "simulate", "recon", "fit"]
-    assert result["maps"]["B1"].endswith("b1-dam/maps/image_TB1map.nii.gz")
+    assert result["maps"]["B1"].endswith("derivatives/harmoniq/sub-shepplogan/ses-siemensprisma3t/fmap/"
+                                         "sub-shepplogan_ses-siemensprisma3t_acq-b1dam_TB1map.nii.gz")
     assert all(nib.load(path).shape == nib.load(result["image"]).shape[:3] for path in result["maps"].values())
-    sidecar = json.loads((folder / "run" / "b1-dam" / "image.json").read_text())
+    sidecar = json.loads(Path(result["image"].replace(".nii.gz", ".json")).read_text())
     assert sidecar["HarmoniqProvenance"]["recon"]["coil_combination"] == "rss"

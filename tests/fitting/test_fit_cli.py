@@ -58,18 +58,18 @@ def test_t1_ir_writes_bids_maps_with_provenance_and_masks_nan(tmp_path):
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
     names = sorted(p.name for p in out.glob("*.nii.gz"))
-    for expected in ("sub-01_IRT1_T1map.nii.gz", "sub-01_IRT1_M0map.nii.gz", "sub-01_IRT1_desc-crlb_T1map.nii.gz",
-                     "sub-01_IRT1_desc-residual_IRT1.nii.gz", "sub-01_IRT1_desc-outofrange_mask.nii.gz",
-                     "sub-01_IRT1_desc-fitted_mask.nii.gz", "sub-01_IRT1_desc-inversionefficiency_IRT1.nii.gz"):
+    for expected in ("sub-01_T1map.nii.gz", "sub-01_M0map.nii.gz", "sub-01_desc-crlb_T1map.nii.gz",
+                     "sub-01_desc-residual_fitparam.nii.gz", "sub-01_desc-outofrange_mask.nii.gz",
+                     "sub-01_desc-fitted_mask.nii.gz", "sub-01_desc-inversionefficiency_fitparam.nii.gz"):
         assert expected in names
-    fitted = load(out / "sub-01_IRT1_T1map.nii.gz")
-    assert np.isnan(fitted[0, 0, 0]) and load(out / "sub-01_IRT1_desc-fitted_mask.nii.gz")[0, 0, 0] == 0
+    fitted = load(out / "sub-01_T1map.nii.gz")
+    assert np.isnan(fitted[0, 0, 0]) and load(out / "sub-01_desc-fitted_mask.nii.gz")[0, 0, 0] == 0
     assert np.allclose(fitted.ravel()[1:], t1.ravel()[1:], rtol=1e-4)
-    sidecar = json.loads((out / "sub-01_IRT1_T1map.json").read_text())
+    sidecar = json.loads((out / "sub-01_T1map.json").read_text())
     assert sidecar["Units"] == "s" and sidecar["MagneticFieldStrength"] == 3.0
     assert sidecar["ModelParameters"]["InversionTime"] == pytest.approx(ti.tolist())
     digest = hashlib.sha256(image.read_bytes()).hexdigest()
-    assert sidecar["HarmoniqProvenance"]["sha256"] == {str(image): digest}
+    assert sidecar["HarmoniqProvenance"]["sha256"] == {image.name: digest}
 
 
 def test_b1_dam_percent_map_feeds_t1_vfa(tmp_path):

@@ -97,7 +97,7 @@ def test_cli_writes_image_and_sidecar(files, tmp_path):
     assert nib.load(out).shape == (MATRIX, MATRIX, 1, 2)  # the two interleaved repetitions
     meta = json.loads((tmp_path / "img.json").read_text())
     assert meta["HarmoniqProvenance"]["recon"]["method"] == "sense"
-    assert meta["MagneticFieldStrength"] == pytest.approx(1.4914, abs=1e-3)  # 63.5 MHz / gamma
+    assert meta["MagneticFieldStrength"] == 1.5  # nominal (BIDS); the header gives 63.5 MHz / gamma = 1.4914 T
 
 
 def test_cli_bad_input_one_line_error_and_no_output(tmp_path):
