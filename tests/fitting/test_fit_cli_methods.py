@@ -47,8 +47,8 @@ def test_mp2rage_writes_unit1_and_t1map_and_uses_the_b1_map(tmp_path):
                   "RepetitionTimePreparation": 5.0, "NumberShots": 160})
     save(tmp_path / "b1.nii.gz", 100 * b1[None], {"Units": "percent"})
     fit("t1-mp2rage", image, "--b1", tmp_path / "b1.nii.gz", "-o", tmp_path / "out")
-    assert np.allclose(load(tmp_path / "out/sub-01_MP2RAGE_T1map.nii.gz"), t1, rtol=2e-3)
-    assert np.all(np.abs(load(tmp_path / "out/sub-01_MP2RAGE_UNIT1.nii.gz")) <= 0.5)
+    assert np.allclose(load(tmp_path / "out/sub-01_T1map.nii.gz"), t1, rtol=2e-3)
+    assert np.all(np.abs(load(tmp_path / "out/sub-01_UNIT1.nii.gz")) <= 0.5)
     magnitude = save(tmp_path / "mag.nii.gz", np.abs(np.stack(mp2rage_signals(t1, timing))),
                      json.loads(sidecar_path(image).read_text()))
     result = CliRunner().invoke(main, ["fit", "t1-mp2rage", str(magnitude), "-o", str(tmp_path / "bad")])
@@ -62,8 +62,8 @@ def test_afi_writes_tb1map_in_percent(tmp_path):
     image = save(tmp_path / "sub-01_TB1AFI.nii.gz", np.stack([s1, s1 * (1 + n * np.cos(flip)) / (n + np.cos(flip))]),
                  {"FlipAngle": 60, "RepetitionTimeExcitation": [0.02, 0.1]})
     fit("b1-afi", image, "-o", tmp_path)
-    assert np.allclose(load(tmp_path / "sub-01_TB1AFI_TB1map.nii.gz"), 100 * b1, rtol=1e-6)
-    assert json.loads((tmp_path / "sub-01_TB1AFI_TB1map.json").read_text())["Units"] == "percent"
+    assert np.allclose(load(tmp_path / "sub-01_TB1map.nii.gz"), 100 * b1, rtol=1e-6)
+    assert json.loads((tmp_path / "sub-01_TB1map.json").read_text())["Units"] == "percent"
 
 
 def test_bloch_siegert_from_phase_images(tmp_path):

@@ -118,7 +118,7 @@ def test_the_signature_guards_the_content(valid_files, tmp_path):
      r"shape 2 holds 1000 samples but declares 1001"),
     (lambda t: t.replace("shape_id 1\nnum_samples 1000", "shape_id 1\nnum_samples 999", 1),
      r"shape 1 repeats a value 0\.99\d+ times"),
-    (lambda t: t.replace("\n1 64 20000 80", "\n1 0 20000 80", 1), r"ADC 1 has 0 samples"),
+    (lambda t: re.sub(r"(\[ADC\]\n(?:#.*\n)*)1 \d+ ", r"\g<1>1 0 ", t, count=1), r"ADC 1 has 0 samples"),
     (lambda t: t.replace("[VERSION]", "stray text\n[VERSION]", 1), r"'stray text' is outside any section \(line 4\)"),
 ])
 def test_structure_rules(valid_files, tmp_path, edit, expected):
