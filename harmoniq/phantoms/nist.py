@@ -38,7 +38,6 @@ import math
 
 import numpy as np
 
-
 from harmoniq.backend import xp_for_device
 from harmoniq.errors import HarmoniqError
 from harmoniq.phantoms.base import Phantom
