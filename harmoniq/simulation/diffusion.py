@@ -61,7 +61,11 @@ class DiffusionState:
         self.split = tuple(shape)
         lead = [slice(None)] * len(shape)
         lead[self.spin_axis + 1] = slice(0, 1)
-        self.d_voxel = xp.asarray(d_spin).reshape(self.split)[tuple(lead)] * (4 * math.pi**2)
+        values = np.unique(np.asarray(d_spin)[np.asarray(d_spin) > 0])
+        if values.size <= 1:  # one diffusivity (spins of empty voxels carry no weight): a scalar
+            self.d_voxel = float(values[0] if values.size else 0.0) * (4 * math.pi**2)
+        else:
+            self.d_voxel = xp.asarray(d_spin).reshape(self.split)[tuple(lead)] * (4 * math.pi**2)
         p = line.orders_cycles_per_m()
         view = [1] * len(shape)
         view[self.spin_axis + 1] = line.n
@@ -93,7 +97,8 @@ class DiffusionState:
         longitudinal = xp.exp(-self.d_voxel * (self.t * self.p2))
         shape = mxy.shape
         if self.line.n == 1:
-            mxy = mxy * transverse.reshape(shape).astype(mxy.dtype)
+            factor = transverse.reshape(-1)[0] if transverse.size == 1 else transverse.reshape(shape)
+            mxy = mxy * factor.astype(mxy.dtype)
         else:
             spectrum = xp.fft.fft(mxy.reshape(self.split), axis=axis) * transverse
             mxy = xp.fft.ifft(spectrum, axis=axis).reshape(shape).astype(mxy.dtype)

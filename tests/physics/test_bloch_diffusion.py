@@ -90,3 +90,16 @@ def test_a_bipolar_pair_damps_the_echo_by_the_closed_form():
     assert b == pytest.approx(4 * math.pi**2 * lobe_area**2 * 2 * tau / 3, rel=0.02)  # ramps aside: 2 k^2 tau / 3
     assert damped / plain == pytest.approx(math.exp(-b * D_WATER), rel=1e-4)
     assert b * D_WATER > 0.1
+
+
+def test_voxels_with_different_diffusivities_each_follow_the_epg():
+    flip, tr, t1, t2, pulses, increment = 20.0, 0.010, 1.989, 1.465, 200, 117.0
+    lobe = 1.0 / VOXEL_M
+    seq = _spoiled_train(flip, tr, pulses, lobe, increment)
+    phantom = uniform_phantom(shape=(1, 1, 2), t1=t1, t2=t2, voxel_m=(VOXEL_M,) * 3)
+    phantom.diffusivity_m2_s = np.array([[[D_WATER, 0.3 * D_WATER]]])
+    iso = abs(echo_signals(seq, phantom, sampling=SpinSampling())[-1])
+    reference = np.mean([abs(epg.spoiled_gre(math.radians(flip), tr, t1, t2, phase_increment_rad=math.radians(increment),
+                                             n_pulses=pulses, diffusion_m2_s=d, spoiler_rad_m=2 * math.pi * lobe))
+                         for d in (D_WATER, 0.3 * D_WATER)])
+    assert iso == pytest.approx(reference, rel=0.01)
