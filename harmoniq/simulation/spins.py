@@ -140,10 +140,19 @@ def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float
     return SpoilingDemand(cycles.max(axis=0), window, lobe)
 
 
+def _diffusivity(phantom) -> np.ndarray | None:
+    """The phantom's diffusivity map (m^2/s), checked against its grid; None for none."""
+    d = phantom.diffusivity_m2_s
+    if d is not None and np.shape(d) != phantom.pd.shape:
+        raise HarmoniqError(f"phantom {phantom.name!r}: diffusivity_m2_s has shape {np.shape(d)}; it needs the "
+                            f"grid's shape {phantom.pd.shape} (or None for no diffusion)")
+    return d
+
+
 def _diffusion_lifetime(phantom, tolerance: float, lobe_cycles_per_m: np.ndarray, interval_s: float) -> float:
     """Time (s) after which diffusion has damped the pathway gaining ``lobe`` every ``interval_s``
     below ``tolerance`` (module doc); inf without diffusion."""
-    d = phantom.diffusivity_m2_s
+    d = _diffusivity(phantom)
     dk = 2 * math.pi * float(np.linalg.norm(lobe_cycles_per_m))
     if d is None or dk == 0 or interval_s <= 0:
         return math.inf
@@ -286,7 +295,7 @@ class SpinModel:
 def _diffusion_line(phantom, demand: SpoilingDemand, sub, spans) -> DiffusionLine | None:
     """The axis along which a 3D phantom's spins resolve configuration orders, for diffusion
     (:mod:`harmoniq.simulation.diffusion`); None when the phantom has no diffusivity."""
-    d = phantom.diffusivity_m2_s
+    d = _diffusivity(phantom)
     if d is None or not np.any(d[phantom.pd > 0] > 0):
         return None
     axis = int(np.argmax(demand.per_interval))

@@ -103,3 +103,12 @@ def test_voxels_with_different_diffusivities_each_follow_the_epg():
                                              n_pulses=pulses, diffusion_m2_s=d, spoiler_rad_m=2 * math.pi * lobe))
                          for d in (D_WATER, 0.3 * D_WATER)])
     assert iso == pytest.approx(reference, rel=0.01)
+
+
+def test_a_diffusivity_map_off_the_grid_is_refused():
+    from harmoniq.errors import HarmoniqError
+
+    phantom = uniform_phantom(shape=(1, 1, 2), voxel_m=(VOXEL_M,) * 3)
+    phantom.diffusivity_m2_s = np.full((1, 1, 3), D_WATER)
+    with pytest.raises(HarmoniqError, match="needs the grid's shape"):
+        echo_signals(_spoiled_train(20.0, 0.01, 3, 1.0 / VOXEL_M, 117.0), phantom, sampling=SpinSampling())
