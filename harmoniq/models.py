@@ -82,6 +82,10 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
             FitOption("spoiling_correction", bool, False, "Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement).",
                       flag=True),
             FitOption("spoiling_t2_s", float, 0.1, "T2 (s) assumed by the spoiling correction."),
+            FitOption("spoiling_diffusion_m2_s", float, None, "Diffusivity (m^2/s) assumed by the spoiling "
+                                                               "correction (default: water at 20 degC)."),
+            FitOption("seq", str, None, "The protocol's .seq file: the spoiling correction then uses its spoiler "
+                                        "moment and diffusion."),
         )),
     QuantitativeModel(
         "t2-se", "Spin-echo T2, mono-exponential (EchoTime per volume).", f"{_FITTERS}:run_se", "MESE",

@@ -62,11 +62,16 @@ def run_vfa(series, data, opts):
     from harmoniq.fitting.vfa import fit_t1_vfa
     from harmoniq.fitting.vfa_spoiling import Spoiling
 
+    from harmoniq.fitting.vfa_spoiling import WATER_20C_M2_S, spoiler_moment_rad_m
+
     spoiling = None
-    if opts.get("spoiling_correction"):
+    if opts.get("spoiling_correction") or opts.get("seq"):  # a .seq gives the moment: correct
         increment = _user(series, "RFSpoilingIncrement", "SpoilingRFPhaseIncrement",
                           "the RF spoiling phase increment (deg)")
-        spoiling = Spoiling(math.radians(increment), opts.get("spoiling_t2_s", Spoiling.t2_s))
+        moment = spoiler_moment_rad_m(opts["seq"]) if opts.get("seq") else 0.0
+        diffusion = opts.get("spoiling_diffusion_m2_s")
+        spoiling = Spoiling(math.radians(increment), opts.get("spoiling_t2_s") or Spoiling.t2_s,
+                            (WATER_20C_M2_S if diffusion is None else diffusion) if moment else 0.0, moment)
     return fit_t1_vfa(
         data, per_volume(series, "flip_deg", math.pi / 180), _single(series, "tr_s", "TR (s)"),
         b1=1.0 if opts["b1"] is None else opts["b1"], method=opts.get("method", "nonlinear"), spoiling=spoiling,

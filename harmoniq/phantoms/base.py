@@ -29,7 +29,8 @@ class Phantom:
     t2prime_s: reversible dephasing time T2' (s, np.inf for none), 1/T2* = 1/T2 + 1/T2';
     offres_hz: chemical-shift frequency offset (Hz, e.g. fat), before any B0 map;
     labels: integer ROI label per voxel (0 = no ROI); rois: label -> ROI;
-    voxel_size_m: (dz, dy, dx) in m; field_t: field strength the values belong to (T).
+    voxel_size_m: (dz, dy, dx) in m; field_t: field strength the values belong to (T);
+    diffusivity_m2_s: isotropic diffusion coefficient (m^2/s) per voxel, None for none.
     """
 
     name: str
@@ -43,6 +44,7 @@ class Phantom:
     rois: dict[int, ROI]
     voxel_size_m: tuple[float, float, float]
     meta: dict = field(default_factory=dict)
+    diffusivity_m2_s: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

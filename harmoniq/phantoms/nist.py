@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 
 from harmoniq.backend import xp_for_device
 from harmoniq.errors import HarmoniqError
@@ -47,6 +48,7 @@ from harmoniq.phantoms.nist_temperature import SOURCE as TEMPERATURE_SOURCE
 from harmoniq.phantoms.rasterize import Scene, build_phantom
 from harmoniq.phantoms.shapes import sphere
 from harmoniq.phantoms.tissues import BACKGROUND, Tissue
+from harmoniq.phantoms.water import water_diffusivity_m2_s
 
 SPHERE_DIAMETER_M = 0.024
 RING_RADIUS_M = 0.060
@@ -180,6 +182,10 @@ def make_nist(
         "reference": SOURCE if (version, temperature_c) == (1, REFERENCE_C) else f"{SOURCE}; {TEMPERATURE_SOURCE}",
         "temperature_c": temperature_c,
         "version": version,
-        "assumptions": "water fill T1 2.5 s, T2 1.5 s, PD 1; sphere PD 1; geometry is harmoniq's",
+        "assumptions": "water fill T1 2.5 s, T2 1.5 s, PD 1; sphere PD 1; geometry is harmoniq's; spheres and "
+                       "fill diffuse as water at the phantom temperature (harmoniq.phantoms.water)",
     }
-    return build_phantom("nist", field_t, scene, grid, supersample, xp_for_device(device), meta)
+    meta["diffusivity_m2_s"] = water_diffusivity_m2_s(temperature_c)
+    phantom = build_phantom("nist", field_t, scene, grid, supersample, xp_for_device(device), meta)
+    phantom.diffusivity_m2_s = np.where(phantom.pd > 0, meta["diffusivity_m2_s"], 0.0)
+    return phantom

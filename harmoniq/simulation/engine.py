@@ -17,6 +17,12 @@ elapsed time and the rotation of every (pulse shape, gradient, frequency offset)
 pulse phase is applied on the fly, so RF spoiling costs nothing extra. Readouts are summed
 over spins by :mod:`harmoniq.simulation.readout`.
 
+Diffusion (3D phantoms with a diffusivity): each update first damps the stored configuration
+orders by the Bloch-Torrey factor of the intervals since the last one
+(:mod:`harmoniq.simulation.diffusion`); a readout then updates first. The gradient played
+during a pulse is left out of the damping (its moment is small next to the spoilers'); 2D
+slab phantoms are simulated without diffusion.
+
 Chunks of whole voxel rows run in worker threads (NumPy releases the GIL in its array
 loops); their signals add up. The same code runs on CuPy arrays.
 """
@@ -32,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from harmoniq.simulation.diffusion import DiffusionState
 from harmoniq.simulation.readout import TimeSegmentation, encode
 from harmoniq.simulation.rotation import RotationTable, rotate_steps, rotation_factors
 from harmoniq.simulation.timeline import Free, Pulse, Readout, significant
@@ -101,6 +108,8 @@ class _ChunkRun:
         self.t_relax = self.t_offres = 0.0
         self.k = np.zeros(3)
         self.b1_weights = None
+        self.diffusion = (None if chunk.diffusivity is None else
+                          DiffusionState(shared.diffusion_line, chunk.diffusivity, xp))
 
     # -- free precession -------------------------------------------------------------------
     def _decay(self, t_relax: float, t_offres: float):
@@ -132,6 +141,8 @@ class _ChunkRun:
         """Apply the accumulated free precession to the stored magnetisation."""
         if self.t_relax == 0 and self.t_offres == 0 and not self.k.any():
             return
+        if self.diffusion is not None:  # on the stored orders, before the pending moment's phase
+            self.mxy, self.mz = self.diffusion.apply(self.mxy, self.mz)
         transverse, longitudinal = self._decay(self.t_relax, self.t_offres)
         self.mxy *= transverse
         phase = self._gradient_phase(self.k)
@@ -144,6 +155,8 @@ class _ChunkRun:
         self.k = np.zeros(3)
 
     def free(self, event: Free):
+        if self.diffusion is not None:
+            self.diffusion.hold(event.duration_s, self.k, *event.moment_integrals())
         self.t_relax += event.duration_s
         self.t_offres += event.duration_s
         self.k = self.k + event.k
@@ -184,6 +197,8 @@ class _ChunkRun:
     def pulse(self, event: Pulse):
         half = 0.5 * event.duration_s
         self.t_relax += half
+        if self.diffusion is not None:  # the pulse's own gradient is left out (module doc)
+            self.diffusion.hold(half, self.k)
         self._update()
         ca2, cb2, cacb, cab, dz = self._rotation(event)
         mxy, mz = self.mxy, self.mz
@@ -199,10 +214,14 @@ class _ChunkRun:
             new *= turn
         self.mxy = new
         self.t_relax += half
+        if self.diffusion is not None:
+            self.diffusion.hold(half, self.k)
 
     # -- ADC -------------------------------------------------------------------------------
     def readout(self, event: Readout):
         xp = self.xp
+        if self.diffusion is not None:  # damping up to the readout's start
+            self._update()
         k_abs = self.k[None, :] + event.k  # moment since the stored magnetisation was last updated
         echo = self.shared.echo_samples[event.index]
         t_echo = float(event.t_s[echo])
@@ -225,6 +244,7 @@ class _Shared:
         summary = spins.summary()
         self.echo_samples = [timeline.echo_sample(i) for i in range(len(timeline.readouts))]
         self.sub = spins.sub
+        self.diffusion_line = spins.diffusion_line
         self.voxel_x, self.voxel_y, self.voxel_z = spins.voxel_x, spins.voxel_y, spins.voxel_z
         self.segmentation = TimeSegmentation(summary["voxel_r2"], summary["voxel_df_hz"])
         self.tables = {}

@@ -40,6 +40,11 @@ cycle, which shows as stripes in gradient-spoiled gradient echoes. The total is 
 ``max_spins`` (run time grows with it); a sequence that needs more gets fewer spins per
 voxel and a warning naming the order up to which spoiling is exact.
 
+Diffusion (3D phantoms) shortens the life of a coherence as well: the pathway that gains
+one lobe dk (rad/m) per interval tau is damped by exp(-D tau dk^2 m^3 / 3) after m intervals
+(:mod:`harmoniq.simulation.diffusion`), so the window is also capped at the m where that
+reaches the tolerance cubed, D the slowest diffusivity of the phantom.
+
 Reversible dephasing (T2') is a Lorentzian distribution of frequencies inside a voxel
 (Yablonskiy and Haacke, MRM 1994;32:749): the K spins of a voxel get the offsets
 tan(pi ((k + 1/2)/K - 1/2)) / (2 pi T2'), k = 0..K-1, in a fixed shuffled order.
@@ -51,11 +56,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
+from harmoniq.simulation.diffusion import DiffusionLine
 from harmoniq.simulation.timeline import Free, Pulse
 
 _SHUFFLE_SEED = 20240901
@@ -98,17 +104,19 @@ class SpoilingDemand:
 
     per_interval: np.ndarray
     window: np.ndarray
+    lobe_cycles_per_m: np.ndarray = field(default_factory=lambda: np.zeros(3))  # signed, the largest interval's
 
 
 def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float | None) -> SpoilingDemand:
     """What the gradients of ``timeline`` ask of the spin grid of ``phantom`` (module doc)."""
-    moments, times = [], []
+    moments, signed, times = [], [], []
     k, t = np.zeros(3), 0.0
     for event in timeline.events:
         if isinstance(event, Free):
             k, t = k + event.k, t + event.duration_s
         elif isinstance(event, Pulse):
             moments.append(np.abs(k))
+            signed.append(k)
             times.append(t + event.shape.center_s)
             k, t = event.k_halves[1].copy(), t + event.duration_s
     dz, dy, dx = phantom.voxel_size_m
@@ -116,8 +124,12 @@ def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float
     if len(times) < 2:
         return SpoilingDemand(np.zeros(3), np.zeros(3))
     cycles = np.array(moments[1:]) * size  # interval i: pulse i -> pulse i + 1
+    axis = int(np.argmax(cycles.max(axis=0)))
+    lobe = np.array(signed[1:])[int(np.argmax(cycles[:, axis]))]
     t2 = phantom.t2_s[(phantom.pd > 0) & np.isfinite(phantom.t2_s)]
     lifetime = math.log(1.0 / tolerance) * (float(t2.max()) if t2.size else 0.0)
+    lifetime = min(lifetime, _diffusion_lifetime(phantom, tolerance, lobe, float(np.median(np.diff(times))))
+                   if slab_thickness_m is None else lifetime)
     starts = np.asarray(times[:-1])
     ends = np.searchsorted(starts, starts + lifetime, side="right")
     gaps = np.flatnonzero(np.diff(times) > lifetime)  # intervals after which no coherence is left
@@ -125,7 +137,31 @@ def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float
                       if gaps.size else ends)
     running = np.vstack([np.zeros(3), np.cumsum(cycles, axis=0)])
     window = (running[ends] - running[np.arange(starts.size)]).max(axis=0)
-    return SpoilingDemand(cycles.max(axis=0), window)
+    return SpoilingDemand(cycles.max(axis=0), window, lobe)
+
+
+def _diffusivity(phantom) -> np.ndarray | None:
+    """The phantom's diffusivity map (m^2/s), checked against its grid; None for none."""
+    d = phantom.diffusivity_m2_s
+    if d is not None and np.shape(d) != phantom.pd.shape:
+        raise HarmoniqError(f"phantom {phantom.name!r}: diffusivity_m2_s has shape {np.shape(d)}; it needs the "
+                            f"grid's shape {phantom.pd.shape} (or None for no diffusion)")
+    return d
+
+
+def _diffusion_lifetime(phantom, tolerance: float, lobe_cycles_per_m: np.ndarray, interval_s: float) -> float:
+    """Time (s) after which diffusion has damped the pathway gaining ``lobe`` every ``interval_s``
+    below ``tolerance`` (module doc); inf without diffusion."""
+    d = _diffusivity(phantom)
+    dk = 2 * math.pi * float(np.linalg.norm(lobe_cycles_per_m))
+    if d is None or dk == 0 or interval_s <= 0:
+        return math.inf
+    d_min = float(np.min(d[phantom.pd > 0], initial=math.inf))
+    if not d_min > 0 or not math.isfinite(d_min):
+        return math.inf
+    # tolerance^3: aliased orders of an RF-spoiled train add up over its pathways; the cube root
+    # makes the margin cheap (measured: 117 and 50 deg within 0.2 % of the EPG at 1 % tolerance)
+    return interval_s * (9 * math.log(1 / tolerance) / (d_min * interval_s * dk**2)) ** (1 / 3)
 
 
 @dataclass
@@ -144,6 +180,7 @@ class SpinChunk:
     weight: np.ndarray  # voxel level: pd * voxel volume (mm^3) / spins per voxel
     voxel_r2: np.ndarray
     voxel_df_hz: np.ndarray
+    diffusivity: np.ndarray | None = None  # per spin (m^2/s); None: no diffusion
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -177,6 +214,7 @@ class SpinModel:
             self.sub = (sz, sy, sx)
             spin_dz = dz / sz
         self.z_m = z_spins
+        self.diffusion_line = None if slabs else _diffusion_line(phantom, self.demand, self.sub, spans)
         self.x_m = _sub_axis(self.voxel_x, dx * spans[0], sx)
         self.y_all = _sub_axis(self.voxel_y, dy * spans[1], sy)
         self.spin_volume_mm3 = spin_dz * dy / sy * dx / sx * 1e9
@@ -230,7 +268,9 @@ class SpinModel:
             r1=spread(1.0 / t1).astype(dtype), r2=spread(1.0 / t2).astype(dtype), df_hz=df.astype(dtype),
             b1=self.scanner.b1_scale(positions).astype(dtype),
             weight=(np.where(empty, 0.0, pd) * self.spin_volume_mm3),
-            voxel_r2=1.0 / t2, voxel_df_hz=self.scanner.b0_hz(voxel_positions) + chem)
+            voxel_r2=1.0 / t2, voxel_df_hz=self.scanner.b0_hz(voxel_positions) + chem,
+            diffusivity=None if self.diffusion_line is None else
+            spread(np.where(empty, 0.0, p.diffusivity_m2_s[:, rows])).astype(dtype))
 
     def summary(self) -> dict:
         """Ranges over all spins of the frequency offset (Hz) and transmit scale, and the voxel
@@ -250,6 +290,19 @@ class SpinModel:
     def position_ranges(self) -> np.ndarray:
         """(3, 2) min/max of spin positions along x, y, z."""
         return np.array([[a.min(), a.max()] for a in (self.x_m, self.y_all, self.z_m)])
+
+
+def _diffusion_line(phantom, demand: SpoilingDemand, sub, spans) -> DiffusionLine | None:
+    """The axis along which a 3D phantom's spins resolve configuration orders, for diffusion
+    (:mod:`harmoniq.simulation.diffusion`); None when the phantom has no diffusivity."""
+    d = _diffusivity(phantom)
+    if d is None or not np.any(d[phantom.pd > 0] > 0):
+        return None
+    axis = int(np.argmax(demand.per_interval))
+    lobe = demand.lobe_cycles_per_m
+    ratio = lobe / lobe[axis] if lobe[axis] != 0 else np.eye(3)[axis]
+    voxel = phantom.voxel_size_m[2 - axis]
+    return DiffusionLine(axis, int(sub[2 - axis]), voxel * spans[axis], ratio)
 
 
 def _sub_axis(centres: np.ndarray, span: float, n: int) -> np.ndarray:

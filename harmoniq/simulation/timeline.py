@@ -23,6 +23,7 @@ conj(signal * exp(i(phase + 2 pi f t))).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,8 +62,20 @@ class RfShape:
 
 @dataclass(frozen=True)
 class Free:
+    """Free precession; ``k_int`` = int_0^T k(t) dt (cycles s/m, (3,)) and ``k2_int`` =
+    int_0^T |k(t)|^2 dt (cycles^2 s/m^2), k(t) the moment since the event's start: what
+    diffusion needs (:mod:`harmoniq.simulation.diffusion`). None: k(t) taken as linear in t."""
+
     duration_s: float
     k: np.ndarray  # (3,) cycles/m
+    k_int: np.ndarray | None = None
+    k2_int: float | None = None
+
+    def moment_integrals(self) -> tuple[np.ndarray, float]:
+        """(k_int, k2_int), the linear-ramp values T k/2 and T |k|^2/3 when not compiled."""
+        if self.k_int is None:
+            return 0.5 * self.duration_s * self.k, self.duration_s * float(self.k @ self.k) / 3
+        return self.k_int, self.k2_int
 
 
 @dataclass(frozen=True)
@@ -237,6 +250,7 @@ def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> 
 
     edges = np.asarray(boundaries)
     k_edges = moment(edges)
+    k_int, k2_int = _moment_integrals(edges, k_edges, axes, delays, moment)
     events: list = []
     position = 0
     for kind in kinds:
@@ -245,7 +259,7 @@ def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> 
             k = k_edges[position + 1] - k_edges[position]
             position += 1
             if kind == "free":
-                _append_free(events, t1 - t0, k)
+                _append_free(events, Free(t1 - t0, k, k_int[position - 1], float(k2_int[position - 1])))
             else:
                 events.append(kind)
         else:
@@ -258,14 +272,37 @@ def compile_sequence(seq, field_t: float, gradient_delays_s=(0.0, 0.0, 0.0)) -> 
                             trajectory=_trajectory(events))
 
 
-def _append_free(events: list, duration: float, k: np.ndarray) -> None:
-    if duration <= _EPS and not np.any(k):
+def _moment_integrals(edges, k_edges, axes, delays, moment):
+    """int k dt and int |k|^2 dt over each interval [edges[i], edges[i+1]], k from the
+    interval's start: 3-point Gauss-Legendre on every piece between gradient breakpoints
+    (k is quadratic there, |k|^2 quartic: exact)."""
+    breaks = np.concatenate([a.t + d for a, d in zip(axes, delays)] + [edges])
+    times = np.unique(np.clip(breaks, edges[0], edges[-1]))
+    a, b = times[:-1], times[1:]
+    owner = np.clip(np.searchsorted(edges, a, side="right") - 1, 0, edges.size - 2)
+    nodes = 0.5 + np.array([-1.0, 0.0, 1.0]) * math.sqrt(3 / 5) / 2
+    weights = np.array([5.0, 8.0, 5.0]) / 18
+    k = moment(a[:, None] + (b - a)[:, None] * nodes[None, :]) - k_edges[owner][:, None, :]  # (P, 3, 3)
+    w = (b - a)[:, None] * weights[None, :]
+    k_int = np.zeros((edges.size - 1, 3))
+    k2_int = np.zeros(edges.size - 1)
+    np.add.at(k_int, owner, np.einsum("pn,pna->pa", w, k))
+    np.add.at(k2_int, owner, np.einsum("pn,pn->p", w, (k**2).sum(axis=2)))
+    return k_int, k2_int
+
+
+def _append_free(events: list, free: Free) -> None:
+    """Append ``free``, merged with a free event just before it (moments integrated through)."""
+    if free.duration_s <= _EPS and not np.any(free.k):
         return
     if events and isinstance(events[-1], Free):
         last = events.pop()
-        events.append(Free(last.duration_s + duration, last.k + k))
-    else:
-        events.append(Free(duration, k))
+        k_int, k2_int = last.moment_integrals()
+        m1, m2 = free.moment_integrals()
+        free = Free(last.duration_s + free.duration_s, last.k + free.k,
+                    k_int + free.duration_s * last.k + m1,
+                    k2_int + free.duration_s * float(last.k @ last.k) + 2 * float(last.k @ m1) + m2)
+    events.append(free)
 
 
 def _pulse(rf, block_start, moment, shapes, ppm_hz, raster_s) -> Pulse:

@@ -115,3 +115,29 @@ def test_spoiling_correction_with_diffusion_through_the_spoiler():
     assert np.all(knows["T1_uncorrected"][0, 0] / t1 - 1 > 0.03)  # diffusion: apparent T1 too high
     assert np.abs(ignores["T1"][0, 0] / t1 - 1).max() > 0.1
     assert knows.info["spoiling_correction"]["assumed_diffusion_m2_s"] == 2e-9
+
+
+def test_spoiler_moment_of_the_shipped_protocol_equals_pypulseq_k_space(tmp_path):
+    """The moment per TR read from the t1-vfa .seq against pypulseq's own gradient waveforms
+    (``Sequence.waveforms_and_times``), integrated here between consecutive excitation centres."""
+    import pypulseq as pp
+
+    from harmoniq.fitting.vfa_spoiling import spoiler_moment_rad_m
+    from harmoniq.protocols import load_protocol
+    from harmoniq.sequences.export import export
+
+    protocol = load_protocol("t1-vfa").with_values(matrix=32, dummy_scans=2)
+    seq_path = next(p for p in export(protocol, tmp_path) if str(p).endswith(".seq"))
+    seq = pp.Sequence()
+    seq.read(str(seq_path))
+    waves, excitations = seq.waveforms_and_times()[:2]
+    centres = np.asarray(excitations[0])[:40]
+    per_axis = []
+    for times, values in (np.asarray(w) for w in waves):  # Hz/m, piecewise linear
+        running = np.concatenate(([0.0], np.cumsum(0.5 * (values[1:] + values[:-1]) * np.diff(times))))
+        per_axis.append(np.diff(np.interp(centres, times, running)))
+    expected = 2 * math.pi * np.median(np.linalg.norm(np.array(per_axis), axis=0))
+    assert spoiler_moment_rad_m(seq_path) == pytest.approx(expected, rel=0.01)
+    # the builder's design: 4 cycles per voxel in x and z plus half the readout in x
+    design = 2 * math.pi * math.hypot(4.5 * 32 / 0.25, 4 / 6e-3)
+    assert spoiler_moment_rad_m(seq_path) == pytest.approx(design, rel=0.05)
