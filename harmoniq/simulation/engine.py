@@ -219,7 +219,6 @@ class _ChunkRun:
 
     # -- ADC -------------------------------------------------------------------------------
     def readout(self, event: Readout):
-        xp = self.xp
         if self.diffusion is not None:  # damping up to the readout's start
             self._update()
         k_abs = self.k[None, :] + event.k  # moment since the stored magnetisation was last updated

@@ -6,7 +6,6 @@ CoV and bias follow from those factors alone.
 """
 
 import numpy as np
-import pytest
 
 from harmoniq.analysis.compare import Measurement, compare
 from harmoniq.analysis.report import summary_lines

@@ -14,9 +14,8 @@ def afi():
 
 
 def _intervals(seq):
-    """Per excitation: RF phase (rad), net x and z gradient areas (1/m) up to the next excitation,
-    and the (LIN, SET) labels of its readout."""
-    phases, moments, labels = [], [], []
+    """Per excitation: RF phase (rad) and net x and z gradient areas (1/m) up to the next excitation."""
+    phases, moments = [], []
     for index in range(1, len(seq.block_events) + 1):
         block = seq.get_block(index)
         if block.rf is not None and getattr(block.rf, "use", "") == "excitation":
