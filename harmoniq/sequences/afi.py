@@ -55,22 +55,14 @@ class ActualFlipAngle(SpoiledGRE):
 
     def _pair(self, seq, phases, line, part, dummy):
         """Append one TR pair on phase-encode line ``line`` (partition ``part``)."""
-        sys, ro = self.sys, self.ro
+        sys = self.sys
         pe_y, pe_z = self.pe_y[line], self.pe_z[part]
         for k, (spoil_gx, rewind_y, rewind_z, spoil_z, fill) in enumerate((
                 (self.spoil_gx, self.rewind_y, self.rewind_z, self.spoil_z, self.tr_fill),
                 (self.spoil2_gx, self.rewind2_y, self.rewind2_z, self.spoil_z2, self.tr2_fill))):
             rf = self._excitation(phases[k])
             seq.add_block(rf, self.gz, ev.trid(2 * k + (2 if dummy else 1)))
-            seq.add_block(self.enc_x, ev.scaled(self.enc_y, pe_y), ev.scaled(self.enc_z, self.reph_area + pe_z))
-            if ev.ns(self.te_fill[0]) >= ev.ns(sys.block_duration_raster) // 2:
-                seq.add_block(ev.delay(self.te_fill[0], sys))
-            if dummy:
-                seq.add_block(ro.gx)
-            else:
-                adc = pp.make_adc(num_samples=self.n, dwell=self.dwell, delay=ro.adc.delay, phase_offset=phases[k],
-                                  system=sys)
-                seq.add_block(ro.gx, adc, *ev.readout_labels(LIN=line, PAR=part, SLC=0, SET=k, ECO=0))
+            self._single_echo_readout(seq, phases[k], line, part, k, dummy)
             seq.add_block(spoil_gx, ev.scaled(rewind_y, -pe_y), ev.scaled(rewind_z, spoil_z - pe_z))
             seq.add_block(ev.delay(fill, sys))
 

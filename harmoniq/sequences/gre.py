@@ -138,6 +138,20 @@ class SpoiledGRE:
         seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
         seq.add_block(ev.delay(self.tr_fill, sys))
 
+    def _single_echo_readout(self, seq, phase, line, part, set_idx, dummy):
+        """Phase/partition encode (with the slab rephaser), the TE fill and one readout at the first
+        echo time: gradient only for a dummy, else an ADC at RF-spoiling phase ``phase`` (rad)."""
+        sys, ro = self.sys, self.ro
+        pe_y, pe_z = self.pe_y[line], self.pe_z[part]
+        seq.add_block(self.enc_x, ev.scaled(self.enc_y, pe_y), ev.scaled(self.enc_z, self.reph_area + pe_z))
+        if ev.ns(self.te_fill[0]) >= ev.ns(sys.block_duration_raster) // 2:
+            seq.add_block(ev.delay(self.te_fill[0], sys))
+        if dummy:
+            seq.add_block(ro.gx)
+        else:
+            adc = pp.make_adc(num_samples=self.n, dwell=self.dwell, delay=ro.adc.delay, phase_offset=phase, system=sys)
+            seq.add_block(ro.gx, adc, *ev.readout_labels(LIN=line, PAR=part, SLC=0, SET=set_idx, ECO=0))
+
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)
         add_preamble(seq, self.sys)

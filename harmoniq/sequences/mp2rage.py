@@ -61,20 +61,13 @@ class Mp2rage(SpoiledGRE):
 
     def _excitation_tr(self, seq, flip_rad, phase, line, part, contrast, dummy):
         """One gradient-echo TR of a block (no TRID: the shot is the segment)."""
-        sys, ro = self.sys, self.ro
+        sys = self.sys
         rf = copy.copy(self.rf)
         rf.signal = self.rf.signal * (flip_rad / self.p.flip_rad[0])
         rf.phase_offset = phase
         seq.add_block(rf, self.gz)
+        self._single_echo_readout(seq, phase, line, part, contrast, dummy)
         pe_y, pe_z = self.pe_y[line], self.pe_z[part]
-        seq.add_block(self.enc_x, ev.scaled(self.enc_y, pe_y), ev.scaled(self.enc_z, self.reph_area + pe_z))
-        if ev.ns(self.te_fill[0]) >= ev.ns(sys.block_duration_raster) // 2:
-            seq.add_block(ev.delay(self.te_fill[0], sys))
-        if dummy:
-            seq.add_block(ro.gx)
-        else:
-            adc = pp.make_adc(num_samples=self.n, dwell=self.dwell, delay=ro.adc.delay, phase_offset=phase, system=sys)
-            seq.add_block(ro.gx, adc, *ev.readout_labels(LIN=line, PAR=part, SLC=0, SET=contrast, ECO=0))
         seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
         seq.add_block(ev.delay(self.tr_fill, sys))
 
