@@ -1,0 +1,120 @@
+"""harmoniq reconstructs raw data that MRzero simulated and wrote with its own ISMRMRD writer.
+
+Each of pypulseq's example sequences (small versions, ``tests/io/pypulseq_examples.py``) is simulated
+with MRzero on an asymmetric disc phantom (one coil), written with ``MRzeroCore``'s ``sig_to_mrd`` and
+reconstructed with ``harmoniq recon FILE.h5 --seq F.seq``. The reference is an independent
+reconstruction of the same signal: pypulseq's ``calculate_kspace`` trajectory and sigpy's adjoint
+NUFFT (Pipe-Menon density weights for radial spokes, none for Cartesian lines), compared in the
+object and against every flip and the transpose. ``sig_to_mrd`` reads the field of view and matrix
+from the .seq file's FOV and RES definitions (1 m and no matrix without them), so they are added
+where the example sequence lacks them. The UTE example is left out: MRzero's signal of its half-pulse
+excitations is zero in every sample on this phantom.
+
+Run in the peer environment: ``PYTHONPATH=. /tmp/bench/bin/python -m pytest -q benchmarks/peers/test_mrzero_raw.py``.
+"""
+
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+mr0 = pytest.importorskip("MRzeroCore")
+torch = pytest.importorskip("torch")
+sigpy = pytest.importorskip("sigpy")
+pp = pytest.importorskip("pypulseq")
+from MRzeroCore.simulation.sig_to_mrd import sig_to_mrd  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "io"))
+import pypulseq_examples as examples  # noqa: E402
+
+N = 32
+FOV_M = {"gre": 256e-3, "epi": 220e-3, "tse": 256e-3, "radial_gre": 260e-3, "gre_label": 224e-3,
+         "haste": 256e-3, "epi_se": 256e-3, "epi_se_rs": 250e-3}
+
+
+def _phantom(n: int) -> np.ndarray:
+    """A disc of radius 0.35 FOV with a bright square off-centre at +x, +y (breaks every mirror)."""
+    x = np.arange(n) - n / 2
+    xx, yy = np.meshgrid(x, x, indexing="ij")
+    pd = (xx**2 + yy**2 < (0.35 * n) ** 2).astype(np.float32)
+    pd[(xx > 0.1 * n) & (xx < 0.25 * n) & (yy > 0.05 * n) & (yy < 0.2 * n)] = 2.0
+    return pd
+
+
+def _simulate(seq_path: Path, pd: np.ndarray, fov: float) -> torch.Tensor:
+    n = pd.shape[0]
+    shape = (n, n, 1)
+    voxel_mm = 1e3 * np.array([fov / n, fov / n, 3e-3])
+    affine = torch.zeros(3, 4)
+    affine[:3, :3] = torch.diag(torch.as_tensor(voxel_mm, dtype=torch.float32))
+    ones = torch.ones(shape)
+    phantom = mr0.VoxelGridPhantom(
+        PD=torch.from_numpy(pd[..., None]), T1=ones, T2=0.1 * ones, T2dash=0.05 * ones, D=torch.zeros(shape),
+        B0=torch.zeros(shape), B1=ones[None], coil_sens=ones[None].to(torch.complex64), affine=affine)
+    data = phantom.build()
+    seq = mr0.Sequence.import_file(str(seq_path))
+    graph = mr0.compute_graph(seq, data, 200, 1e-3)
+    return mr0.execute_graph(graph, seq, data, min_emitted_signal=1e-2, min_latent_signal=1e-2,
+                             print_progress=False)
+
+
+def _reference(seq: "pp.Sequence", signal: np.ndarray, fov: float, n: int, radial: bool) -> np.ndarray:
+    kadc = seq.calculate_kspace()[0]  # (3, samples), 1/m
+    coord = (kadc[:2] * fov).T.astype(np.float32)  # cycles per FOV, (x, y)
+    weights = np.ones(len(coord), np.complex64)
+    if radial:  # Pipe-Menon iteration on a twice oversampled grid
+        for _ in range(20):
+            weights = weights / np.abs(sigpy.nufft(sigpy.nufft_adjoint(weights, coord, oshape=(2 * n, 2 * n)), coord))
+    image = sigpy.nufft_adjoint(signal[:, 0] * weights, coord, oshape=(n, n))
+    return np.abs(image)
+
+
+def _nrmse(a, b, mask):
+    a, b = a[mask], b[mask]
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    return float(np.linalg.norm(a - b))
+
+
+SPIN_ECHO_MATRIX = pytest.mark.xfail(strict=True, reason=(
+    "known defect: the fast spin echo readouts (tse, haste) sample k_x at 0.997/FOV (+-15.45/FOV for 32 "
+    "samples) and sig_to_mrd writes trajectory 'other', so harmoniq takes the non-Cartesian path, whose grid "
+    "2 round(max|k| FOV) = 30 replaces the header's encoded matrix 32: tse 30 x 32, haste 30 x 30 images"))
+
+
+@pytest.mark.parametrize("name", ["gre", "epi", pytest.param("tse", marks=SPIN_ECHO_MATRIX), "radial_gre",
+                                  "gre_label", pytest.param("haste", marks=SPIN_ECHO_MATRIX), "epi_se",
+                                  "epi_se_rs"])
+def test_harmoniq_reconstructs_mrzero_raw(name, work, run_cli):
+    folder = work / name
+    folder.mkdir()
+    seq_path = folder / f"{name}.seq"
+    getattr(examples, name)(seq_path, N)
+    fov = FOV_M[name]
+    seq = pp.Sequence()
+    seq.read(str(seq_path))
+    # sig_to_mrd takes the header's field of view and matrix from the FOV and RES definitions
+    # (1 m x 1 m x 1 m and no matrix without them)
+    if "FOV" not in seq.definitions or "RES" not in seq.definitions:
+        seq.set_definition("FOV", [fov, fov, 3e-3])
+        seq.set_definition("RES", [N, N, 1])
+        seq.write(str(seq_path))
+    pd = _phantom(N)
+    signal = _simulate(seq_path, pd, fov)
+    sig_to_mrd(str(folder / "raw.h5"), signal, seq)
+
+    reference = _reference(seq, signal.detach().cpu().numpy(), fov, N, radial=name == "radial_gre")
+    mask = pd > 0
+    assert _nrmse(reference, pd, mask) < _nrmse(reference, pd[::-1, ::-1], mask), "reference is mirrored"
+
+    run_cli("recon", "raw.h5", "--seq", seq_path.name, "-o", "img.nii.gz", cwd=folder)
+    ours = np.abs(nib.load(folder / "img.nii.gz").get_fdata()).squeeze()
+    assert ours.shape == reference.shape, f"{name}: image {ours.shape}, reference {reference.shape}"
+    error = _nrmse(ours, reference, mask)
+    mirrors = {m: _nrmse(f(ours), reference, mask) for m, f in
+               {"x": lambda a: a[::-1], "y": lambda a: a[:, ::-1], "xy": lambda a: a[::-1, ::-1],
+                "transpose": lambda a: a.T}.items()}
+    print(f"{name}: NRMSE {error:.4f} in the object; flipped {mirrors}")
+    assert error <= 0.05, f"{name}: NRMSE {error:.3f} > 5 % (flipped: {mirrors})"
+    assert all(error < value for value in mirrors.values()), f"{name}: orientation {mirrors}"
