@@ -20,11 +20,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-mr0 = pytest.importorskip("MRzeroCore")
-torch = pytest.importorskip("torch")
-sigpy = pytest.importorskip("sigpy")
-pp = pytest.importorskip("pypulseq")
-from MRzeroCore.simulation.sig_to_mrd import sig_to_mrd  # noqa: E402
+import MRzeroCore as mr0  # the peer environment (benchmarks/peers.sh); an ImportError means the wrong one
+import pypulseq as pp
+import sigpy
+import torch
+from MRzeroCore.simulation.sig_to_mrd import sig_to_mrd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "io"))
 import pypulseq_examples as examples  # noqa: E402
