@@ -1,11 +1,16 @@
 """Simulated scanners: a hardware profile name plus a model of its imperfections.
 
 One TOML file per simulated scanner in ``harmoniq/simulation/scanners/`` (named like the
-hardware profiles of :mod:`harmoniq.scanners`). The files state plausible imperfections
-of each class of system -- B0 shim residual, transmit B1 pattern, receive array, thermal
-noise and its channel correlation, gradient delays -- as models for comparing protocols,
-not as measurements of any vendor's system. Keys carry their units (``_mm``, ``_us``,
-``_hz``); the dataclass holds SI values.
+hardware profiles of :mod:`harmoniq.scanners`). Each file states the imperfections of one
+class of system -- B0 shim residual, transmit B1 pattern, per-exam transmit calibration,
+phantom (room) temperature, receive array, thermal noise and its channel correlation,
+gradient delays -- with the published measurement or the assumption (and the range it
+stands for) beside every number; docs/scanners.md tabulates them. Keys carry their units
+(``_mm``, ``_us``, ``_hz``, ``_degC``); the dataclass holds SI values (temperature in degC).
+
+Each effect has a neutral value that turns it off: ``b0 = B0Model()`` (no offset),
+``b1 = B1Model()`` (flat), ``transmit_calibration = 1.0``, ``phantom_temperature_c = 20.0``
+(the NIST reference table's temperature); use :func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
+from harmoniq.phantoms.nist_temperature import TEMPERATURES_C
 from harmoniq.simulation.coils import LoopArray, loop_sensitivities
 from harmoniq.simulation.fields import B0_TERMS, B0Model, B1Model
 
@@ -28,6 +34,10 @@ except ModuleNotFoundError:  # Python 3.10
 
 NOISE_REFERENCE_BANDWIDTH_HZ = 100e3
 """Receiver bandwidth (1/dwell) at which ``noise_std`` is given."""
+REFERENCE_TEMPERATURE_C = 20.0
+"""Phantom temperature of the NIST reference table (Stupic et al., MRM 2021): the neutral value."""
+TRANSMIT_CALIBRATION_RANGE = (0.5, 1.5)
+"""Accepted per-exam flip-angle scales: a calibration off by more than 50 % is a broken prescan."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,10 @@ class ScannerModel:
     noise: NoiseModel
     gradient_delays_s: tuple[float, float, float]
     raw_data_conjugated: bool
+    transmit_calibration: float = 1.0
+    """Per-exam flip-angle scale left by the prescan's transmitter calibration (1.0: exact)."""
+    phantom_temperature_c: float = REFERENCE_TEMPERATURE_C
+    """Room (phantom) temperature of the site, degC; the NIST phantom is built at it."""
 
     @property
     def larmor_hz(self) -> float:
@@ -87,6 +101,8 @@ class ScannerModel:
             "noise": {"std_at_100khz": self.noise.std, "neighbour_correlation": self.noise.neighbour_correlation,
                       "channel_spread": self.noise.channel_spread},
             "gradient_delay_us": {axis: _file_number(delay * 1e6) for axis, delay in zip("xyz", self.gradient_delays_s)},
+            "exam": {"transmit_calibration": self.transmit_calibration,
+                     "phantom_temperature_degC": self.phantom_temperature_c},
         }
 
     def hardware_profile(self):
@@ -99,7 +115,9 @@ class ScannerModel:
         return self.b0.offset_hz(positions_m)
 
     def b1_scale(self, positions_m: np.ndarray) -> np.ndarray:
-        return self.b1.scale(positions_m)
+        """Played / nominal B1 at ``positions_m``: the coil's pattern times the exam's calibration
+        scale, so every RF pulse of the exam gives flip angle ``transmit_calibration * b1(r) * alpha``."""
+        return self.transmit_calibration * self.b1.scale(positions_m)
 
     def coil_maps(self, positions_m: np.ndarray) -> np.ndarray:
         """Receive sensitivities (channels, ...) at ``positions_m`` (..., 3)."""
@@ -159,6 +177,31 @@ def _get(table: dict, key: str, source: str, section: str = ""):
     return table[key]
 
 
+def _exam_conditions(exam: dict, field_t: float, source: str) -> tuple[float, float]:
+    """(transmit calibration scale, phantom temperature in degC) of the [exam] table. The NIST
+    T1-plate temperature dependence is published at 3 T for 16-26 degC only
+    (:mod:`harmoniq.phantoms.nist_temperature`); other fields keep the 20 degC table."""
+    unknown = sorted(set(exam) - {"transmit_calibration", "phantom_temperature_degC"})
+    if unknown:
+        raise HarmoniqError(f"{source}: [exam] keys {unknown} are not known; valid: transmit_calibration, "
+                            f"phantom_temperature_degC")
+    calibration = float(exam.get("transmit_calibration", 1.0))
+    low, high = TRANSMIT_CALIBRATION_RANGE
+    if not low <= calibration <= high:
+        raise HarmoniqError(f"{source}: [exam] transmit_calibration={calibration:g} is not valid; give a flip-angle "
+                            f"scale in [{low:g}, {high:g}] (1.0: exact calibration)")
+    temperature_c = float(exam.get("phantom_temperature_degC", REFERENCE_TEMPERATURE_C))
+    low, high = TEMPERATURES_C[0], TEMPERATURES_C[-1]
+    if not low <= temperature_c <= high:
+        raise HarmoniqError(f"{source}: [exam] phantom_temperature_degC={temperature_c:g} is not valid; give "
+                            f"{low:g} to {high:g} (the published NIST phantom temperatures)")
+    if abs(field_t - 3.0) > 0.2 and temperature_c != REFERENCE_TEMPERATURE_C:
+        raise HarmoniqError(f"{source}: [exam] phantom_temperature_degC={temperature_c:g} at {field_t:g} T is not "
+                            f"valid: NIST T1 values against temperature are published at 3 T only; give "
+                            f"{REFERENCE_TEMPERATURE_C:g} at {field_t:g} T")
+    return calibration, temperature_c
+
+
 def _from_dict(data: dict, source: str) -> ScannerModel:
     b0 = data.get("b0", {})
     unknown = sorted(set(b0) - {f"{t}_hz" for t in B0_TERMS} - {"reference_radius_mm"})
@@ -175,6 +218,8 @@ def _from_dict(data: dict, source: str) -> ScannerModel:
     correlation = float(_get(noise, "neighbour_correlation", source, "noise"))
     if not 0 <= correlation < 1:
         raise HarmoniqError(f"{source}: [noise] neighbour_correlation={correlation} must be in [0, 1)")
+    field_t = float(_get(data, "field_strength_T", source))
+    calibration, temperature_c = _exam_conditions(data.get("exam", {}), field_t, source)
     vendor = str(_get(data, "vendor", source))
     conjugated = "siemens" in vendor.lower()  # the reader's rule: harmoniq.io.header.is_siemens
     if "raw_data_conjugated" in data and bool(data["raw_data_conjugated"]) != conjugated:
@@ -186,7 +231,7 @@ def _from_dict(data: dict, source: str) -> ScannerModel:
         profile=str(data.get("profile", data["name"])),
         vendor=vendor,
         model=str(_get(data, "model", source)),
-        field_t=float(_get(data, "field_strength_T", source)),
+        field_t=field_t,
         description=str(data.get("description", "")),
         b0=B0Model({t: float(b0[f"{t}_hz"]) for t in B0_TERMS if f"{t}_hz" in b0},
                    float(b0.get("reference_radius_mm", 100.0)) * 1e-3),
@@ -203,4 +248,6 @@ def _from_dict(data: dict, source: str) -> ScannerModel:
                          channel_spread=float(noise.get("channel_spread", 0.0))),
         gradient_delays_s=tuple(float(delays.get(a, 0.0)) * 1e-6 for a in "xyz"),
         raw_data_conjugated=conjugated,
+        transmit_calibration=calibration,
+        phantom_temperature_c=temperature_c,
     )

@@ -110,7 +110,9 @@ def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescri
                      fov_m: float | None = None, **options):
     """Phantom ``name`` on a ``matrix`` grid for ``scanner``'s field, 2D or 3D like ``seq``;
     3D whenever the prescription tilts the slice away from z. fov_m: the protocol's field of
-    view (m; None: the phantom's own); options: phantom options (e.g. the NIST ``plate``)."""
+    view (m; None: the phantom's own); options: phantom options (e.g. the NIST ``plate``). The NIST
+    phantom lies at the scanner's site temperature (``scanner.phantom_temperature_c``) unless
+    ``options`` give ``temperature_c``."""
     from harmoniq.phantoms import make_phantom
 
     ndim = 3 if not prescription.keeps_slice_axis() else sequence_ndim(seq, scanner.field_t)
@@ -122,6 +124,8 @@ def make_phantom_for(name: str, seq, scanner: ScannerModel, matrix: int, prescri
         # the image grid of a 3D slab: partitions across the slab, so ROIs and maps align
         partitions, slab_m = int(np.ravel(definitions["Matrix"])[2]), float(np.ravel(definitions["FOV"])[2])
         matrix, fov_m = (partitions, matrix, matrix), (slab_m, fov_m, fov_m)
+    if name == "nist":
+        options = {"temperature_c": scanner.phantom_temperature_c, **options}
     return make_phantom(name, matrix=matrix, field_t=scanner.field_t, ndim=ndim, fov_m=fov_m, **options)
 
 
