@@ -21,7 +21,7 @@ def test_six_models_named_like_the_profiles_state_they_are_models():
     assert list_scanner_models() == sorted(PROFILES + ["ideal-3t"])  # ideal-3t: tests/physics/test_ideal_scanner.py
     for name in PROFILES:
         text = (_models_folder() / f"{name}.toml").read_text()
-        assert "NOT measurements" in text
+        assert "not measurements of one installed scanner" in text  # sources per number: test_scanner_models_sources
         model = load_scanner_model(name)
         assert model.profile == name and model.field_t == (3.0 if name.endswith("3t") else 1.5)
 
