@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from harmoniq.errors import HarmoniqError
-from harmoniq.phantoms.nist_temperature import TEMPERATURES_C
+from harmoniq.phantoms.nist_temperature import REFERENCE_C, TEMPERATURES_C
 from harmoniq.simulation.coils import LoopArray, loop_sensitivities
 from harmoniq.simulation.fields import B0_TERMS, B0Model, B1Model
 
@@ -34,8 +34,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 NOISE_REFERENCE_BANDWIDTH_HZ = 100e3
 """Receiver bandwidth (1/dwell) at which ``noise_std`` is given."""
-REFERENCE_TEMPERATURE_C = 20.0
-"""Phantom temperature of the NIST reference table (Stupic et al., MRM 2021): the neutral value."""
 TRANSMIT_CALIBRATION_RANGE = (0.5, 1.5)
 """Accepted per-exam flip-angle scales: a calibration off by more than 50 % is a broken prescan."""
 
@@ -74,8 +72,9 @@ class ScannerModel:
     raw_data_conjugated: bool
     transmit_calibration: float = 1.0
     """Per-exam flip-angle scale left by the prescan's transmitter calibration (1.0: exact)."""
-    phantom_temperature_c: float = REFERENCE_TEMPERATURE_C
-    """Room (phantom) temperature of the site, degC; the NIST phantom is built at it."""
+    phantom_temperature_c: float = REFERENCE_C
+    """Room (phantom) temperature of the site, degC; the NIST phantom is built at it (neutral:
+    20 degC, the temperature of the NIST reference table, Stupic et al., MRM 2021)."""
 
     @property
     def larmor_hz(self) -> float:
@@ -190,15 +189,15 @@ def _exam_conditions(exam: dict, field_t: float, source: str) -> tuple[float, fl
     if not low <= calibration <= high:
         raise HarmoniqError(f"{source}: [exam] transmit_calibration={calibration:g} is not valid; give a flip-angle "
                             f"scale in [{low:g}, {high:g}] (1.0: exact calibration)")
-    temperature_c = float(exam.get("phantom_temperature_degC", REFERENCE_TEMPERATURE_C))
+    temperature_c = float(exam.get("phantom_temperature_degC", REFERENCE_C))
     low, high = TEMPERATURES_C[0], TEMPERATURES_C[-1]
     if not low <= temperature_c <= high:
         raise HarmoniqError(f"{source}: [exam] phantom_temperature_degC={temperature_c:g} is not valid; give "
                             f"{low:g} to {high:g} (the published NIST phantom temperatures)")
-    if abs(field_t - 3.0) > 0.2 and temperature_c != REFERENCE_TEMPERATURE_C:
+    if not math.isclose(field_t, 3.0) and not math.isclose(temperature_c, REFERENCE_C):
         raise HarmoniqError(f"{source}: [exam] phantom_temperature_degC={temperature_c:g} at {field_t:g} T is not "
                             f"valid: NIST T1 values against temperature are published at 3 T only; give "
-                            f"{REFERENCE_TEMPERATURE_C:g} at {field_t:g} T")
+                            f"{REFERENCE_C:g} at {field_t:g} T")
     return calibration, temperature_c
 
 
