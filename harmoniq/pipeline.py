@@ -264,7 +264,7 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
         return [raw_path]
 
     inputs = {"seq_sha256": sha256_file(seq_path), "phantom": phantom, "scanner": scanner, "seed": seed, "noise": noise,
-              "matrix": protocol.parameters.matrix}
+              "matrix": protocol.parameters.matrix, "scanner_model": model.to_dict()}  # an edited model file reruns
     _, done = _stage(folder, "simulate", inputs, compute, progress)
     return raw_path, ph, done
 
