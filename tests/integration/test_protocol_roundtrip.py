@@ -139,18 +139,8 @@ def roundtrip(name: str, matrix: int, folder: Path, scanner_file: Path):
     return images, sidecar, expected, phantom, protocol
 
 
-# Known defect, tracked (strict: the test fails once it passes again): since the harmonized slew
-# rate is derated to 80 T/m/s for GE nerve stimulation, gre-demo's image differs from the expected
-# one by NRMSE 0.10 (was < 0.05); the error varies along ky, the k-space positions are exact
-# (pypulseq's calculate_kspace) and more spins do not change it. Cause not found yet.
-KNOWN_DEFECTS = {"gre-demo": "NRMSE 0.10 after the 80 T/m/s slew derating; cause under investigation"}
-
-
 def _case(name):
-    marks = [pytest.mark.slow] if name in SLOW else []
-    if name in KNOWN_DEFECTS:
-        marks.append(pytest.mark.xfail(reason=KNOWN_DEFECTS[name], strict=True))
-    return pytest.param(name, marks=marks, id=name)
+    return pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [], id=name)
 
 
 @pytest.mark.filterwarnings("error:spin sampling")
