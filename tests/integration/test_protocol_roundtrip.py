@@ -139,21 +139,8 @@ def roundtrip(name: str, matrix: int, folder: Path, scanner_file: Path):
     return images, sidecar, expected, phantom, protocol
 
 
-# Known defect, tracked (strict: the test fails once it passes again). Cause found: with one spin per
-# voxel in-plane, gre-demo's residual x moment of 4.547 cycles per voxel per TR (half readout, its
-# ramps, longer since the 80 T/m/s derating, and the 4-cycle spoiler) folds the second-order echo
-# pathway (9.094 cycles) back to 0.094 cycles, a ghost next to the echo whose phase RF spoiling changes
-# line by line; a continuous voxel dephases it. Three spins over one period of that moment cancel
-# orders 1 and 2 (NRMSE 0.102 -> 0.0032), but triple the in-plane spins of every 2D simulation
-# (gre-demo 3.1 -> 16 s), so the spin rule change waits for its cost against the simulator's speed target.
-KNOWN_DEFECTS = {"gre-demo": "in-plane spin aliasing of the 2nd-order pathway (4.547 cycles/voxel/TR): NRMSE 0.10"}
-
-
 def _case(name):
-    marks = [pytest.mark.slow] if name in SLOW else []
-    if name in KNOWN_DEFECTS:
-        marks.append(pytest.mark.xfail(reason=KNOWN_DEFECTS[name], strict=True))
-    return pytest.param(name, marks=marks, id=name)
+    return pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [], id=name)
 
 
 @pytest.mark.filterwarnings("error:spin sampling")
