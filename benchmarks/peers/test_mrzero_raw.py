@@ -77,15 +77,7 @@ def _nrmse(a, b, mask):
     return float(np.linalg.norm(a - b))
 
 
-SPIN_ECHO_MATRIX = pytest.mark.xfail(strict=True, reason=(
-    "known defect: the fast spin echo readouts (tse, haste) sample k_x at 0.997/FOV (+-15.45/FOV for 32 "
-    "samples) and sig_to_mrd writes trajectory 'other', so harmoniq takes the non-Cartesian path, whose grid "
-    "2 round(max|k| FOV) = 30 replaces the header's encoded matrix 32: tse 30 x 32, haste 30 x 30 images"))
-
-
-@pytest.mark.parametrize("name", ["gre", "epi", pytest.param("tse", marks=SPIN_ECHO_MATRIX), "radial_gre",
-                                  "gre_label", pytest.param("haste", marks=SPIN_ECHO_MATRIX), "epi_se",
-                                  "epi_se_rs"])
+@pytest.mark.parametrize("name", ["gre", "epi", "tse", "radial_gre", "gre_label", "haste", "epi_se", "epi_se_rs"])
 def test_harmoniq_reconstructs_mrzero_raw(name, work, run_cli):
     folder = work / name
     folder.mkdir()
