@@ -4,7 +4,8 @@ Each of pypulseq's twelve example sequences (small versions, ``tests/io/pypulseq
 with MRzero on an asymmetric disc phantom (a ball for the 3D mprage; one coil), written with ``MRzeroCore``'s ``sig_to_mrd`` and
 reconstructed with ``harmoniq recon FILE.h5 --seq F.seq``. The reference is an independent
 reconstruction of the same signal: pypulseq's ``calculate_kspace`` trajectory and sigpy's adjoint
-NUFFT (the analytic area of each sample on its spoke for radial readouts, none for Cartesian lines),
+NUFFT (the analytic area of each sample on its spoke for radial readouts, the sample spacing of
+ramp-sampled lines, none for Cartesian lines),
 compared in the object and against every flip and the transpose. ``sig_to_mrd`` reads the field of
 view and matrix from the .seq file's FOV and RES definitions (1 m and no matrix without them), so
 they are added where the example sequence lacks them.
@@ -38,7 +39,7 @@ from MRzeroCore.simulation.sig_to_mrd import sig_to_mrd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "io"))
 import pypulseq_examples as examples  # noqa: E402
-from test_pypulseq_examples import radial_weights  # noqa: E402
+from test_pypulseq_examples import radial_weights, ramp_weights  # noqa: E402
 
 N = 32
 FOV_M = {"gre": 256e-3, "epi": 220e-3, "tse": 256e-3, "radial_gre": 260e-3, "gre_label": 224e-3,
@@ -52,7 +53,10 @@ IMAGES = {"epi_label": (range(3, 3 + N), range(6 + N, 6 + 2 * N)), "t1_mprage_2d
 """ADC events of each image where there are several: epi_label's two slices after three navigator
 readouts each, t1_mprage_2d's two slices."""
 THICKNESS_M = {"ute": 3e-5}
-RADIAL = ("radial_gre", "ute")
+WEIGHTS = {"radial_gre": radial_weights, "ute": radial_weights,
+           "epi_se_rs": lambda k: ramp_weights(k[..., ::-1])}  # ramp_weights takes (y, x) coordinates
+"""Density weights of the reference (tests/io/test_pypulseq_examples.py): the analytic area of each
+sample on its radial spoke, the sample spacing of ramp-sampled lines; none for Cartesian lines."""
 NAMES = ["gre", "epi", "tse", "radial_gre", "gre_label", "haste", "epi_se", "epi_se_rs", "ute", "epi_label",
          "mprage", "t1_mprage_2d"]
 
@@ -94,7 +98,7 @@ def _simulate(seq_path: Path, pd: np.ndarray, fov: np.ndarray) -> torch.Tensor:
                              print_progress=False)
 
 
-def _references(seq: "pp.Sequence", signal: np.ndarray, fov: np.ndarray, matrix, groups, radial: bool) -> list:
+def _references(seq: "pp.Sequence", signal: np.ndarray, fov: np.ndarray, matrix, groups, weights) -> list:
     """|adjoint NUFFT| (x, y[, z]) of each group of ADC events, at pypulseq's trajectory."""
     ndim = 3 if matrix[2] > 1 else 2
     kadc = seq.calculate_kspace()[0]  # (3, samples), 1/m
@@ -104,9 +108,8 @@ def _references(seq: "pp.Sequence", signal: np.ndarray, fov: np.ndarray, matrix,
     images = []
     for group in groups:
         k, values = np.stack([coord[i] for i in group]), np.stack([samples[i] for i in group])
-        # radial: the area each sample covers on its spoke (analytic, tests/io/test_pypulseq_examples.py)
-        weights = radial_weights(k) if radial else 1.0
-        images.append(np.abs(sigpy.nufft_adjoint(values * weights, k, oshape=tuple(matrix[:ndim]))))
+        density = 1.0 if weights is None else weights(k)
+        images.append(np.abs(sigpy.nufft_adjoint(values * density, k, oshape=tuple(matrix[:ndim]))))
     return images
 
 
@@ -145,7 +148,7 @@ def test_harmoniq_reconstructs_mrzero_raw(name, work, run_cli):
     signal = _simulate(seq_path, pd, fov)
     sig_to_mrd(str(folder / "raw.h5"), signal, seq)
     groups = IMAGES.get(name, (range(sum(1 for events in seq.block_events.values() if events[5])),))
-    references = _references(seq, signal.detach().cpu().numpy(), fov, matrix, groups, name in RADIAL)
+    references = _references(seq, signal.detach().cpu().numpy(), fov, matrix, groups, WEIGHTS.get(name))
     truth = pd if matrix[2] > 1 else pd[..., 0]
     mask = truth > 0
     for reference in references:
