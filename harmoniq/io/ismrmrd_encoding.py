@@ -75,6 +75,14 @@ def trajectory_fov_m(k_list) -> np.ndarray:
     return fov
 
 
+def reach_matrix(k_list, fov_m) -> np.ndarray:
+    """(x, y, z) image matrix a non-Cartesian trajectory reaches on the field of view ``fov_m``
+    (m): the even 2 round(max |k| FOV) along each axis where k reaches beyond half a cycle per
+    FOV, 1 elsewhere (readout oversampling and ramp samples add samples, not matrix)."""
+    reach = np.abs(np.concatenate(list(k_list))).max(axis=0) * np.asarray(fov_m, dtype=float)
+    return np.array([max(2, 2 * int(round(r))) if r > 0.5 else 1 for r in reach], dtype=np.int64)
+
+
 def grid_size(lowest: int, highest: int) -> int:
     """Matrix n of a phase-encoding axis whose lines run from ``lowest`` to ``highest`` (k in
     units of 1/FOV): 1 for a single line, else the even n whose grid -n/2 .. n/2 - 1 holds them,

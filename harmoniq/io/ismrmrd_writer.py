@@ -25,7 +25,7 @@ import ismrmrd
 import numpy as np
 
 from harmoniq.atomic import STAGE_KEY, output_files
-from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, grid_size,
+from harmoniq.io.ismrmrd_encoding import (build_header, centre_sample, counters, echo_k, grid_size, reach_matrix,
                                            trajectory_fov_m, trajectory_kind)
 from harmoniq.io.raw_formats import mrd2_bytes
 from harmoniq.simulation.prescription import excited_slices, slice_numbers
@@ -44,7 +44,8 @@ def geometry(raw) -> dict:
     trajectory, from its k steps and extent (:func:`trajectory_fov_m`: FOV = 1 / dk, matrix
     :func:`grid_size` of the k / dk range along phase axes) and, for 2D, the excited slice
     thickness (:func:`~harmoniq.simulation.prescription.excited_slices`), else from the phantom;
-    the readout matrix is the sample count."""
+    the readout matrix is the sample count, except for a non-Cartesian trajectory, whose matrix is
+    the one its samples reach (:func:`reach_matrix`) along the axes where k varies."""
     d = raw.definitions
     n_samples = max((s.shape[1] for s in raw.signals), default=1)
     trajectory = raw.nominal_trajectory
@@ -60,7 +61,10 @@ def geometry(raw) -> dict:
         matrix = np.ravel(d["Matrix"]).astype(int)
     else:
         matrix = np.array([n_samples, raw.phantom_shape[1], raw.phantom_shape[0]])
-        if np.isfinite(inferred).any():
+        if trajectory and trajectory_kind(trajectory) != "cartesian":
+            reached = reach_matrix(trajectory, fov)
+            matrix = np.where(reached > 1, reached, matrix)
+        elif np.isfinite(inferred).any():
             echoes = np.array([echo_k(k) for k in trajectory])
             for axis in (1, 2):
                 if np.isfinite(inferred[axis]):

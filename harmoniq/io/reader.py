@@ -33,7 +33,7 @@ from harmoniq.io import flags as acq_flags
 from harmoniq.io.epi_ghost import correct_reversed, navigator_phase
 from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader, parse_header
-from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes
+from harmoniq.io.ismrmrd_encoding import ECHO_TOLERANCE, phase_axes, reach_matrix
 from harmoniq.io.kspace import KSpace
 from harmoniq.io.raw_formats import detect_format, read_mrd2, read_stream, read_twix
 from harmoniq.io.noise import noise_covariance, prewhiten, whitening_matrix
@@ -242,16 +242,21 @@ def _seq_timing(header: AcquisitionHeader, readouts) -> AcquisitionHeader:
     return replace(header, te_s=header.te_s or te, tr_s=header.tr_s or tr, flip_deg=header.flip_deg or flip)
 
 
-def _trajectory_matrix(header: AcquisitionHeader, readouts, k_per_m: list) -> AcquisitionHeader:
+def _trajectory_matrix(header: AcquisitionHeader, readouts, k_per_m: list, source: Path) -> AcquisitionHeader:
     """``header`` with the recon grid of a non-Cartesian trajectory: the ``.seq`` file's FOV
-    (else the header's recon FOV) and, along each axis where k varies, the even matrix
-    2 round(max |k| FOV) that the samples reach (readout oversampling and ramp samples add
-    samples, not matrix); encoded space alike."""
+    (else the header's recon FOV) and the header's recon matrix (the image grid; the encoded
+    one may count oversampled readout samples) along the axes where it has more than one cell;
+    along the others, the matrix the samples reach (:func:`reach_matrix`). One warning line
+    when the trajectory reaches another matrix than the header's; encoded space alike."""
     fov = np.asarray(readouts.fov_m if readouts.fov_m is not None else header.recon_fov_m, dtype=float)
-    reach = np.abs(np.concatenate(k_per_m)).max(axis=0) * fov
-    matrix = [max(2, 2 * int(round(r))) if r > 0.5 else 1 for r in reach]
-    matrix[2] = matrix[2] if matrix[2] > 1 else header.recon_matrix[2]
-    return replace(header, encoded_matrix=tuple(matrix), recon_matrix=tuple(matrix),
+    reached = reach_matrix(k_per_m, fov)
+    given = np.asarray(header.recon_matrix, dtype=np.int64)
+    matrix = np.where(given > 1, given, reached)
+    if (reached > 1).any() and not np.array_equal(matrix[reached > 1], reached[reached > 1]):
+        warnings.warn(f"{source}: the header's recon matrix {' x '.join(map(str, given))} is used; the .seq "
+                      f"trajectory reaches {' x '.join(map(str, reached))} (2 max|k| FOV)", stacklevel=3)
+    matrix = tuple(int(n) for n in matrix)
+    return replace(header, encoded_matrix=matrix, recon_matrix=matrix,
                    encoded_fov_m=tuple(float(f) for f in fov), recon_fov_m=tuple(float(f) for f in fov))
 
 
@@ -434,7 +439,7 @@ def read_ismrmrd(path: str | Path, group: str = "dataset", *, seq: str | Path | 
         imaging = np.flatnonzero(is_imaging)
         k_per_m = [readouts.k_per_m[i] for i in adc[usable][imaging]]
         if readouts is not None:
-            header = _trajectory_matrix(header, readouts, k_per_m)
+            header = _trajectory_matrix(header, readouts, k_per_m, path)
         data, k_sorted, mask = _sort_along_trajectory(heads[imaging], samples[imaging], k_per_m, header, n_coils,
                                                       whiten, path)
         positions, (read_dir, phase_dir, slice_dir) = _geometry(heads, data.shape[4])

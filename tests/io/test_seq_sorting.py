@@ -247,6 +247,30 @@ def test_off_grid_kspace_goes_to_nufft_and_is_recorded(tmp_path):
     assert nrmse(image, truth) < 0.02  # measured 0.007
 
 
+def test_non_cartesian_grid_is_the_headers_recon_matrix(tmp_path):
+    """Readouts of 28 samples (k_x reaching 14.5/FOV) on a header whose recon matrix is 32 x 32: the
+    image grid is the header's, with one warning line naming the matrix the trajectory reaches."""
+    n, samples, fov = 32, 28, 0.2
+    seq_path = _line_gre(tmp_path / "short.seq", samples, np.arange(-n // 2, n // 2) + 0.5, fov)  # off-grid ky
+    adc = read_seq_readouts(seq_path)
+    images = _coil_images(n, np.ones(1))[0]
+    coord = (np.stack(adc.k_per_m)[..., 1::-1] * fov).astype(np.float32)  # (readout, sample, (ky, kx))
+    data = sigpy.nufft(images, coord)  # (coil, readout, sample)
+    raw = _write_raw(tmp_path / "short.h5", list(np.moveaxis(data, 1, 0)), _header(samples, n, fov, 1, False))
+    with pytest.warns(UserWarning) as caught:
+        kspace = read_ismrmrd(raw, seq=seq_path)
+    assert [str(w.message) for w in caught] == [f"{raw}: the header's recon matrix 32 x 32 x 1 is used; the .seq "
+                                                "trajectory reaches 28 x 32 x 1 (2 max|k| FOV)"]
+    assert kspace.grid_shape == (1, n, n) and kspace.voxel_size_m[1:] == pytest.approx((fov / n, fov / n))
+    output = tmp_path / "short.nii.gz"
+    result = CliRunner().invoke(main, ["recon", str(raw), "--seq", str(seq_path), "-o", str(output), "--complex",
+                                       "--combination", "rss"])
+    assert result.exit_code == 0, result.output
+    image = np.abs(np.asarray(nib.load(output).dataobj).T[0])  # (y, x)
+    reference = np.sqrt(np.sum(np.abs(sigpy.nufft_adjoint(data, coord, oshape=(2, n, n))) ** 2, axis=0))
+    assert nrmse(image, reference) < 0.03  # measured 0.016 (density weights differ)
+
+
 def test_unreadable_seq_file(built, tmp_path):
     bad = tmp_path / "notes.seq"
     bad.write_text("[VERSION]\nmajor 1\n[BLOCKS]\n1 1 2\n")
