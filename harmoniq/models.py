@@ -144,8 +144,9 @@ NO_MODEL_SUFFIX = "T1w"
 """BIDS suffix of the images of a protocol without a model (the spoiled-GRE demonstration)."""
 
 # BIDS specification 1.10, appendix "File collections" (qMRI): the entity indexing each file of a
-# collection and the sidecar key that holds its scalar value there.
-VOLUME_ENTITIES = {"InversionTime": "inv", "EchoTime": "echo", "FlipAngle": "flip"}
+# collection and the sidecar key that holds its scalar value there; TB1AFI's two files carry
+# their index in the acq label (acq-tr1..., acq-tr2..., harmoniq.bids.layout.ACQ_INDEX).
+VOLUME_ENTITIES = {"InversionTime": "inv", "EchoTime": "echo", "FlipAngle": "flip", "RepetitionTimeExcitation": "tr"}
 # BIDS specification 1.10, "Magnetic Resonance Imaging > Fieldmap data" and the qMRI appendix:
 # suffixes that live in the fmap/ datatype folder (every other suffix here is anat/).
 FMAP_SUFFIXES = ("TB1DAM", "TB1EPI", "TB1AFI", "TB1TFL", "TB1RFM", "TB1SRGE", "TB1map", "RB1COR", "RB1map")

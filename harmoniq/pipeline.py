@@ -40,7 +40,7 @@ from harmoniq.provenance import sha256_file
 
 #: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
 PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
-                        "dam": "Double-angle spin echo"}
+                        "dam": "Double-angle spin echo", "afi": "Actual flip-angle imaging (dual-TR spoiled gradient echo)"}
 
 
 @dataclass
@@ -194,8 +194,11 @@ def run(
         from harmoniq.atomic import sidecar_of
         from harmoniq.io.nifti import write_collection
 
+        from harmoniq.fitting.bids_methods import acquisition_keys
+
+        keys = {**extra, **acquisition_keys(protocol.model, inputs.get("seq"))}
         images = write_collection(series, acquisition.raw_folder(datatype(suffix)), acquisition.prefix, suffix,
-                                  entity, inputs=inputs, extra=extra, force=force)
+                                  entity, inputs=inputs, extra=keys, force=force)
         return [*images, *map(sidecar_of, images)]
 
     phantom_obj = seq_path = raw_path = None

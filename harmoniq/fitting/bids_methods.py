@@ -54,6 +54,15 @@ def afi_repetition_times(seq_path) -> tuple[float, float]:
     return float(gaps[0]), float(gaps[1])
 
 
+def acquisition_keys(model: str, seq_path) -> dict:
+    """Sidecar keys, one value per volume, that the fit of ``model`` needs beyond the reconstruction's
+    header, measured from the .seq it ran (``seq_path``; none without one): AFI's
+    ``RepetitionTimeExcitation`` (TR1, TR2)."""
+    if seq_path is None or model != "b1-afi":
+        return {}
+    return {"RepetitionTimeExcitation": list(afi_repetition_times(seq_path))}
+
+
 def run_afi(series, data, opts):
     from harmoniq.fitting.afi import fit_b1_afi
 
