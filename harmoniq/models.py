@@ -50,7 +50,12 @@ class QuantitativeModel:
 
     @property
     def volume_entity(self) -> str:
-        """The BIDS entity that indexes the files of the collection (``inv``, ``echo``, ``flip``)."""
+        """The BIDS entity that indexes the files of the collection (``inv``, ``echo``, ``flip``, ``tr``)."""
+        if self.per_volume_key not in VOLUME_ENTITIES:
+            from harmoniq.errors import HarmoniqError
+
+            raise HarmoniqError(f"model {self.name}: BIDS has no file collection indexed by {self.per_volume_key}, so "
+                                f"a run cannot write its images; fit them with `harmoniq fit {self.name}`")
         return VOLUME_ENTITIES[self.per_volume_key]
 
     def fit_function(self):
@@ -130,6 +135,8 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
             FitOption("b1_peak_t", float, 1e-5, "Nominal peak amplitude (T) of the off-resonant Fermi pulse."),
             FitOption("duration_s", float, 6e-3, "Fermi pulse duration (s)."),
             FitOption("transition_s", float, 0.16e-3, "Fermi pulse transition width (s)."),
+            FitOption("seq", str, None, "The protocol's .seq file: the pulse, its peak and offsets as it plays them "
+                                        "(instead of the Fermi options and BlochSiegertOffset)."),
         )),
     QuantitativeModel(
         "t1-molli", "MOLLI-style Look-Locker T1, three-parameter fit with the Look-Locker correction (InversionTime "

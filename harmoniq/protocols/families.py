@@ -60,7 +60,7 @@ DAM = tuple(dataclasses.replace(p, default=_DAM_DEFAULTS.get(p.name, p.default))
 
 # actual flip-angle imaging: the spoiled GRE's parameters (tr_ms is TR1) and TR2 / TR1
 # AFI's strong spoiling (Yarnykh, MRM 2010;63:1610: 450 mT ms/m after TR1) is about 70 cycles across a 3.9 mm voxel
-AFI = tuple(dataclasses.replace(p, high=128.0) if p.name == "spoiler_cycles" else p for p in GRE) + (
+AFI = tuple(dataclasses.replace(p, high=512.0) if p.name == "spoiler_cycles" else p for p in GRE) + (
     Param("tr_ratio", "float", 5.0, "AFI: TR2 / TR1 (Yarnykh, MRM 2007: 5)", 2.0, 20.0),)
 
 # MP2RAGE: the spoiled GRE's parameters, tr_ms the shot (TR_MP2RAGE), the GRE TR its echo spacing
