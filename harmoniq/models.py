@@ -50,7 +50,12 @@ class QuantitativeModel:
 
     @property
     def volume_entity(self) -> str:
-        """The BIDS entity that indexes the files of the collection (``inv``, ``echo``, ``flip``)."""
+        """The BIDS entity that indexes the files of the collection (``inv``, ``echo``, ``flip``, ``tr``)."""
+        if self.per_volume_key not in VOLUME_ENTITIES:
+            from harmoniq.errors import HarmoniqError
+
+            raise HarmoniqError(f"model {self.name}: BIDS has no file collection indexed by {self.per_volume_key}, so "
+                                f"a run cannot write its images; fit them with `harmoniq fit {self.name}`")
         return VOLUME_ENTITIES[self.per_volume_key]
 
     def fit_function(self):
@@ -130,6 +135,8 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
             FitOption("b1_peak_t", float, 1e-5, "Nominal peak amplitude (T) of the off-resonant Fermi pulse."),
             FitOption("duration_s", float, 6e-3, "Fermi pulse duration (s)."),
             FitOption("transition_s", float, 0.16e-3, "Fermi pulse transition width (s)."),
+            FitOption("seq", str, None, "The protocol's .seq file: the pulse, its peak and offsets as it plays them "
+                                        "(instead of the Fermi options and BlochSiegertOffset)."),
         )),
     QuantitativeModel(
         "t1-molli", "MOLLI-style Look-Locker T1, three-parameter fit with the Look-Locker correction (InversionTime "
@@ -144,8 +151,9 @@ NO_MODEL_SUFFIX = "T1w"
 """BIDS suffix of the images of a protocol without a model (the spoiled-GRE demonstration)."""
 
 # BIDS specification 1.10, appendix "File collections" (qMRI): the entity indexing each file of a
-# collection and the sidecar key that holds its scalar value there.
-VOLUME_ENTITIES = {"InversionTime": "inv", "EchoTime": "echo", "FlipAngle": "flip"}
+# collection and the sidecar key that holds its scalar value there; TB1AFI's two files carry
+# their index in the acq label (acq-tr1..., acq-tr2..., harmoniq.bids.layout.ACQ_INDEX).
+VOLUME_ENTITIES = {"InversionTime": "inv", "EchoTime": "echo", "FlipAngle": "flip", "RepetitionTimeExcitation": "tr"}
 # BIDS specification 1.10, "Magnetic Resonance Imaging > Fieldmap data" and the qMRI appendix:
 # suffixes that live in the fmap/ datatype folder (every other suffix here is anat/).
 FMAP_SUFFIXES = ("TB1DAM", "TB1EPI", "TB1AFI", "TB1TFL", "TB1RFM", "TB1SRGE", "TB1map", "RB1COR", "RB1map")

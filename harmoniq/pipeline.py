@@ -40,7 +40,7 @@ from harmoniq.provenance import sha256_file
 
 #: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
 PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
-                        "dam": "Double-angle spin echo"}
+                        "dam": "Double-angle spin echo", "afi": "Actual flip-angle imaging (dual-TR spoiled gradient echo)"}
 
 
 @dataclass
@@ -194,8 +194,11 @@ def run(
         from harmoniq.atomic import sidecar_of
         from harmoniq.io.nifti import write_collection
 
+        from harmoniq.fitting.bids_methods import acquisition_keys
+
+        keys = {**extra, **acquisition_keys(protocol.model, inputs.get("seq"))}
         images = write_collection(series, acquisition.raw_folder(datatype(suffix)), acquisition.prefix, suffix,
-                                  entity, inputs=inputs, extra=extra, force=force)
+                                  entity, inputs=inputs, extra=keys, force=force)
         return [*images, *map(sidecar_of, images)]
 
     phantom_obj = seq_path = raw_path = None
@@ -240,8 +243,35 @@ def run(
                          progress)
         computed += ["fit"] * done
         result.maps = ParameterMaps.read(result.maps_folder, acquisition.prefix, protocol.model)
+        if phantom_obj is not None and MODELS[protocol.model].quantity == "B1":
+            path = folder / B1_ACCURACY
+            write_text_atomic(path, json.dumps(b1_accuracy(result.maps["B1"], phantom_obj, scanner), indent=2) + "\n")
     step(progress, f"{folder.parent.name}/{folder.name}")
     return result
+
+
+B1_ACCURACY = "b1_accuracy.json"
+"""A simulated run's B1 map against the transmit field its scanner model applied (work folder)."""
+
+
+def b1_accuracy(b1_map, phantom: Phantom, scanner: str) -> dict:
+    """Per phantom ROI: the median relative B1 of the map, of the scanner model's transmit field at
+    the voxel centres (the phantom's grid is the image's), and the median |map - model|."""
+    import numpy as np
+
+    from harmoniq.simulation.scanner_model import load_scanner_model
+
+    b1 = np.asarray(b1_map, dtype=float)
+    truth = load_scanner_model(scanner).b1_scale(phantom.positions_m())
+    rois = {}
+    for label, roi in sorted(phantom.rois.items()):
+        inside = (phantom.labels == label) & np.isfinite(b1)
+        if inside.any():
+            rois[roi.name] = {"voxels": int(inside.sum()), "median_b1": float(np.median(b1[inside])),
+                              "median_model_b1": float(np.median(truth[inside])),
+                              "median_abs_error": float(np.median(np.abs(b1[inside] - truth[inside])))}
+    return {"scanner": scanner, "reference": "the scanner model's relative transmit field at the voxel centres",
+            "rois": rois}
 
 
 def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress):

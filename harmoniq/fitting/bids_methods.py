@@ -54,6 +54,15 @@ def afi_repetition_times(seq_path) -> tuple[float, float]:
     return float(gaps[0]), float(gaps[1])
 
 
+def acquisition_keys(model: str, seq_path) -> dict:
+    """Sidecar keys, one value per volume, that the fit of ``model`` needs beyond the reconstruction's
+    header, measured from the .seq it ran (``seq_path``; none without one): AFI's
+    ``RepetitionTimeExcitation`` (TR1, TR2)."""
+    if seq_path is None or model != "b1-afi":
+        return {}
+    return {"RepetitionTimeExcitation": list(afi_repetition_times(seq_path))}
+
+
 def run_afi(series, data, opts):
     from harmoniq.fitting.afi import fit_b1_afi
 
@@ -65,15 +74,19 @@ def run_afi(series, data, opts):
 
 
 def run_bloch_siegert(series, data, opts):
-    from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert
+    from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert, played_pulse
+
+    if float(np.nanmax(np.abs(data))) > math.pi + 1e-3:
+        raise HarmoniqError(f"{series.source}: phase images exceed pi in magnitude; give them in radians")
+    if opts.get("seq"):  # the pulse, its peak and offsets as the .seq plays them
+        pulse = played_pulse(opts["seq"])
+        return fit_b1_bloch_siegert(data, pulse.peak_t, pulse, mask=opts["mask"])
 
     offsets = read_sidecar(series.source, required=True).get("BlochSiegertOffset")
     if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(f, (int, float)) for f in offsets)
             or offsets[0] != -offsets[1] or offsets[0] == 0):
         raise HarmoniqError(f"{series.source}: sidecar BlochSiegertOffset={offsets!r} is not valid; give the pulse "
-                            "offsets (Hz) of the two volumes, +f and -f")
-    if float(np.nanmax(np.abs(data))) > math.pi + 1e-3:
-        raise HarmoniqError(f"{series.source}: phase images exceed pi in magnitude; give them in radians")
+                            "offsets (Hz) of the two volumes, +f and -f (or the .seq with --seq)")
     pulse = FermiPulse(opts.get("duration_s", 6e-3), abs(float(offsets[0])), opts.get("transition_s", 0.16e-3))
     return fit_b1_bloch_siegert(data, opts.get("b1_peak_t", 1e-5), pulse, mask=opts["mask"])
 

@@ -36,6 +36,7 @@ from harmoniq.constants import GAMMA_BAR_HZ_PER_T
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.engine import assemble
 from harmoniq.fitting.maps import ParameterMaps, gather_voxels
+from harmoniq.sequences.bloch_siegert import fermi_envelope
 
 MODEL = "b1-bs"
 VALID_PHASE_RAD = (0.2, 0.9 * math.pi)
@@ -64,13 +65,59 @@ class FermiPulse:
 
     def envelope(self, t_s):
         """b(t), peak-normalised, for times t in [0, T] (s)."""
-        t0 = self.duration_s / 2 - 8 * self.transition_s
-        return 1.0 / (1.0 + np.exp((np.abs(np.asarray(t_s, dtype=float) - self.duration_s / 2) - t0) / self.transition_s))
+        return fermi_envelope(t_s, self.duration_s, self.transition_s)
 
     def k_bs(self, n_samples: int = 6001) -> float:
         """K_BS = integral (gamma b(t))^2 / (2 omega_RF) dt in rad/T^2, trapezoid rule on ``n_samples`` points."""
         t = np.linspace(0.0, self.duration_s, n_samples)
         return float(np.trapezoid((GAMMA_RAD * self.envelope(t)) ** 2, t) / (2 * 2 * math.pi * abs(self.offset_hz)))
+
+    def describe(self) -> dict:
+        return {"shape": "Fermi", "duration_s": self.duration_s, "offset_hz": self.offset_hz,
+                "transition_s": self.transition_s}
+
+
+@dataclass(frozen=True)
+class PlayedPulse:
+    """The off-resonant pulse as a .seq plays it: ``signal_hz`` (gamma-bar B1, one sample per RF
+    raster ``dt_s``, piecewise constant) at offset +-``offset_hz``.
+
+    K_BS = sum (2 pi s_i)^2 / (2 omega_RF) dt / B1peak^2 = pi sum s_i^2 dt / (|f| B1peak^2), B1peak = max|s| / gamma-bar.
+    """
+
+    signal_hz: tuple
+    dt_s: float
+    offset_hz: float
+
+    @property
+    def peak_t(self) -> float:
+        return float(np.max(np.abs(self.signal_hz))) / GAMMA_BAR_HZ_PER_T
+
+    def k_bs(self) -> float:
+        power = float(np.sum(np.abs(np.asarray(self.signal_hz)) ** 2)) * self.dt_s
+        return math.pi * power / (abs(self.offset_hz) * self.peak_t**2)
+
+    def describe(self) -> dict:
+        return {"shape": "as played by the .seq", "duration_s": len(self.signal_hz) * self.dt_s,
+                "offset_hz": self.offset_hz, "peak_T": self.peak_t}
+
+
+def played_pulse(seq_path) -> PlayedPulse:
+    """The off-resonant pulse of a Bloch-Siegert .seq: its RF pulses played without a gradient at a
+    non-zero frequency offset, one waveform at +f and -f (HarmoniqError otherwise)."""
+    from harmoniq.seqfile import read_seq, walk_blocks
+
+    seq = read_seq(seq_path)
+    found = {}
+    for block in walk_blocks(seq):
+        rf = block.rf
+        if rf is not None and rf.freq_offset != 0 and all(g is None for g in block.grads):
+            found.setdefault(round(float(rf.freq_offset), 6), np.asarray(rf.signal))
+    offsets = sorted(found)
+    if len(offsets) != 2 or offsets[0] != -offsets[1] or not np.array_equal(found[offsets[0]], found[offsets[1]]):
+        raise HarmoniqError(f"{seq_path}: its off-resonant pulses (no gradient, offsets {offsets} Hz) are not one "
+                            "waveform at +f and -f; a Bloch-Siegert .seq plays exactly that")
+    return PlayedPulse(tuple(found[offsets[1]]), float(seq.rf_raster_time), offsets[1])
 
 
 def _phase_difference(data, xp):
@@ -84,12 +131,13 @@ def _phase_difference(data, xp):
     return xp.abs(wrapped), None
 
 
-def fit_b1_bloch_siegert(images, b1_peak_nominal_t: float, pulse: FermiPulse = FermiPulse(), *, mask=None,
-                         noise_sigma=None) -> ParameterMaps:
+def fit_b1_bloch_siegert(images, b1_peak_nominal_t: float, pulse: FermiPulse | PlayedPulse = FermiPulse(), *,
+                         mask=None, noise_sigma=None) -> ParameterMaps:
     """Relative B1 from the two Bloch-Siegert acquisitions at +offset and -offset.
 
     images: (2, *spatial), complex, or real phase images (rad); b1_peak_nominal_t: the
-    pulse's nominal peak amplitude (T). Maps: B1 (relative), B1_peak (T), phase_difference
+    pulse's nominal peak amplitude (T); pulse: its shape (a Fermi pulse, or the waveform a
+    .seq plays, :func:`played_pulse`). Maps: B1 (relative), B1_peak (T), phase_difference
     (rad), B1_crlb (complex images with ``noise_sigma``), out_of_range, mask.
     """
     if not (math.isfinite(b1_peak_nominal_t) and b1_peak_nominal_t > 0):
@@ -108,8 +156,7 @@ def fit_b1_bloch_siegert(images, b1_peak_nominal_t: float, pulse: FermiPulse = F
     info = {
         "model": "dphi = 2 K_BS B1peak^2, K_BS = integral (gamma b)^2 / (2 omega_RF) dt (Sacolick et al., MRM 2010;63:1315)",
         "K_BS_rad_per_T2": k_bs,
-        "pulse": {"shape": "Fermi", "duration_s": pulse.duration_s, "offset_hz": pulse.offset_hz,
-                  "transition_s": pulse.transition_s},
+        "pulse": pulse.describe(),
         "b1_peak_nominal_T": float(b1_peak_nominal_t),
         "known_bias": "B1 under-estimated by at most (gamma B1peak / omega_RF)^2 / 8 (the K_BS approximation)",
         "valid_phase_difference_rad": list(VALID_PHASE_RAD),

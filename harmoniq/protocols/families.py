@@ -59,7 +59,9 @@ _DAM_DEFAULTS = {"flip_deg": [60.0, 120.0], "tr_ms": 6000.0, "te_ms": [4.0], "du
 DAM = tuple(dataclasses.replace(p, default=_DAM_DEFAULTS.get(p.name, p.default)) for p in GRE)
 
 # actual flip-angle imaging: the spoiled GRE's parameters (tr_ms is TR1) and TR2 / TR1
-AFI = GRE + (Param("tr_ratio", "float", 5.0, "AFI: TR2 / TR1 (Yarnykh, MRM 2007: 5)", 2.0, 20.0),)
+# AFI's strong spoiling (Yarnykh, MRM 2010;63:1610: 450 mT ms/m after TR1) is about 70 cycles across a 3.9 mm voxel
+AFI = tuple(dataclasses.replace(p, high=512.0) if p.name == "spoiler_cycles" else p for p in GRE) + (
+    Param("tr_ratio", "float", 5.0, "AFI: TR2 / TR1 (Yarnykh, MRM 2007: 5)", 2.0, 20.0),)
 
 # MP2RAGE: the spoiled GRE's parameters, tr_ms the shot (TR_MP2RAGE), the GRE TR its echo spacing
 _MP2RAGE_DEFAULTS = {"dimensions": 3, "flip_deg": [4.0, 5.0], "tr_ms": 5000.0, "dummy_scans": 1}
@@ -70,7 +72,16 @@ MP2RAGE = tuple(dataclasses.replace(p, default=_MP2RAGE_DEFAULTS.get(p.name, p.d
     Param("inversion_duration_ms", "float", 10.24, "adiabatic inversion pulse duration (ms)", 2.0, 30.0),
 )
 
+# Bloch-Siegert B1 map: the spoiled GRE's parameters and the off-resonant Fermi pulse (Sacolick et al.,
+# MRM 2010;63:1315: 8 ms at 4 kHz)
+BS = GRE + (
+    Param("bs_offset_hz", "float", 4000.0, "Bloch-Siegert: Fermi pulse offset (Hz), played at + and -", 500.0, 20000.0),
+    Param("bs_duration_ms", "float", 8.0, "Bloch-Siegert: Fermi pulse duration (ms)", 1.0, 20.0),
+    Param("bs_transition_ms", "float", 0.16, "Bloch-Siegert: Fermi transition width (ms)", 0.01, 1.0),
+    Param("bs_peak_ut", "float", 8.0, "Bloch-Siegert: Fermi pulse peak B1 (uT)", 0.0, 25.0, low_open=True),
+)
+
 #: family -> its declared parameters
-DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM, "afi": AFI, "mp2rage": MP2RAGE}
+DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM, "afi": AFI, "mp2rage": MP2RAGE, "bs": BS}
 #: family -> the typed SI parameter object it is read into
 TYPES = {family: parameter_type(family, declared) for family, declared in DECLARED.items()}

@@ -19,7 +19,7 @@ from harmoniq.errors import HarmoniqError
 
 #: people's unit suffix -> (SI suffix, factor)
 _TO_SI = {"_ms": ("_s", 1e-3), "_mm": ("_m", 1e-3), "_us": ("_s", 1e-6), "_deg": ("_rad", math.pi / 180.0),
-          "_hz": ("_hz", 1.0)}
+          "_hz": ("_hz", 1.0), "_ut": ("_t", 1e-6)}
 
 
 @dataclass(frozen=True)

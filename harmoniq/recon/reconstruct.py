@@ -99,8 +99,9 @@ def _reference_frame(kspace: KSpace) -> tuple[int, int, int, int]:
 
 
 def _coil_maps(kspace, xp, slice_index, frame, combination, method, factors):
-    """Maps (coil, z, y, x) for one slice, or None for root-sum-of-squares."""
-    if combination == "rss" or kspace.n_coils == 1 and method not in MAP_METHODS:
+    """Maps (coil, z, y, x) for one slice, or None for root-sum-of-squares (one coil: a map of ones,
+    which keeps the image's phase)."""
+    if combination == "rss":
         return None
     shape = kspace.grid_shape
     if kspace.n_coils == 1:

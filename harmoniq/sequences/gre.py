@@ -63,9 +63,7 @@ class SpoiledGRE:
         self.dwell = dwell
 
         rf_dur = ev.on_raster(p.rf_duration_s, 2 * system.grad_raster_time)
-        self.rf, self.gz, reph_area = ev.slice_select(
-            p.flip_rad[0], rf_dur, self.thk, p.rf_tbw, system, "excitation"
-        )
+        self.rf, self.gz, reph_area = self._excitation_pulse(p, rf_dur, system)
         self.ro = ev.make_readout(n, fov, dwell, system)
         # encoding block: slice rephase (+ partition encode), phase encode, readout prephase
         self.reph_area = reph_area
@@ -87,7 +85,7 @@ class SpoiledGRE:
         self.rewind_z = ev.encode_template("z", self.spoil_z - self.pe_z, system, self.spoil_dur)
         self.flyback = pp.make_trapezoid("x", area=-self.ro.gx.area, system=system)
 
-        rf_block = pp.calc_duration(self.rf, self.gz)
+        rf_block = pp.calc_duration(*filter(None, (self.rf, self.gz)))
         rf_to_end = rf_block - ev.rf_centre(self.rf)
         tes = list(p.te_s)
         if any(b <= a for a, b in zip(tes, tes[1:])):
@@ -113,6 +111,10 @@ class SpoiledGRE:
             raise infeasible(src, "tr_ms", tr * 1e3, "ms", minimum=min_tr * 1e3, why="for these echoes")
         self.tr_fill = tr - busy
         self.tr = tr
+
+    def _excitation_pulse(self, p: Parameters, duration: float, system: pp.Opts):
+        """(rf, gz, rephase area in 1/m) of the excitation: the slice- or slab-selective sinc."""
+        return ev.slice_select(p.flip_rad[0], duration, self.thk, p.rf_tbw, system, "excitation")
 
     def _tr_blocks(self, seq, flip_rad, spoil_phase, slice_offset, line, part, set_idx, slc, dummy):
         """Append one TR: excitation, encode, echoes, spoil, fill."""

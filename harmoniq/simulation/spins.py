@@ -38,7 +38,10 @@ and Deichmann, MRM 2009;61:125), e.g. 84 TRs of 10 ms for water with T2 = 1.5 s.
   c cycles per voxel, on ONE period of that moment (a span of voxel/c around the voxel
   centre): every distinct phase of that lobe is sampled once, so N = ceil(C / c) + 1
   spins cancel every order below N exactly, where a uniform grid over the whole voxel
-  would need c times more. The other axes keep one spin per voxel.
+  would need c times more. The other axes keep one spin per voxel. When the intervals play
+  different moments that are whole multiples of one lobe (actual flip-angle imaging: TR2's
+  spoiler n times TR1's), c is that common lobe: a span of one period of the largest lobe
+  would see the smaller lobes as a fraction of a cycle and leave their orders unspoiled.
 
 A uniform grid would alias configuration orders that are multiples of its spins per
 cycle, which shows as stripes in gradient-spoiled gradient echoes. The total is capped at
@@ -114,6 +117,24 @@ class SpoilingDemand:
     per_interval: np.ndarray
     window: np.ndarray
     lobe_cycles_per_m: np.ndarray = field(default_factory=lambda: np.zeros(3))  # signed, the largest interval's
+    period: np.ndarray = field(default_factory=lambda: np.zeros(3))  # the common lobe (module doc)
+
+
+MAX_LOBE_RATIO = 16
+"""Largest ratio of an interval's moment to the common lobe the spins resolve (AFI: TR2/TR1)."""
+LOBE_MULTIPLE_TOLERANCE = 1e-3
+"""How far (in lobes) a moment may sit from a whole multiple of the common lobe."""
+
+
+def common_lobe(cycles: np.ndarray) -> float:
+    """The largest c = max(cycles) / m (m = 1 .. MAX_LOBE_RATIO) of which every moment in ``cycles``
+    (cycles per voxel along one axis) is a whole multiple; max(cycles) when there is none."""
+    top = float(np.max(cycles, initial=0.0))
+    for m in range(1, MAX_LOBE_RATIO + 1):
+        units = np.asarray(cycles) / (top / m) if top > 0 else np.zeros(1)
+        if np.all(np.abs(units - np.round(units)) <= LOBE_MULTIPLE_TOLERANCE):
+            return top / m
+    return top
 
 
 def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float | None) -> SpoilingDemand:
@@ -146,7 +167,8 @@ def spoiling_demand(timeline, phantom, tolerance: float, slab_thickness_m: float
                       if gaps.size else ends)
     running = np.vstack([np.zeros(3), np.cumsum(cycles, axis=0)])
     window = (running[ends] - running[np.arange(starts.size)]).max(axis=0)
-    return SpoilingDemand(cycles.max(axis=0), window, lobe)
+    period = np.array([common_lobe(cycles[:, a]) for a in range(3)])
+    return SpoilingDemand(cycles.max(axis=0), window, lobe, period)
 
 
 def _diffusivity(phantom) -> np.ndarray | None:
@@ -353,7 +375,7 @@ def _voxel_counts(sampling: SpinSampling, demand: SpoilingDemand, n_voxels: int)
     axis = int(np.argmax(demand.per_interval))  # x, y, z
     if demand.window[axis] == 0:
         return (1, 1, 1), (1.0, 1.0, 1.0)
-    period = max(float(demand.per_interval[axis]), 1.0)  # cycles per voxel of the largest lobe
+    period = max(float(demand.period[axis]), 1.0)  # cycles per voxel of the common lobe
     needed = math.ceil(demand.window[axis] / period) + 1
     allowed = max(1, sampling.max_spins // n_voxels)
     if needed > allowed:

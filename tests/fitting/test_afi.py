@@ -60,3 +60,17 @@ def test_out_of_range_and_bad_input():
     assert fit_b1_afi(signals[:, None, :], flip, (TR1, TR2))["out_of_range"][0].tolist() == [True, False, True]
     with pytest.raises(HarmoniqError, match="TR1 < TR2"):
         fit_b1_afi(signals[:, None, :], flip, (TR2, TR1))
+
+
+def test_the_pair_is_a_bids_tb1afi_collection(tmp_path):
+    """BIDS 1.10, qMRI appendix, "TB1AFI specific notes": the acq label begins with tr1 or tr2."""
+    from harmoniq.bids.layout import collection_files, collection_name, collection_stem
+    from harmoniq.models import MODELS
+
+    prefix = "sub-nist_ses-ideal3t_acq-b1afi"
+    names = [collection_name(prefix, MODELS["b1-afi"].volume_entity, k, "TB1AFI") for k in (2, 1)]
+    assert names == ["sub-nist_ses-ideal3t_acq-tr2b1afi_TB1AFI.nii.gz", "sub-nist_ses-ideal3t_acq-tr1b1afi_TB1AFI.nii.gz"]
+    for name in names + ["sub-nist_ses-ideal3t_acq-tr1other_TB1AFI.nii.gz"]:
+        (tmp_path / name).touch()
+    assert [p.name for p in collection_files(tmp_path / names[0])] == names[::-1]
+    assert collection_stem(tmp_path / names[0]) == prefix

@@ -8,7 +8,9 @@ import pytest
 
 from harmoniq.constants import GAMMA_BAR_HZ_PER_T
 from harmoniq.errors import HarmoniqError
-from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert
+from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert, played_pulse
+from harmoniq.protocols import load_protocol
+from harmoniq.sequences.export import build
 
 DT = 0.25e-6  # s: 1000 steps per period of the 4 kHz offset
 
@@ -23,16 +25,23 @@ def rotate(m, axis, angle):
 
 def bloch_phase(pulse: FermiPulse, b1_peak_t: float, offset_hz: float) -> float:
     """Phase (rad) gained by transverse magnetisation of an on-resonance spin during the pulse at
-    ``offset_hz``: in the frame of the pulse the spin sees B_eff = (omega_1(t), 0, -omega_RF) and
-    precesses about it; back in the Larmor frame its phase is measured against the free spin."""
+    ``offset_hz`` (its envelope sampled every DT)."""
     t = (np.arange(round(pulse.duration_s / DT)) + 0.5) * DT
-    w1 = 2 * math.pi * GAMMA_BAR_HZ_PER_T * b1_peak_t * pulse.envelope(t)
+    return bloch_phase_of_samples(GAMMA_BAR_HZ_PER_T * b1_peak_t * pulse.envelope(t), DT, offset_hz)
+
+
+def bloch_phase_of_samples(signal_hz, dt, offset_hz: float) -> float:
+    """Phase (rad) gained by an on-resonance spin's transverse magnetisation during a piecewise-constant
+    pulse (gamma-bar B1 samples ``signal_hz``, each ``dt`` long) at ``offset_hz``: in the frame of the
+    pulse the spin sees B_eff = (omega_1, 0, -omega_RF), constant over a sample, and precesses about it;
+    back in the Larmor frame its phase is measured against the free spin."""
     w_rf = 2 * math.pi * offset_hz
     m = np.array([1.0, 0.0, 0.0])
-    for w in w1:  # the off-resonance frame: the free spin precesses at -omega_RF, the field adds omega_1 along x
+    for w in 2 * math.pi * np.abs(np.asarray(signal_hz)):  # free spin at -omega_RF, the field adds omega_1 along x
         field = np.array([w, 0.0, -w_rf])
-        m = rotate(m, field, float(np.linalg.norm(field)) * DT)
-    free = np.array([math.cos(w_rf * pulse.duration_s), math.sin(w_rf * pulse.duration_s)])  # no pulse
+        m = rotate(m, field, float(np.linalg.norm(field)) * dt)
+    duration = len(signal_hz) * dt
+    free = np.array([math.cos(w_rf * duration), math.sin(w_rf * duration)])  # no pulse
     return math.atan2(free[0] * m[1] - free[1] * m[0], free[0] * m[0] + free[1] * m[1])
 
 
@@ -41,6 +50,15 @@ def test_k_bs_matches_the_bloch_rotation_of_the_fermi_pulse(pulse, b1_peak_t):
     plus, minus = bloch_phase(pulse, b1_peak_t, pulse.offset_hz), bloch_phase(pulse, b1_peak_t, -pulse.offset_hz)
     k_numerical = abs(plus - minus) / (2 * b1_peak_t**2)
     assert pulse.k_bs() == pytest.approx(k_numerical, rel=0.01)
+
+
+def test_k_bs_of_the_pulse_a_seq_plays_matches_its_bloch_rotation(tmp_path):
+    path = tmp_path / "b1-bs.seq"
+    build(load_protocol("b1-bs")).seq.write(str(path))
+    pulse = played_pulse(path)
+    signal = np.asarray(pulse.signal_hz)
+    plus, minus = (bloch_phase_of_samples(signal, pulse.dt_s, f) for f in (pulse.offset_hz, -pulse.offset_hz))
+    assert pulse.k_bs() == pytest.approx(abs(plus - minus) / (2 * pulse.peak_t**2), rel=0.005)
 
 
 def test_fit_recovers_relative_b1_from_complex_and_phase_images():
