@@ -124,6 +124,19 @@ def _dominant_eigenvector(operator, iterations: int):
     return v, eigenvalue
 
 
+MIN_KERNEL_POSITIONS = 3
+"""Fewest positions a calibration kernel takes along an axis before it is narrowed (thin slabs)."""
+
+
+def kernel_width_for(n: int, kernel_width: int = ESPIRIT_KERNEL) -> int:
+    """Calibration kernel width along an axis of ``n`` calibration samples: ``kernel_width``, or
+    n // 2 where that would take fewer than MIN_KERNEL_POSITIONS positions along it. A thin 3D slab
+    (4 partitions) with a kernel as long as the axis has one position there: its calibration
+    matrix has fewer rows than the kernel has entries, the signal space fills the whole space,
+    and no voxel's eigenvalue passes the crop."""
+    return max(1, min(kernel_width, n // 2)) if n - kernel_width + 1 < MIN_KERNEL_POSITIONS else kernel_width
+
+
 def espirit_maps(acs_k, shape: tuple[int, int, int], *, kernel_width: int = ESPIRIT_KERNEL,
                  iterations: int = ESPIRIT_POWER_ITERATIONS, max_chunk_elements: int = 1 << 26):
     """ESPIRiT maps (coil, z, y, x) of matrix ``shape`` from ACS k-space (coil, c2, c1, c0).
@@ -149,7 +162,7 @@ def _espirit_maps(acs_k, shape, kernel_width, iterations, max_chunk_elements):
     acs_k = acs_k[(slice(None), *[slice(n // 2 - min(n, ESPIRIT_CALIBRATION_SIZE) // 2,
                                         n // 2 - min(n, ESPIRIT_CALIBRATION_SIZE) // 2
                                         + min(n, ESPIRIT_CALIBRATION_SIZE)) for n in acs_k.shape[1:]])]
-    widths = tuple(min(kernel_width, n) for n in acs_k.shape[1:])
+    widths = tuple(kernel_width_for(n, kernel_width) for n in acs_k.shape[1:])
     gram = _calibration_gram(acs_k.astype(xp.complex64), widths)
     n_coils = acs_k.shape[0]
     n2, n1, n0 = shape
