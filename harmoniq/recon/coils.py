@@ -124,17 +124,13 @@ def _dominant_eigenvector(operator, iterations: int):
     return v, eigenvalue
 
 
-MIN_KERNEL_POSITIONS = 3
-"""Fewest positions a calibration kernel takes along an axis before it is narrowed (thin slabs)."""
-
-
 def kernel_width_for(n: int, kernel_width: int = ESPIRIT_KERNEL) -> int:
-    """Calibration kernel width along an axis of ``n`` calibration samples: ``kernel_width``, or
-    n // 2 where that would take fewer than MIN_KERNEL_POSITIONS positions along it. A thin 3D slab
-    (4 partitions) with a kernel as long as the axis has one position there: its calibration
-    matrix has fewer rows than the kernel has entries, the signal space fills the whole space,
-    and no voxel's eigenvalue passes the crop."""
-    return max(1, min(kernel_width, n // 2)) if n - kernel_width + 1 < MIN_KERNEL_POSITIONS else kernel_width
+    """Calibration kernel width along an axis of ``n`` calibration samples: ``kernel_width``, at most
+    n // 2. A kernel longer than half the calibration region along an axis (a thin 3D slab: 6 of 8
+    partitions, 4 of 6, 3 of 4) leaves no voxel whose eigenvalue passes the crop, so the maps and
+    the combined image vanish; at n // 2 or less the maps match the true coils
+    (tests/recon/test_recon_methods.py)."""
+    return max(1, min(kernel_width, n // 2))
 
 
 def espirit_maps(acs_k, shape: tuple[int, int, int], *, kernel_width: int = ESPIRIT_KERNEL,
