@@ -40,6 +40,7 @@ class Effect:
     scanner_off: Callable[[ScannerModel], ScannerModel] = _same
     phantom_off: Callable[[Phantom], Phantom] = _same
     recon: bool = False  # True: turned off in the reconstruction (site arm), not the simulation
+    dimensions: tuple[int, ...] = (2, 3)  # protocols (2D, 3D) in which the simulator models it
 
 
 EFFECTS = {e.name: e for e in (
@@ -54,7 +55,7 @@ EFFECTS = {e.name: e for e in (
     Effect("noise", "thermal noise and its channel correlation",
            scanner_off=lambda s: replace(s, noise=NoiseModel(0.0, 0.0, 0.0))),
     Effect("diffusion", "isotropic diffusion of the phantom's water (3D simulations)",
-           phantom_off=lambda p: replace(p, diffusivity_m2_s=None)),
+           phantom_off=lambda p: replace(p, diffusivity_m2_s=None), dimensions=(3,)),
     Effect("recon", "vendor k-space filter and coil combination of the site variants", recon=True),
 )}
 
