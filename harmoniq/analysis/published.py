@@ -88,7 +88,9 @@ def published_rows(c: Comparison) -> list[PublishedRow]:
     """One row per protocol (and field) of the comparison."""
     rows = []
     for protocol in c.ranges:
-        m = next(m for (_, p, _), m in c.measurements.items() if p == protocol)
+        m = next((m for (_, p, _), m in c.measurements.items() if p == protocol), None)
+        if m is None:  # a hand-made comparison without its measurements
+            continue
         model, field_t = m.protocol.model, m.phantom.field_t
         found = tuple(p for p in PUBLISHED if p.model == model and abs(p.field_t - field_t) < 0.2)
         harmonized, site = _cov(c, "harmonized", protocol), _cov(c, "site", protocol)

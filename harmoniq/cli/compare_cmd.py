@@ -12,7 +12,8 @@ from harmoniq.errors import HarmoniqError
 
 
 def scanner_names(value: str) -> list[str]:
-    """'all', a field strength ('3t', '1.5t') or a comma-separated list of simulated scanners.
+    """'all', a field strength ('3t', '1.5t') or a comma-separated list of simulated scanners
+    (shipped names or scanner model TOML files).
 
     'all' and a field strength name the site scanners; the imperfection-free reference models
     (``ideal-*``, for accuracy checks) are compared only when named.
@@ -28,8 +29,9 @@ def scanner_names(value: str) -> list[str]:
         return [n for n in sites if abs(load_scanner_model(n).field_t - field) < 0.2]
     chosen = names(value)
     for n in chosen:
-        if n not in known:
-            raise HarmoniqError(f"--scanners: {n!r} is not a simulated scanner; known: {', '.join(known)}")
+        if n not in known and not Path(n).is_file():
+            raise HarmoniqError(f"--scanners: {n!r} is not a simulated scanner; known: {', '.join(known)}, or a "
+                                "scanner model TOML file")
     if len(chosen) < 2:
         raise HarmoniqError("--scanners: a comparison needs at least two scanners")
     return chosen
