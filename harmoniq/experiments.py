@@ -88,8 +88,9 @@ def ablation_plan(protocols: list[str], arms: tuple[str, ...],
     for name in effects:
         e = effect(name)
         if name == "noise":
-            raise HarmoniqError("ablation: 'noise' is not rerun (every ablation run is noise-free; its row compares "
-                                f"the comparison as run with the noise-free one); choose from {', '.join(ABLATION_EFFECTS)}")
+            raise HarmoniqError("--ablation-effects: 'noise' is not rerun (ablation runs are noise-free; its row "
+                                "compares the comparison as run with the noise-free one); choose from "
+                                f"{', '.join(ABLATION_EFFECTS)}")
         chosen = [p for p in protocols if getattr(load_protocol(p).parameters, "dimensions", 2) in e.dimensions]
         arms_here = tuple(a for a in arms if a != "harmonized") if e.recon else arms
         if chosen and arms_here:
