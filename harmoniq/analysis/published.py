@@ -34,14 +34,14 @@ _BOUDREAU = ("Boudreau, Karakuzu et al. 2024, Magn Reson Med, doi:10.1002/mrm.30
              "challenge)")
 _BANE = "Bane et al. 2018, Magn Reson Med 79:2564, doi:10.1002/mrm.26903"
 _VENUS = "Karakuzu et al. 2022, Magn Reson Med (VENUS), doi:10.1002/mrm.29292"
-_IR_MISSING = ("each site's own implementation of the protocol, its phantom temperature and its phantom version "
-               "(the published spread contains them; the scanner models do not)")
-_VFA_MISSING = ("vendor-specific RF pulses, spoiling implementations and transmit calibration of each exam, which "
-                "VFA sees through B1 squared (the models' B1 patterns are mapped and corrected by b1-dam in both arms)")
+_IR_MISSING = ("each site's own implementation of the sequence (the published spread contains it; the simulated "
+               "site variants change only timing, angles and reconstruction)")
+_VFA_MISSING = ("the vendor-native sequences' own RF pulses and slab profiles, which VFA sees through the flip angle "
+                "squared (the models' B1 patterns are mapped by b1-dam and corrected in both arms)")
 
 #: published figures; "largest" is the upper end of the figure (fraction)
 PUBLISHED = (
-    Published("t1-ir", 3.0, "inter-submission CoV 6.1 % (mean over spheres; 39 phantom datasets, 3 vendors; "
+    Published("t1-ir", 3.0, "mean inter-submission CoV 6.1 % (18 submissions, 39 phantom datasets, 3 vendors; "
                             "intra-submission 2.9 %)", 0.061, _BOUDREAU, _IR_MISSING),
     Published("t1-ir", 3.0, "inter-platform CoV 5.46 % (common IR-SE protocol, 8 centres)", 0.0546, _BANE, _IR_MISSING),
     Published("t1-ir", 1.5, "inter-platform CoV 8.21 % (common IR-SE protocol)", 0.0821, _BANE, _IR_MISSING),

@@ -98,6 +98,6 @@ def test_every_published_figure_carries_a_source_with_a_doi():
 
 def test_the_vfa_note_states_the_published_range_and_why_the_simulation_stays_below():
     vfa = tuple(p for p in PUBLISHED if p.model == "t1-vfa" and p.field_t == 3.0)
-    assert "below the published 19.4 %" in note(0.02, vfa) and "B1 squared" in note(0.02, vfa)
+    assert "below the published 19.4 %" in note(0.02, vfa) and "flip angle squared" in note(0.02, vfa)
     assert "reaches the published range" in note(0.25, vfa)
     assert note(0.02, ()).startswith("no published multi-site CoV")
