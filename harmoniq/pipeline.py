@@ -144,6 +144,7 @@ def run(
     session: str | None = None,
     variant: str = "",
     dataset_name: str = "harmoniq",
+    effects_off: tuple[str, ...] = (),
 ) -> RunResult:
     """Run ``protocol`` on simulated data (``phantom`` in ``scanner``), on a site's ``raw`` file or on a
     reconstructed ``image`` (a NIfTI + sidecar, or any file of a BIDS file collection: it is copied into
@@ -155,8 +156,9 @@ def run(
     counts this run (and each required one) as one step; force: replace existing outputs
     that no harmoniq stage wrote (:mod:`harmoniq.atomic`); subject, session: BIDS labels
     (default: the phantom and the scanner, ``01`` for a site's data); variant: appended to the
-    acquisition label (``acq-t1irsesite``) so arms of a comparison sit side by side. Returns every
-    stage's output.
+    acquisition label (``acq-t1irsesite``) so arms of a comparison sit side by side; effects_off:
+    simulate with these modelled effects turned off (:mod:`harmoniq.simulation.effects`). Returns
+    every stage's output.
     """
     from harmoniq.sequences.export import export
 
@@ -175,7 +177,7 @@ def run(
     required = [] if image is not None else [
         run(r, outdir, phantom=phantom, scanner=scanner, raw=raw, matrix=matrix, seed=seed, noise=noise,
             device=device, recon=recon, progress=progress, force=force, subject=subject, session=session,
-            variant=variant, dataset_name=dataset_name)
+            variant=variant, dataset_name=dataset_name, effects_off=effects_off)
         for r in protocol.requires
     ]
     acquisition = Acquisition(outdir, subject, session, label(protocol.name + variant, "acquisition"),
@@ -216,7 +218,7 @@ def run(
         computed += ["seq"] * done
         if raw is None:
             raw_path, phantom_obj, done = _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
-                                                    force, progress)
+                                                    force, progress, effects_off)
             computed += ["simulate"] * done
         else:
             raw_path = Path(raw)
@@ -274,18 +276,20 @@ def b1_accuracy(b1_map, phantom: Phantom, scanner: str) -> dict:
             "rois": rois}
 
 
-def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress):
-    """Simulation stage: the phantom on the protocol's FOV (the NIST plate its model measures)."""
+def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress, effects_off=()):
+    """Simulation stage: the phantom on the protocol's FOV (the NIST plate its model measures), the
+    effects ``effects_off`` turned off."""
     from harmoniq.io.ismrmrd_writer import write_ismrmrd
     from harmoniq.simulation.scanner_model import load_scanner_model
     from harmoniq.seqfile import read_seq
+    from harmoniq.simulation.effects import phantom_without, scanner_without
     from harmoniq.simulation.simulate import make_phantom_for, simulate
 
-    model = load_scanner_model(scanner)
+    model = scanner_without(effects_off, load_scanner_model(scanner))
     sequence = read_seq(seq_path)  # read once: its dimensionality picks the phantom
     options = {"plate": MODELS[protocol.model].plate if protocol.model in MODELS else "t1"} if phantom == "nist" else {}
-    ph = make_phantom_for(phantom, sequence, model, protocol.parameters.matrix, fov_m=protocol.parameters.fov_m,
-                          **options)
+    ph = phantom_without(effects_off, make_phantom_for(phantom, sequence, model, protocol.parameters.matrix,
+                                                       fov_m=protocol.parameters.fov_m, **options))
     raw_path = folder / "raw.h5"
 
     def compute():
@@ -294,7 +298,8 @@ def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device,
         return [raw_path]
 
     inputs = {"seq_sha256": sha256_file(seq_path), "phantom": phantom, "scanner": scanner, "seed": seed, "noise": noise,
-              "matrix": protocol.parameters.matrix, "scanner_model": model.to_dict()}  # an edited model file reruns
+              "matrix": protocol.parameters.matrix, "scanner_model": model.to_dict(),  # an edited model file reruns
+              **({"effects_off": list(effects_off)} if effects_off else {})}
     _, done = _stage(folder, "simulate", inputs, compute, progress)
     return raw_path, ph, done
 

@@ -17,14 +17,6 @@ from harmoniq.analysis import metrics  # noqa: E402
 from harmoniq.analysis.compare import ARMS, Comparison  # noqa: E402
 from harmoniq.atomic import atomic_path, make_folder, write_text_atomic  # noqa: E402
 
-#: Published cross-site figures the report quotes for context (see the protocol docs).
-PUBLISHED = [
-    "ISMRM 2020 T1 challenge (IR, 27 sites, 3 vendors, NIST phantom): inter-site CoV 6.1 %, intra-site 2.9 %.",
-    "Bane et al. 2018 (multi-site phantom T1): inter-platform CoV at 3 T: VFA 22.9 %, IR 5.5 %.",
-    "VENUS (Karakuzu et al., MRM 2022): vendor-neutral SPGR cut inter-vendor T1 differences from 8-19.4 % to 0.2-5 %.",
-]
-
-
 _HALO = [patheffects.withStroke(linewidth=2, foreground="white")]  # dark text readable on any colour
 
 
@@ -308,8 +300,48 @@ def _provenance(c: Comparison) -> str:
     return f'<h2>Provenance</h2><table class="provenance">{rows}</table>'
 
 
-def write_report(c: Comparison, outdir: Path) -> Path:
-    """PNG plots and report.html (self-contained: images inlined) in ``outdir``."""
+def _ablation_table(rows) -> str:
+    """The ablation table (:mod:`harmoniq.analysis.ablation`) with its caption; empty without rows."""
+    from harmoniq.analysis.ablation import CAPTION
+
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.arm)}</td><td>{html.escape(r.effect)}</td>"
+        f"<td>{100 * r.cov_all:.2f}</td><td>{100 * r.cov_without:.2f}</td><td>{100 * r.cov_change:+.2f}</td>"
+        f"<td>{100 * r.bias_all:.2f}</td><td>{100 * r.bias_without:.2f}</td><td>{100 * r.bias_change:+.2f}</td></tr>"
+        for r in sorted(rows, key=lambda r: (r.protocol, r.arm)))
+    return (f'<h2>Ablation: what each modelled effect contributes</h2><p>{html.escape(CAPTION)}.</p>'
+            '<table class="ablation"><tr><th>protocol</th><th>arm</th><th>effect off</th><th>CoV all (%)</th>'
+            '<th>CoV without (%)</th><th>CoV change (%)</th><th>|bias| all (%)</th><th>|bias| without (%)</th>'
+            f'<th>|bias| change (%)</th></tr>{body}</table>')
+
+
+def _published_table(rows) -> str:
+    """Simulated CoV beside the published multi-site figures (:mod:`harmoniq.analysis.published`)."""
+    from harmoniq.analysis.published import NONE_FOUND
+
+    def cov(v):
+        return f"median {100 * v[0]:.2f}, max {100 * v[1]:.2f}" if v is not None else ""
+
+    body = []
+    for r in rows:
+        published = "<br>".join(html.escape(p.figure) for p in r.published) or html.escape(NONE_FOUND)
+        sources = "<br>".join(html.escape(p.source) for p in r.published)
+        body.append(f'<tr class="published"><td>{html.escape(r.protocol)} ({html.escape(r.model)})</td>'
+                    f"<td>{cov(r.harmonized)}</td><td>{cov(r.site)}</td><td>{published}</td><td>{sources}</td>"
+                    f"<td>{html.escape(r.note)}</td></tr>")
+    return ("<h2>Simulated beside published multi-site figures</h2><table><tr><th>method</th>"
+            "<th>simulated harmonized CoV (%)</th><th>simulated site CoV (%)</th><th>published</th><th>source</th>"
+            f"<th>note</th></tr>{''.join(body)}</table>")
+
+
+def write_report(c: Comparison, outdir: Path, ablation=(), published=()) -> Path:
+    """PNG plots and report.html (self-contained: images inlined) in ``outdir``, with the ablation
+    rows and the published figures (:mod:`harmoniq.analysis.ablation`, :mod:`harmoniq.analysis.published`;
+    the latter computed from ``c`` when not given)."""
+    from harmoniq.analysis.published import published_rows
+
     make_folder(outdir)
     sections = []
     for protocol, (quantity, valid) in c.ranges.items():
@@ -327,7 +359,7 @@ def write_report(c: Comparison, outdir: Path) -> Path:
             f"<h3>What each scanner ran</h3>{_parameter_table(c, protocol)}" + "".join(_img(p) for p in plots)
         )
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in summary_lines(c))
-    published = "".join(f"<li>{html.escape(p)}</li>" for p in PUBLISHED)
+    published = _published_table(published or published_rows(c))
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>harmoniq cross-scanner comparison</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
@@ -339,7 +371,8 @@ illustrative local variant of the protocol (not any vendor's product protocol). 
 models, not measurements of any vendor's system. Only ROIs inside each protocol's designed range are summarised.
 Every value is in ms; the maps show each ROI's name, the same name as in the tables.</p>
 <ul>{lines}</ul>
-<p>Published cross-site variability for context:</p><ul>{published}</ul>
+{published}
+{_ablation_table(ablation)}
 {''.join(sections)}
 {_provenance(c)}
 </body></html>

@@ -12,7 +12,8 @@ from harmoniq.errors import HarmoniqError
 
 
 def scanner_names(value: str) -> list[str]:
-    """'all', a field strength ('3t', '1.5t') or a comma-separated list of simulated scanners.
+    """'all', a field strength ('3t', '1.5t') or a comma-separated list of simulated scanners
+    (shipped names or scanner model TOML files).
 
     'all' and a field strength name the site scanners; the imperfection-free reference models
     (``ideal-*``, for accuracy checks) are compared only when named.
@@ -28,30 +29,35 @@ def scanner_names(value: str) -> list[str]:
         return [n for n in sites if abs(load_scanner_model(n).field_t - field) < 0.2]
     chosen = names(value)
     for n in chosen:
-        if n not in known:
-            raise HarmoniqError(f"--scanners: {n!r} is not a simulated scanner; known: {', '.join(known)}")
+        if n not in known and not Path(n).is_file():
+            raise HarmoniqError(f"--scanners: {n!r} is not a simulated scanner; known: {', '.join(known)}, or a "
+                                "scanner model TOML file")
     if len(chosen) < 2:
         raise HarmoniqError("--scanners: a comparison needs at least two scanners")
     return chosen
 
 
-def report(comparison, out: Path, as_json: bool, **extra) -> None:
+def report(comparison, out: Path, as_json: bool, ablation=(), **extra) -> None:
     """Write the ROI table (``derivatives/harmoniq/metrics.tsv`` + data dictionary) and the report of
-    ``comparison`` into the BIDS dataset ``out``; print the summary (or JSON)."""
+    ``comparison`` into the BIDS dataset ``out``; print the summary, the ablation table (rows of
+    :mod:`harmoniq.analysis.ablation`) and the published figures beside the simulated ones (or JSON)."""
+    from harmoniq.analysis.ablation import ablation_lines
     from harmoniq.analysis.compare import write_metrics
+    from harmoniq.analysis.published import published_lines, published_rows
     from harmoniq.analysis.report import summary_lines, write_report
     from harmoniq.bids.layout import DERIVATIVES
 
     table, _ = write_metrics(comparison, out / DERIVATIVES / "metrics.tsv")
-    html = write_report(comparison, out)
+    published = published_rows(comparison)
+    html = write_report(comparison, out, ablation, published)
     lines = summary_lines(comparison)
     if as_json:
         arms = sorted({r.arm for r in comparison.rows})
         echo_json({"report": html, "metrics": table, "summary_lines": lines, **extra,
                    "summary": {p: {arm: comparison.summary(arm, p) for arm in arms} for p in comparison.ranges},
-                   "rows": comparison.rows})
+                   "rows": comparison.rows, "ablation": list(ablation), "published": published})
         return
-    for line in lines:
+    for line in [*lines, *ablation_lines(list(ablation)), *published_lines(published)]:
         click.echo(line)
     click.echo(f"report: {html}\nmetrics: {table}")
 
@@ -66,6 +72,12 @@ def report(comparison, out: Path, as_json: bool, **extra) -> None:
 @click.option("--matrix", type=int, default=64, show_default=True, help="Protocol matrix used for the simulation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed of the first scanner (the k-th gets seed + k).")
 @click.option("--no-noise", is_flag=True, help="Simulate without noise: only systematic differences remain.")
+@click.option("--ablation/--no-ablation", default=True, show_default=True,
+              help="Also rerun the comparison noise-free with each modelled effect off in turn and report each "
+                   "effect's contribution to CoV and bias (resumable, in OUT/sourcedata/ablation/).")
+@click.option("--ablation-effects", default=None, metavar="LIST",
+              help="Comma-separated effects the ablation turns off (default: all but noise; "
+                   "b1, b0, coils, gradient-delays, diffusion, recon).")
 @method_option
 @combination_option
 @filter_option
@@ -74,25 +86,39 @@ def report(comparison, out: Path, as_json: bool, **extra) -> None:
             folder=True)
 @force_option
 @json_option
-def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, method, combination, kspace_filter, device,
-            out, force, as_json):
+def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, ablation, ablation_effects, method,
+            combination, kspace_filter, device, out, force, as_json):
     """Run PROTOCOLS (comma-separated) on simulated scanners, harmonized and as site variants; write the report.
 
     --method, --combination and --filter apply to the harmonized arm; the site arm uses each vendor's variant.
+    Prints the published multi-site figures beside the simulated CoV and, unless --no-ablation, the ablation
+    table (each modelled effect off in turn, noise-free).
     """
+    from harmoniq.analysis.ablation import ablation_rows
     from harmoniq.analysis.compare import compare
     from harmoniq.cli.run_cmd import pipeline_runs
-    from harmoniq.experiments import run_comparison
+    from harmoniq.experiments import ABLATION_EFFECTS, ablation_plan, run_ablation, run_comparison
     from harmoniq.progress import Progress
     from harmoniq.protocols import ReconOptions, load_protocol
 
     chosen = names(protocols)
     arms = ("harmonized", "site") if variants == "site" else ("harmonized",)
     models = scanner_names(scanners)
-    runs = len(arms) * len(models) * sum(pipeline_runs(load_protocol(p)) for p in chosen)
+    effects = tuple(names(ablation_effects)) if ablation_effects else ABLATION_EFFECTS
+    plan = ablation_plan(chosen, arms, effects) if ablation else []
+
+    def count(protos, arms_here):
+        return len(arms_here) * len(models) * sum(pipeline_runs(load_protocol(p)) for p in protos)
+
+    runs = count(chosen, arms) * (2 if ablation and not no_noise else 1) + sum(count(p, a) for _, p, a in plan)
     recon = ReconOptions(method, combination, kspace_filter)
+    options = dict(phantom=phantom, arms=arms, matrix=matrix, seed=seed, device=device, recon=recon, force=force)
     with Progress(runs, "compare", unit="run") as progress:
-        measurements = run_comparison(chosen, models, out, phantom=phantom, arms=arms, matrix=matrix, seed=seed,
-                                      noise=not no_noise, device=device, recon=recon, progress=progress,
-                                      force=force)
-    report(compare(measurements, noise=not no_noise), Path(out), as_json)
+        measurements = run_comparison(chosen, models, out, noise=not no_noise, progress=progress, **options)
+        comparison = compare(measurements, noise=not no_noise)
+        rows = []
+        if ablation:
+            reruns = run_ablation(chosen, models, out, effects=effects, baseline=measurements if no_noise else None,
+                                  progress=progress, **options)
+            rows = ablation_rows({name: compare(m, noise=False) for name, m in reruns.items()}, comparison)
+    report(comparison, Path(out), as_json, rows)
