@@ -30,7 +30,7 @@ def tiny(tmp_path_factory):
     with B1 and an effect neither scanner has (a receive array) turned off."""
     folder = tmp_path_factory.mktemp("ablation")
     ideal = (ROOT / "harmoniq" / "simulation" / "scanners" / "ideal-3t.toml").read_text()
-    strong = re.sub(r"(?m)^(centre|edge) = 1\.0$", r"\1 = 1.3", ideal).replace('"ideal-3t"', '"ideal-3t-b1"')
+    strong = re.sub(r"(?m)^(centre|edge) = 1\.0\b", r"\1 = 1.3", ideal).replace('"ideal-3t"', '"ideal-3t-b1"')
     assert strong.count("= 1.3") == 2
     (folder / "ideal-b1.toml").write_text(strong)
     protocol = (ROOT / "protocols" / "t2-se.toml").read_text()
