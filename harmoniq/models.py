@@ -75,7 +75,7 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         "InversionTime", plate="t1", quantity="T1", reference="t1_s"),
     QuantitativeModel(
         "t1-vfa", "Variable-flip-angle T1 (FlipAngle per volume, RepetitionTimeExcitation).", f"{_FITTERS}:run_vfa",
-        "VFA", {**_T1_MAPS, "T1_uncorrected": "desc-uncorrected_T1map"}, "FlipAngle", plate="t1", quantity="T1",
+        "VFA", {**_T1_MAPS, "T1_uncorrected": "desc-uncorrected_T1map", "B1": "TB1map"}, "FlipAngle", plate="t1", quantity="T1",
         reference="t1_s", options=(
             FitOption("b1", str, None, "Relative (or percent) B1 map NIfTI."),
             FitOption("method", str, "nonlinear", "Linear (DESPOT1) or nonlinear least squares.", ("linear", "nonlinear")),
@@ -86,6 +86,9 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
                                                                "correction (default: water at 20 degC)."),
             FitOption("seq", str, None, "The protocol's .seq file: the spoiling correction then uses its spoiler "
                                         "moment and diffusion."),
+            FitOption("dam", str, None, "Double-angle series (NIfTI + sidecar) on this grid: B1 (finite TR) and T1 "
+                                        "are then fitted jointly, replacing --b1."),
+            FitOption("dam_seq", str, None, "The double-angle protocol's .seq file: its pulses' slice profiles."),
         )),
     QuantitativeModel(
         "t2-se", "Spin-echo T2, mono-exponential (EchoTime per volume).", f"{_FITTERS}:run_se", "MESE",
