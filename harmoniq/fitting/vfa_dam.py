@@ -16,7 +16,7 @@ from harmoniq.fitting.b1_dam import fit_b1_dam
 from harmoniq.fitting.maps import ParameterMaps
 from harmoniq.fitting.vfa import fit_t1_vfa
 
-ROUNDS = 5
+ROUNDS = 8
 TOLERANCE = 1e-4  # largest change of relative B1 between rounds
 
 
