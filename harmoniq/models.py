@@ -82,6 +82,8 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
             FitOption("spoiling_correction", bool, False, "Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement).",
                       flag=True),
             FitOption("spoiling_t2_s", float, 0.1, "T2 (s) assumed by the spoiling correction."),
+            FitOption("spoiling_t2_map", str, None, "T2 map NIfTI (s) of the same object on this grid: the spoiling "
+                                                     "correction then uses each voxel's T2."),
             FitOption("spoiling_diffusion_m2_s", float, None, "Diffusivity (m^2/s) assumed by the spoiling "
                                                                "correction (default: water at 20 degC)."),
             FitOption("seq", str, None, "The protocol's .seq file: the spoiling correction then uses its spoiler "

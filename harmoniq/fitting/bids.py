@@ -71,7 +71,10 @@ def run_vfa(series, data, opts):
         spoiling = Spoiling(math.radians(increment), opts.get("spoiling_t2_s") or Spoiling.t2_s,
                             (WATER_20C_M2_S if diffusion is None else diffusion) if moment else 0.0, moment)
     flips, tr = per_volume(series, "flip_deg", math.pi / 180), _single(series, "tr_s", "TR (s)")
-    common = dict(method=opts.get("method", "nonlinear"), spoiling=spoiling, mask=opts["mask"],
+    t2 = None
+    if spoiling is not None and opts.get("spoiling_t2_map"):
+        t2 = get_array_module(data).asarray(read_map(opts["spoiling_t2_map"], series.spatial_shape, "the T2 map")[0])
+    common = dict(method=opts.get("method", "nonlinear"), spoiling=spoiling, t2=t2, mask=opts["mask"],
                   noise_sigma=opts["noise_sigma"])
     if opts.get("dam"):
         from harmoniq.fitting.vfa_dam import fit_t1_vfa_with_dam
@@ -151,7 +154,7 @@ def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "
         raise HarmoniqError(f"--noise-sigma={noise_sigma}: give the image noise SD, a finite number > 0")
     series = read_image_series(image)
     inputs = {path: sha256_file(path) for path in collection_files(series.source)}
-    for key in ("seq", "dam_seq"):
+    for key in ("seq", "dam_seq", "spoiling_t2_map"):
         if options.get(key):
             inputs[Path(options[key])] = sha256_file(options[key])
     if options.get("dam"):

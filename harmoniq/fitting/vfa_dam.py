@@ -21,19 +21,20 @@ TOLERANCE = 1e-4  # largest change of relative B1 between rounds
 
 
 def fit_t1_vfa_with_dam(images, flip_rad, tr_s: float, dam_images, dam_flip_rad, dam_tr_s: float, *,
-                        dam_profile=None, method: str = "nonlinear", spoiling=None, mask=None,
+                        dam_profile=None, method: str = "nonlinear", spoiling=None, t2=None, mask=None,
                         noise_sigma=None) -> ParameterMaps:
     """T1 maps of :func:`fit_t1_vfa` plus ``B1``, the double-angle B1 fitted with that T1.
 
     images, flip_rad, tr_s: the VFA series (n_flip, *spatial), nominal flips (rad), TR (s);
     dam_images, dam_flip_rad, dam_tr_s: the double-angle series on the same grid (2, *spatial),
     its flips (a, 2a) and TR (s); dam_profile: its pulses' slice profiles
-    (:func:`harmoniq.fitting.b1_dam.fit_b1_dam`). info gains ``joint_b1_rounds``.
+    (:func:`harmoniq.fitting.b1_dam.fit_b1_dam`); method, spoiling, t2, mask, noise_sigma: as
+    :func:`fit_t1_vfa`. info gains ``joint_b1_rounds``.
     """
     xp = get_array_module(images)
     b1 = fit_b1_dam(dam_images, dam_flip_rad, slice_profile=dam_profile)["B1"]
     for rounds in range(1, ROUNDS + 1):
-        maps = fit_t1_vfa(images, flip_rad, tr_s, b1=b1, method=method, spoiling=spoiling, mask=mask,
+        maps = fit_t1_vfa(images, flip_rad, tr_s, b1=b1, method=method, spoiling=spoiling, t2=t2, mask=mask,
                           noise_sigma=noise_sigma)
         updated = fit_b1_dam(dam_images, dam_flip_rad, slice_profile=dam_profile, tr_s=dam_tr_s, t1=maps["T1"])["B1"]
         change = xp.abs(updated - b1)
@@ -41,7 +42,7 @@ def fit_t1_vfa_with_dam(images, flip_rad, tr_s: float, dam_images, dam_flip_rad,
         both = xp.isfinite(change)
         if not bool(both.any()) or float(change[both].max()) <= TOLERANCE:
             break
-    maps = fit_t1_vfa(images, flip_rad, tr_s, b1=b1, method=method, spoiling=spoiling, mask=mask,
+    maps = fit_t1_vfa(images, flip_rad, tr_s, b1=b1, method=method, spoiling=spoiling, t2=t2, mask=mask,
                       noise_sigma=noise_sigma)
     maps.maps["B1"] = xp.where(maps["mask"], b1, xp.nan)
     maps.units["B1"] = "1"
