@@ -76,4 +76,4 @@ def test_joint_vfa_and_dam_fit_converges_to_b1_and_t1():
     print("rounds", maps.info["joint_b1_rounds"], "B1", maps["B1"][0, 0], "T1", maps["T1"][0, 0])
     assert np.allclose(maps["B1"][0, 0], b1, rtol=5e-4)
     assert np.allclose(maps["T1"][0, 0], t1, rtol=2e-3)
-    assert maps.info["joint_b1_rounds"] < 8  # converged (B1 changes < 1e-4), measured: 5 rounds
+    assert maps.info["joint_b1_rounds"] < 8  # converged (B1 changes <= 1e-3), measured: 4 rounds
