@@ -80,17 +80,22 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         "InversionTime", plate="t1", quantity="T1", reference="t1_s"),
     QuantitativeModel(
         "t1-vfa", "Variable-flip-angle T1 (FlipAngle per volume, RepetitionTimeExcitation).", f"{_FITTERS}:run_vfa",
-        "VFA", {**_T1_MAPS, "T1_uncorrected": "desc-uncorrected_T1map"}, "FlipAngle", plate="t1", quantity="T1",
+        "VFA", {**_T1_MAPS, "T1_uncorrected": "desc-uncorrected_T1map", "B1": "TB1map"}, "FlipAngle", plate="t1", quantity="T1",
         reference="t1_s", options=(
             FitOption("b1", str, None, "Relative (or percent) B1 map NIfTI."),
             FitOption("method", str, "nonlinear", "Linear (DESPOT1) or nonlinear least squares.", ("linear", "nonlinear")),
             FitOption("spoiling_correction", bool, False, "Correct for imperfect RF spoiling (SpoilingRFPhaseIncrement).",
                       flag=True),
             FitOption("spoiling_t2_s", float, 0.1, "T2 (s) assumed by the spoiling correction."),
+            FitOption("spoiling_t2_map", str, None, "T2 map NIfTI (s) of the same object on this grid: the spoiling "
+                                                     "correction then uses each voxel's T2."),
             FitOption("spoiling_diffusion_m2_s", float, None, "Diffusivity (m^2/s) assumed by the spoiling "
                                                                "correction (default: water at 20 degC)."),
             FitOption("seq", str, None, "The protocol's .seq file: the spoiling correction then uses its spoiler "
                                         "moment and diffusion."),
+            FitOption("dam", str, None, "Double-angle series (NIfTI + sidecar) on this grid: B1 (finite TR) and T1 "
+                                        "are then fitted jointly, replacing --b1."),
+            FitOption("dam_seq", str, None, "The double-angle protocol's .seq file: its pulses' slice profiles."),
         )),
     QuantitativeModel(
         "t2-se", "Spin-echo T2, mono-exponential (EchoTime per volume).", f"{_FITTERS}:run_se", "MESE",

@@ -237,11 +237,18 @@ def run(
 
     result = RunResult(protocol, acquisition, seq_path, raw_path, images, None, phantom_obj, computed)
     if protocol.model != NO_MODEL:
-        b1 = _required_b1(required)
+        dam = next((r for r in required if r.protocol.model == "b1-dam" and "dam" in _fit_options(protocol)), None)
+        b1 = None if dam else _required_b1(required)
         inputs = {"images_sha256": [sha256_file(p) for p in images], "model": protocol.model,
                   "b1_sha256": b1 and sha256_file(b1), "seq_sha256": seq_path and sha256_file(seq_path)}
+        if dam:
+            inputs["dam_sha256"] = [sha256_file(p) for p in (*dam.images, dam.seq) if p]
+        t2 = _study_t2_map(protocol, acquisition, variant, simulated and phantom == "nist")
+        if t2:
+            inputs["t2_sha256"] = sha256_file(t2)
         _, done = _stage(folder, "fit", inputs,
-                         lambda: _fit(protocol, result.image, folder, result.maps_folder, b1, device, seq_path, force),
+                         lambda: _fit(protocol, result.image, folder, result.maps_folder, b1, device, seq_path, force,
+                                      dam, t2),
                          progress)
         computed += ["fit"] * done
         result.maps = ParameterMaps.read(result.maps_folder, acquisition.prefix, protocol.model)
@@ -315,16 +322,49 @@ def _required_b1(required: list[RunResult]) -> Path | None:
     return None
 
 
+def _study_t2_map(protocol: Protocol, acquisition: Acquisition, variant: str, nist: bool) -> Path | None:
+    """A T2 map fitted earlier in this session of the dataset (same phantom or subject, same scanner and
+    variant) for the spoiling correction of ``protocol``, if it takes one; on the NIST phantom only a map
+    of the plate ``protocol`` measures (the T2 protocols image the other plate). None: the fit assumes T2."""
+    if "spoiling_t2_map" not in _fit_options(protocol):
+        return None
+    from harmoniq.io.nifti import read_sidecar
+
+    tail = label(variant, "variant") if variant else ""
+    for path in sorted(acquisition.derivatives_folder.glob("*/*_T2map.nii.gz")):
+        entities = dict(part.split("-", 1) for part in path.name.split("_")[:-1] if "-" in part)
+        model = MODELS.get(read_sidecar(path, required=False).get("Model", ""))
+        if (model is not None and model.quantity == "T2" and "desc" not in entities
+                and entities.get("acq", "").endswith(tail)
+                and (not nist or model.plate == MODELS[protocol.model].plate)):
+            return path
+    return None
+
+
+def _fit_options(protocol: Protocol) -> set[str]:
+    return {o.name for o in MODELS[protocol.model].options}
+
+
 def _fit(protocol: Protocol, image: Path, work: Path, out_dir: Path, b1: Path | None, device: str, seq: Path | None,
-         force: bool) -> list[Path]:
+         force: bool, dam: RunResult | None = None, t2: Path | None = None) -> list[Path]:
     """Fit stage into the derivatives session folder ``out_dir``; a B1 map from another grid is
     resampled onto the image's grid first (kept in the work folder ``work``); the multi-echo spin
-    echo's dictionary uses the slice profiles of the .seq it ran."""
+    echo's dictionary uses the slice profiles of the .seq it ran. A required double-angle run
+    ``dam`` is resampled onto the image's grid too (``work/dam``) and fitted jointly with the
+    variable-flip-angle T1 (:mod:`harmoniq.fitting.vfa_dam`), with its own .seq's slice profiles; a
+    T2 map ``t2`` of the same session is resampled and used by the spoiling correction."""
     from harmoniq.fitting.bids import fit_files
 
     if b1 is not None:
         b1 = _resample_onto(b1, image, work / "b1_on_image_grid.nii.gz")
-    options = {"seq": seq} if seq is not None and any(o.name == "seq" for o in MODELS[protocol.model].options) else {}
+    options = {"seq": seq} if seq is not None and "seq" in _fit_options(protocol) else {}
+    if dam is not None:
+        make_folder(work / "dam")
+        options["dam"] = [_resample_onto(p, image, work / "dam" / p.name) for p in dam.images][0]
+        if dam.seq is not None:
+            options["dam_seq"] = dam.seq
+    if t2 is not None:
+        options["spoiling_t2_map"] = _resample_onto(t2, image, work / "t2_on_image_grid.nii.gz")
     written = fit_files(protocol.model, image, out_dir, b1=b1, device=device, force=force, datatype_folders=True,
                         **options)
     return [*written, *[p.with_name(p.name.replace(".nii.gz", ".json")) for p in written]]

@@ -9,6 +9,11 @@ need_apt=()
 command -v ismrmrd_info >/dev/null 2>&1 || need_apt+=(ismrmrd-tools)
 command -v bart >/dev/null 2>&1 || need_apt+=(bart)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # renders the comparison report in a test
+# building the sycomore test dependency (no wheel for recent Python versions on PyPI)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+[ -f /usr/include/xsimd/xsimd.hpp ] || need_apt+=(libxsimd-dev)
+[ -d /usr/include/pybind11 ] || need_apt+=(pybind11-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq

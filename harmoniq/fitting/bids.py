@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harmoniq.backend import to_device
+from harmoniq.backend import get_array_module, to_device
 from harmoniq.bids.layout import collection_files, collection_stem
 from harmoniq.errors import HarmoniqError
 from harmoniq.io.image_series import ImageSeries
@@ -60,9 +60,7 @@ def run_ir(series, data, opts):
 
 def run_vfa(series, data, opts):
     from harmoniq.fitting.vfa import fit_t1_vfa
-    from harmoniq.fitting.vfa_spoiling import Spoiling
-
-    from harmoniq.fitting.vfa_spoiling import WATER_20C_M2_S, spoiler_moment_rad_m
+    from harmoniq.fitting.vfa_spoiling import WATER_20C_M2_S, Spoiling, spoiler_moment_rad_m
 
     spoiling = None
     if opts.get("spoiling_correction") or opts.get("seq"):  # a .seq gives the moment: correct
@@ -72,11 +70,24 @@ def run_vfa(series, data, opts):
         diffusion = opts.get("spoiling_diffusion_m2_s")
         spoiling = Spoiling(math.radians(increment), opts.get("spoiling_t2_s") or Spoiling.t2_s,
                             (WATER_20C_M2_S if diffusion is None else diffusion) if moment else 0.0, moment)
-    return fit_t1_vfa(
-        data, per_volume(series, "flip_deg", math.pi / 180), _single(series, "tr_s", "TR (s)"),
-        b1=1.0 if opts["b1"] is None else opts["b1"], method=opts.get("method", "nonlinear"), spoiling=spoiling,
-        mask=opts["mask"], noise_sigma=opts["noise_sigma"],
-    )
+    flips, tr = per_volume(series, "flip_deg", math.pi / 180), _single(series, "tr_s", "TR (s)")
+    t2 = None
+    if spoiling is not None and opts.get("spoiling_t2_map"):
+        t2 = get_array_module(data).asarray(read_map(opts["spoiling_t2_map"], series.spatial_shape, "the T2 map")[0])
+    common = dict(method=opts.get("method", "nonlinear"), spoiling=spoiling, t2=t2, mask=opts["mask"],
+                  noise_sigma=opts["noise_sigma"])
+    if opts.get("dam"):
+        from harmoniq.fitting.vfa_dam import fit_t1_vfa_with_dam
+
+        dam = read_image_series(opts["dam"])
+        if dam.spatial_shape != series.spatial_shape:
+            raise HarmoniqError(f"--dam {opts['dam']}: spatial shape {dam.spatial_shape} differs from the VFA "
+                                f"series' {series.spatial_shape}; resample the double-angle series onto its grid")
+        dam_data = get_array_module(data).asarray(np.abs(dam.volumes()))
+        return fit_t1_vfa_with_dam(data, flips, tr, dam_data, per_volume(dam, "flip_deg", math.pi / 180),
+                                   _single(dam, "tr_s", "TR (s)"), dam_profile=_dam_profile(opts.get("dam_seq")),
+                                   **common)
+    return fit_t1_vfa(data, flips, tr, b1=1.0 if opts["b1"] is None else opts["b1"], **common)
 
 
 def run_se(series, data, opts):
@@ -107,19 +118,25 @@ def run_mese(series, data, opts):
                        mask=opts["mask"], noise_sigma=opts["noise_sigma"])
 
 
+def _dam_profile(seq):
+    """The transverse and longitudinal slice profiles of the double-angle .seq ``seq`` (None: hard pulses)."""
+    if not seq:
+        return None
+    from harmoniq.fitting.b1_dam import B1_GRID
+    from harmoniq.sequences.slice_profile import excitation_profiles  # reads the .seq with pypulseq
+
+    profile = excitation_profiles(seq, B1_GRID, longitudinal=True)
+    if len(profile) != 2:
+        raise HarmoniqError(f"b1-dam: {seq} has {len(profile)} distinct excitation pulse(s); a "
+                            "double-angle map needs two (a and 2a)")
+    return profile
+
+
 def run_dam(series, data, opts):
-    from harmoniq.fitting.b1_dam import B1_GRID, fit_b1_dam
+    from harmoniq.fitting.b1_dam import fit_b1_dam
 
-    profile = None
-    if opts.get("seq"):
-        from harmoniq.sequences.slice_profile import excitation_profiles  # reads the .seq with pypulseq
-
-        profile = excitation_profiles(opts["seq"], B1_GRID)
-        if len(profile) != 2:
-            raise HarmoniqError(f"b1-dam: {opts['seq']} has {len(profile)} distinct excitation pulse(s); a "
-                                "double-angle map needs two (a and 2a)")
-    return fit_b1_dam(data, per_volume(series, "flip_deg", math.pi / 180), slice_profile=profile, mask=opts["mask"],
-                      noise_sigma=opts["noise_sigma"])
+    return fit_b1_dam(data, per_volume(series, "flip_deg", math.pi / 180), slice_profile=_dam_profile(opts.get("seq")),
+                      mask=opts["mask"], noise_sigma=opts["noise_sigma"])
 
 
 def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "cpu", noise_sigma=None,
@@ -137,8 +154,11 @@ def fit_files(model: str, image, out_dir, *, b1=None, mask=None, device: str = "
         raise HarmoniqError(f"--noise-sigma={noise_sigma}: give the image noise SD, a finite number > 0")
     series = read_image_series(image)
     inputs = {path: sha256_file(path) for path in collection_files(series.source)}
-    if options.get("seq"):
-        inputs[Path(options["seq"])] = sha256_file(options["seq"])
+    for key in ("seq", "dam_seq", "spoiling_t2_map"):
+        if options.get(key):
+            inputs[Path(options[key])] = sha256_file(options[key])
+    if options.get("dam"):
+        inputs.update({path: sha256_file(path) for path in collection_files(options["dam"])})
     opts = dict(options, noise_sigma=noise_sigma, b1=None, mask=None)
     if b1 is not None:
         data, sidecar = read_map(b1, series.spatial_shape, "the B1 map")

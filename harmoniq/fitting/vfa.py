@@ -20,7 +20,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.despot1 import fit_despot1, valid_t1_range
 from harmoniq.fitting.engine import assemble, rms_residual, uncertainties
 from harmoniq.fitting.maps import ParameterMaps, gather_voxels, per_voxel_map
-from harmoniq.fitting.vfa_spoiling import Spoiling, correct_t1
+from harmoniq.fitting.vfa_spoiling import Spoiling, correct_t1, correct_t1_with_t2
 
 MODEL = "t1-vfa"
 METHODS = ("linear", "nonlinear")
@@ -48,6 +48,7 @@ def fit_t1_vfa(
     b1=1.0,
     method: str = "nonlinear",
     spoiling: Spoiling | None = None,
+    t2=None,
     mask=None,
     noise_sigma=None,
 ) -> ParameterMaps:
@@ -56,7 +57,8 @@ def fit_t1_vfa(
     images: (n_flip, *spatial), magnitude taken; flip_rad: nominal flip angles (rad);
     tr_s: TR (s); b1: relative transmit field (map of spatial shape, or a number);
     method: 'linear' or 'nonlinear' DESPOT1; spoiling: correct T1 for imperfect RF
-    spoiling (None: ideal spoiling assumed). Maps: T1, M0, residual, T1_crlb and M0_crlb
+    spoiling (None: ideal spoiling assumed); t2: T2 (s, map of spatial shape) for that correction
+    (None: ``spoiling.t2_s`` everywhere). Maps: T1, M0, residual, T1_crlb and M0_crlb
     (nonlinear only), out_of_range, mask; T1_uncorrected too when ``spoiling`` is given.
     """
     flips = _check(flip_rad, tr_s, method)
@@ -79,10 +81,15 @@ def fit_t1_vfa(
             values.update(M0_crlb=sds[0], T1_crlb=sds[1] * t1**2)  # sd(T1) = sd(R1) / R1^2
     if spoiling is not None:
         values["T1_uncorrected"] = t1
-        values["T1"] = correct_t1(t1, b1_v, flips, tr_s, spoiling, method)
+        if t2 is None:
+            values["T1"] = correct_t1(t1, b1_v, flips, tr_s, spoiling, method)
+        else:
+            values["T1"] = correct_t1_with_t2(t1, b1_v, per_voxel_map(t2, voxels, "t1-vfa: the T2 map"), flips, tr_s,
+                                              spoiling, method)
         info["spoiling_correction"] = {
             "SpoilingRFPhaseIncrement": float(np.degrees(spoiling.increment_rad)),
-            "assumed_T2_s": spoiling.t2_s,
+            "T2": "per voxel from the T2 map" if t2 is not None else f"assumed {spoiling.t2_s} s everywhere",
+            "assumed_T2_s": None if t2 is not None else spoiling.t2_s,
             "assumed_diffusion_m2_s": spoiling.diffusion_m2_s,
             "spoiler_moment_rad_per_m": spoiling.spoiler_rad_m,
             "method": "EPG lookup of apparent vs true T1 (Preibisch and Deichmann, MRM 2009;61:125)",

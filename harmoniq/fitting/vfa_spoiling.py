@@ -12,19 +12,22 @@ PCCP 2000;2:4740). The EPG spreads that moment over the TR; the sequence plays i
 The correction simulates the measured sequence with extended phase graphs
 (:func:`harmoniq.simulation.epg.spoiled_gre`) on a grid of true T1 and B1, fits the
 simulated signals exactly as the data were fitted, and inverts the resulting map
-apparent T1 -> true T1 voxel by voxel (linear interpolation in log T1 and in B1).
+apparent T1 -> true T1 voxel by voxel (linear interpolation in log T1 and in B1). With a
+T2 per voxel (a T2 map of the same object) it does so at ``N_T2`` T2 values spanning the map and
+interpolates each voxel's true T1 linearly in log T2 (:func:`correct_t1_with_t2`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harmoniq.backend import get_array_module
 from harmoniq.fitting.despot1 import fit_despot1
 from harmoniq.simulation.epg import spoiled_gre
 
 N_T1 = 16
+N_T2 = 6
 B1_STEP = 0.1
 WATER_20C_M2_S = 2.023e-9  # Holz et al., PCCP 2000;2:4740, Table 1
 
@@ -121,3 +124,21 @@ def correct_t1(t1_apparent, b1, flips, tr_s: float, spoiling: Spoiling, method: 
     columns = xp.arange(t1_apparent.size)
     log_true = (1 - weight) * per_column[left, columns] + weight * per_column[left + 1, columns]
     return xp.where(finite, xp.exp(log_true), xp.nan)
+
+
+def correct_t1_with_t2(t1_apparent, b1, t2, flips, tr_s: float, spoiling: Spoiling, method: str):
+    """:func:`correct_t1` with T2 (s) per voxel (V,) instead of ``spoiling.t2_s`` (used where T2 is
+    not finite and positive): true T1 at ``N_T2`` log-spaced T2 values, interpolated in log T2."""
+    xp = get_array_module(t1_apparent)
+    t2 = xp.asarray(t2, dtype=xp.float64)
+    t2 = xp.where(xp.isfinite(t2) & (t2 > 0), t2, spoiling.t2_s)
+    lo, hi = math.log(float(t2.min())), math.log(float(t2.max()))
+    nodes = xp.linspace(lo, max(hi, lo + 1e-6), N_T2 if hi > lo else 2)
+    per_node = xp.stack([correct_t1(t1_apparent, b1, flips, tr_s, replace(spoiling, t2_s=math.exp(float(node))), method)
+                         for node in nodes])
+    position = xp.clip((xp.log(t2) - nodes[0]) / (nodes[1] - nodes[0]), 0, nodes.size - 1)
+    left = xp.clip(xp.floor(position).astype(int), 0, nodes.size - 2)
+    weight = position - left
+    columns = xp.arange(t1_apparent.size)
+    log_true = (1 - weight) * xp.log(per_node[left, columns]) + weight * xp.log(per_node[left + 1, columns])
+    return xp.exp(log_true)

@@ -69,11 +69,12 @@ def _area_after(grad, t_s: float) -> float:
     return float(np.trapezoid(np.interp(points, times, amps, left=0.0, right=0.0), points))
 
 
-def excitation_profiles(seq_path, b1_scales) -> list[np.ndarray]:
+def excitation_profiles(seq_path, b1_scales, longitudinal: bool = False) -> list:
     """Transverse magnetisation at the echo (complex, M0 = 1 before the pulse), shape
     (len(b1_scales), ``PROFILE_POINTS``), across the slice of each distinct excitation pulse of
     ``seq_path`` played at relative transmit field ``b1_scales``; ordered by the pulses' peak
-    amplitude (a double-angle map: a, then 2a).
+    amplitude (a double-angle map: a, then 2a). ``longitudinal``: each entry is the pair
+    (transverse, Mz after the pulse = |a|^2 - |b|^2, real).
 
     Each pulse is integrated with the simulator's Cayley-Klein stepping
     (:func:`harmoniq.seqfile.rf_rotation.rotate_steps`): Mxy = -2 conj(a) conj(b) from Mz = 1
@@ -99,7 +100,8 @@ def excitation_profiles(seq_path, b1_scales) -> list[np.ndarray]:
             key, pulse, amplitude, moment = pending
             values, dt = rf_steps(pulse, seq.rf_raster_time)
             a, b = rotate_steps(np.conj(values), dt, amplitude * z * np.ones_like(scales), scales)
-            profiles[key] = -2 * np.conj(a) * np.conj(b) * np.exp(-2j * np.pi * moment * z)
+            mxy = -2 * np.conj(a) * np.conj(b) * np.exp(-2j * np.pi * moment * z)
+            profiles[key] = (mxy, np.abs(a) ** 2 - np.abs(b) ** 2) if longitudinal else mxy
             pending = None
         elif pending is not None:
             pending[3] += _area_after(gz, 0.0)

@@ -141,3 +141,25 @@ def test_spoiler_moment_of_the_shipped_protocol_equals_pypulseq_k_space(tmp_path
     # the builder's design: 4 cycles per voxel in x and z plus half the readout in x
     design = 2 * math.pi * math.hypot(4.5 * 32 / 0.25, 4 / 6e-3)
     assert spoiler_moment_rad_m(seq_path) == pytest.approx(design, rel=0.05)
+
+
+def test_spoiling_correction_with_a_t2_map_recovers_t1_where_one_assumed_t2_cannot():
+    """Signals from the sycomore package's EPG with diffusion (independent of ours, see
+    tests/physics/sycomore_reference.py): two voxels of T1 1.5 s, T2 0.1 and 1.0 s, the spoiler
+    moment of t1-vfa at matrix 64 (1.36 cycles/mm per TR), water's diffusivity."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "physics"))
+    import sycomore_reference
+
+    t1, t2, d, moment, pulses = 1.5, np.array([0.1, 1.0]), 2.0e-9, 8563.0, 600
+    increment = math.radians(117.0)
+    images = np.array([[abs(sycomore_reference.spoiled_gre(f, TR, t1, t2_, increment, pulses, d, moment)) for t2_ in t2]
+                       for f in FLIPS])[:, None, None, :]
+    spoiling = Spoiling(increment, 0.1, d, moment)
+    with_map = fit_t1_vfa(images, FLIPS, TR, spoiling=spoiling, t2=t2[None, None, :])["T1"][0, 0]
+    assumed = fit_t1_vfa(images, FLIPS, TR, spoiling=spoiling)["T1"][0, 0]
+    print(f"T2 map: {with_map / t1 - 1}, T2 = 0.1 s assumed: {assumed / t1 - 1}")
+    np.testing.assert_allclose(with_map, t1, rtol=0.005)
+    assert abs(assumed[1] / t1 - 1) > 0.03  # the long-T2 voxel

@@ -2,8 +2,8 @@
 
 1. RF-spoiled steady state: a hard-pulse train whose spoiler gradient is on for the whole
    TR (the case :func:`harmoniq.simulation.epg.spoiled_gre` models) on a 3D voxel with water's
-   diffusivity, against the EPG with diffusion (itself checked against a Bloch-Torrey solver
-   in ``test_epg_diffusion.py``).
+   diffusivity, against the regular EPG of the sycomore package (an independent implementation,
+   ``sycomore_reference.py``; our EPG agrees with it in ``test_epg_diffusion.py``).
 2. A bipolar pair (moment k up over tau, back over tau) on a single spin after a 90: the
    gradient echo is damped by the closed form exp(-4 pi^2 D int k(t)^2 dt) (Stejskal and
    Tanner, J Chem Phys 1965;42:288), int k^2 dt = 2 k^2 tau / 3.
@@ -18,6 +18,8 @@ import pypulseq as pp
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "simulation"))
+sys.path.insert(0, str(Path(__file__).parent))
+import sycomore_reference  # noqa: E402
 from sim_sequences import HARD_PULSE_S, _hard, _sample, echo_signals, system, uniform_phantom  # noqa: E402
 
 from harmoniq.phantoms.water import water_diffusivity_m2_s  # noqa: E402
@@ -52,18 +54,18 @@ def _with_diffusion(phantom, d):
     return phantom
 
 
-@pytest.mark.parametrize("increment_deg", [50.0, 117.0])
-def test_rf_spoiled_steady_state_with_diffusion_matches_epg(increment_deg):
+@pytest.mark.parametrize("increment_deg", [50.0, 117.0, 150.0])
+def test_rf_spoiled_steady_state_with_diffusion_matches_sycomore(increment_deg):
     flip, tr, t1, t2, pulses = 20.0, 0.010, 1.989, 1.465, 200  # NIST sphere 1 at 3 T
     lobe = 1.0 / VOXEL_M  # one cycle per voxel per TR
     seq = _spoiled_train(flip, tr, pulses, lobe, increment_deg)
     phantom = _with_diffusion(uniform_phantom(t1=t1, t2=t2, voxel_m=(VOXEL_M,) * 3), D_WATER)
     iso = abs(echo_signals(seq, phantom, sampling=SpinSampling())[-1])
-    args = dict(phase_increment_rad=math.radians(increment_deg), n_pulses=pulses)
-    reference = abs(epg.spoiled_gre(math.radians(flip), tr, t1, t2, diffusion_m2_s=D_WATER,
-                                    spoiler_rad_m=2 * math.pi * lobe, **args))
-    without = abs(epg.spoiled_gre(math.radians(flip), tr, t1, t2, **args))
-    print(f"{increment_deg}: isochromats {iso:.6f}, EPG {reference:.6f}, EPG without diffusion {without:.6f}")
+    reference = abs(sycomore_reference.spoiled_gre(math.radians(flip), tr, t1, t2, math.radians(increment_deg), pulses,
+                                                   D_WATER, 2 * math.pi * lobe))
+    without = abs(epg.spoiled_gre(math.radians(flip), tr, t1, t2, phase_increment_rad=math.radians(increment_deg),
+                                  n_pulses=pulses))
+    print(f"{increment_deg}: isochromats {iso:.6f}, sycomore {reference:.6f}, EPG without diffusion {without:.6f}")
     assert iso == pytest.approx(reference, rel=0.01)
     assert abs(without / reference - 1) > 0.05  # diffusion changes this steady state visibly
 
