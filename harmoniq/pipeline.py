@@ -273,8 +273,8 @@ def b1_accuracy(b1_map, phantom: Phantom, scanner: str) -> dict:
     b1 = np.asarray(b1_map, dtype=float)
     truth = load_scanner_model(scanner).b1_scale(phantom.positions_m())
     rois = {}
-    for label, roi in sorted(phantom.rois.items()):
-        inside = (phantom.labels == label) & np.isfinite(b1)
+    for roi_label, roi in sorted(phantom.rois.items()):
+        inside = (phantom.labels == roi_label) & np.isfinite(b1)
         if inside.any():
             rois[roi.name] = {"voxels": int(inside.sum()), "median_b1": float(np.median(b1[inside])),
                               "median_model_b1": float(np.median(truth[inside])),

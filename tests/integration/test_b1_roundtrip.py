@@ -31,6 +31,7 @@ from harmoniq.protocols import ReconOptions, load_protocol
 from harmoniq.recon.reconstruct import reconstruct
 from harmoniq.sequences.export import build
 from harmoniq.simulation import load_scanner_model, simulate
+from harmoniq.simulation.scanner_model import ScannerModel
 
 SCANNERS = Path(__file__).resolve().parents[2] / "harmoniq" / "simulation" / "scanners"
 MATRIX = 16
@@ -40,9 +41,9 @@ SHIPPED_MATRIX = 64
 COMPARTMENTS = {1: ("short-T2", 0.8, 0.08), 2: ("water", 2.5, 1.5)}
 
 
-def b1_pattern_scanner(folder) -> "ScannerModel":
+def b1_pattern_scanner(folder) -> ScannerModel:
     """ideal-3t (one receive loop, no B0 offset, no noise) with the transmit field of the
-    siemens-prisma-3t model: 1.15 at the centre, 0.88 at 100 mm, tilted."""
+    siemens-prisma-3t model (its [b1] table: a centre-bright dome, tilted)."""
     text = (SCANNERS / "ideal-3t.toml").read_text()
     pattern = re.search(r"(?ms)^\[b1\]\n.*?(?=^\[)", (SCANNERS / "siemens-prisma-3t.toml").read_text()).group(0)
     path = folder / "b1-pattern-3t.toml"
