@@ -223,6 +223,10 @@ def run(
             from harmoniq.recon.reconstruct import reconstruct
 
             series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
+            if model is not None and model.signed_images:
+                from harmoniq.recon.phase import phase_referenced
+
+                series = phase_referenced(series)
             return collection(series, {"raw": raw_path, "seq": seq_path})
 
         recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
