@@ -40,7 +40,8 @@ from harmoniq.provenance import sha256_file
 
 #: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
 PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
-                        "dam": "Double-angle spin echo"}
+                        "dam": "Double-angle spin echo", "mp2rage": "MP2RAGE",
+                        "molli": "Modified Look-Locker inversion recovery (MOLLI)"}
 
 
 @dataclass
@@ -188,7 +189,7 @@ def run(
 
     model = MODELS.get(protocol.model)
     suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
-    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family)}
+    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family), **_method_keys(protocol)}
 
     def collection(series, inputs):
         from harmoniq.atomic import sidecar_of
@@ -246,6 +247,16 @@ def run(
         result.maps = ParameterMaps.read(result.maps_folder, acquisition.prefix, protocol.model)
     step(progress, f"{folder.parent.name}/{folder.name}")
     return result
+
+
+def _method_keys(protocol: Protocol) -> dict:
+    """Sidecar keys of a method that the raw data's header does not carry (MP2RAGE: the BIDS qMRI
+    appendix's RepetitionTimeExcitation, RepetitionTimePreparation and NumberShots, in s)."""
+    p = protocol.parameters
+    if protocol.family == "mp2rage":
+        return {"RepetitionTimeExcitation": p.echo_spacing_s, "RepetitionTimePreparation": p.tr_s,
+                "NumberShots": p.partitions}
+    return {}
 
 
 def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress):
