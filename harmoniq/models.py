@@ -119,6 +119,8 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         reference="t1_s", options=(
             FitOption("b1", str, None, "Relative (or percent) B1 map NIfTI: B1-corrected lookup tables."),
             FitOption("inversion_efficiency", float, 0.96, "Adiabatic inversion efficiency (Marques et al. 2010)."),
+            FitOption("seq", str, None, "The protocol's .seq file: the tables then use its inversion pulse's "
+                                        "efficiency at each B1."),
         ), signed_images=True),
     QuantitativeModel(
         "b1-afi", "Actual flip-angle imaging B1 map (RepetitionTimeExcitation per volume: TR1, TR2; FlipAngle).",

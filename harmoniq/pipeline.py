@@ -189,7 +189,8 @@ def run(
 
     model = MODELS.get(protocol.model)
     suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
-    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family), **_method_keys(protocol)}
+    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family),
+             **method_sidecar_keys(protocol)}
 
     def collection(series, inputs):
         from harmoniq.atomic import sidecar_of
@@ -249,7 +250,7 @@ def run(
     return result
 
 
-def _method_keys(protocol: Protocol) -> dict:
+def method_sidecar_keys(protocol: Protocol) -> dict:
     """Sidecar keys of a method that the raw data's header does not carry (MP2RAGE: the BIDS qMRI
     appendix's RepetitionTimeExcitation, RepetitionTimePreparation and NumberShots, in s)."""
     p = protocol.parameters

@@ -46,7 +46,7 @@ class Mp2rage(SpoiledGRE):
         super().__init__(name, p.replace(tr_s=p.echo_spacing_s), system)
         self.p = p
         sys = system
-        self.inv, self.inv_spoil = inversion(p.inversion_duration_s, 4 * self.spoil_z, sys)
+        self.inv, self.inv_spoil = inversion(p.inversion_duration_s, self.spoil_z, sys)
         rnd = lambda t: ev.on_raster(t, sys.block_duration_raster, "nearest")  # noqa: E731
         esp, n, before = self.tr, self.nz, self.nz // 2
         inv_centre = ev.rf_centre(self.inv)
