@@ -34,7 +34,8 @@ class QuantitativeModel:
     the acquired file collection (IRT1, VFA, MESE, TB1DAM, MEGRE); per_volume_key: the sidecar key
     with one (scalar) value per file of the collection; quantity: the map the comparison
     reads (None for non-relaxometry models); reference: the phantom ROI attribute (SI) it is
-    compared with; plate: the NIST phantom plate holding the spheres it measures.
+    compared with; plate: the NIST phantom plate holding the spheres it measures; signed_images: the
+    fit needs signed real images (phase-referenced to the last volume, :mod:`harmoniq.recon.phase`).
     """
 
     name: str
@@ -47,6 +48,7 @@ class QuantitativeModel:
     quantity: str | None = None
     reference: str | None = None
     options: tuple[FitOption, ...] = field(default_factory=tuple)
+    signed_images: bool = False
 
     @property
     def volume_entity(self) -> str:
@@ -127,7 +129,9 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         reference="t1_s", options=(
             FitOption("b1", str, None, "Relative (or percent) B1 map NIfTI: B1-corrected lookup tables."),
             FitOption("inversion_efficiency", float, 0.96, "Adiabatic inversion efficiency (Marques et al. 2010)."),
-        )),
+            FitOption("seq", str, None, "The protocol's .seq file: the tables then use its inversion pulse's "
+                                        "efficiency at each B1."),
+        ), signed_images=True),
     QuantitativeModel(
         "b1-afi", "Actual flip-angle imaging B1 map (RepetitionTimeExcitation per volume: TR1, TR2; FlipAngle).",
         f"{_METHODS}:run_afi", "TB1AFI", {"B1": "TB1map", "B1_crlb": "desc-crlb_TB1map"}, "RepetitionTimeExcitation",

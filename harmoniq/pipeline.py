@@ -40,7 +40,8 @@ from harmoniq.provenance import sha256_file
 
 #: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
 PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
-                        "dam": "Double-angle spin echo", "afi": "Actual flip-angle imaging (dual-TR spoiled gradient echo)"}
+                        "dam": "Double-angle spin echo", "afi": "Actual flip-angle imaging (dual-TR spoiled gradient echo)",
+                        "mp2rage": "MP2RAGE", "molli": "Modified Look-Locker inversion recovery (MOLLI)"}
 
 
 @dataclass
@@ -190,7 +191,8 @@ def run(
 
     model = MODELS.get(protocol.model)
     suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
-    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family)}
+    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family),
+             **method_sidecar_keys(protocol)}
 
     def collection(series, inputs):
         from harmoniq.atomic import sidecar_of
@@ -228,6 +230,10 @@ def run(
             from harmoniq.recon.reconstruct import reconstruct
 
             series = reconstruct(read_ismrmrd(raw_path), recon, device=device, progress=progress)
+            if model is not None and model.signed_images:
+                from harmoniq.recon.phase import phase_referenced
+
+                series = phase_referenced(series)
             return collection(series, {"raw": raw_path, "seq": seq_path})
 
         recon_inputs = {"raw_sha256": sha256_file(raw_path), "device": device, **asdict(recon)}
@@ -281,6 +287,16 @@ def b1_accuracy(b1_map, phantom: Phantom, scanner: str) -> dict:
                               "median_abs_error": float(np.median(np.abs(b1[inside] - truth[inside])))}
     return {"scanner": scanner, "reference": "the scanner model's relative transmit field at the voxel centres",
             "rois": rois}
+
+
+def method_sidecar_keys(protocol: Protocol) -> dict:
+    """Sidecar keys of a method that the raw data's header does not carry (MP2RAGE: the BIDS qMRI
+    appendix's RepetitionTimeExcitation, RepetitionTimePreparation and NumberShots, in s)."""
+    p = protocol.parameters
+    if protocol.family == "mp2rage":
+        return {"RepetitionTimeExcitation": p.echo_spacing_s, "RepetitionTimePreparation": p.tr_s,
+                "NumberShots": p.partitions}
+    return {}
 
 
 def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress, effects_off=()):

@@ -39,7 +39,22 @@ def run_mp2rage(series, data, opts):
         tuple(per_volume(series, "ti_s")), tuple(per_volume(series, "flip_deg", math.pi / 180)),
         int(_sidecar_number(series, "NumberShots", "the excitations per readout block")),
         inversion_efficiency=opts.get("inversion_efficiency", 0.96))
-    return fit_t1_mp2rage(data, timing, b1=opts["b1"], mask=opts["mask"], noise_sigma=opts["noise_sigma"])
+    efficiency = mp2rage_inversion_efficiency(opts["seq"]) if opts.get("seq") else None
+    return fit_t1_mp2rage(data, timing, b1=opts["b1"], mask=opts["mask"], noise_sigma=opts["noise_sigma"],
+                          efficiency_of_b1=efficiency)
+
+
+def mp2rage_inversion_efficiency(seq_path):
+    """eff(B1) of the inversion pulse of an MP2RAGE .seq (its first RF event of use 'inversion')."""
+    from harmoniq.fitting.mp2rage import inversion_efficiency_of
+    from harmoniq.seqfile import read_seq, walk_blocks
+
+    seq = read_seq(seq_path)
+    for block in walk_blocks(seq):
+        if block.rf is not None and getattr(block.rf, "use", "") == "inversion":
+            return inversion_efficiency_of(block.rf, seq.rf_raster_time)
+    raise HarmoniqError(f"{seq_path}: no inversion pulse (RF use 'inversion'); an MP2RAGE .seq starts each shot "
+                        "with one")
 
 
 def afi_repetition_times(seq_path) -> tuple[float, float]:

@@ -14,7 +14,10 @@ Known bias, reported not corrected: MOLLI under-estimates T1, more for long T1, 
 rates (incomplete recovery between inversions), short T2 and large readout flips (the bSSFP
 readout's saturation). Messroghli et al. 2004 found T1 within a few percent of the
 inversion-recovery reference for T1 below about 1000 ms at 40-100 bpm and a heart-rate
-dependent under-estimation for longer T1 (phantom study, their Figs. 4-5).
+dependent under-estimation for longer T1 (phantom study, their Figs. 4-5); at 3 T every MOLLI
+scheme under-estimated phantom T1, most for long T1 and high heart rates (McDiarmid et al.,
+QIMS 2015;5:503). With the shipped FLASH readout (7 deg, 60 bpm, 5(3)3): -4 % at 350 ms to -11 % at
+2 s by brute-force propagation through the .seq (tests/sequences/test_molli_sequence.py).
 
 Cramer-Rao: the covariance of (A, B, T1*) is sigma^2 (J^T J)^-1 with J = [1, -e, -B TI e / T1*^2],
 e = exp(-TI/T1*); sd(T1) = sigma sqrt(g^T (J^T J)^-1 g) with g = dT1/d(A, B, T1*) =

@@ -172,7 +172,8 @@ def write_collection(series: ImageSeries, folder: str | Path, prefix: str, suffi
     """
     folder = Path(folder)
     meta = {**sidecar(series, inputs), **(extra or {})}
-    volumes = np.abs(series.volumes()).astype(np.float32)
+    volumes = series.volumes()
+    volumes = (np.abs(volumes) if np.iscomplexobj(volumes) else volumes).astype(np.float32)  # real: signed images
     n = volumes.shape[0]
     entity = entity if n > 1 else None
     paths = [folder / collection_name(prefix, entity, k + 1, suffix) for k in range(n)]

@@ -81,7 +81,18 @@ BS = GRE + (
     Param("bs_peak_ut", "float", 8.0, "Bloch-Siegert: Fermi pulse peak B1 (uT)", 0.0, 25.0, low_open=True),
 )
 
+# MOLLI: the spoiled GRE's parameters (tr_ms the gradient-echo TR of a single-shot image), one 2D slice
+_MOLLI_DEFAULTS = {"flip_deg": [10.0], "tr_ms": 3.0, "te_ms": [1.5], "dummy_scans": 0}
+MOLLI = tuple(dataclasses.replace(p, default=_MOLLI_DEFAULTS.get(p.name, p.default)) for p in GRE) + (
+    Param("heart_rate_bpm", "float", 60.0, "MOLLI: simulated heart rate (beats per minute; fixed RR, no ECG)", 20.0,
+          200.0),
+    Param("scheme", "int", [5, 3, 3], "MOLLI: images, pause beats, images, ... (5(3)3)", 0, 32, list_of=True),
+    Param("ti_ms", "float", [100.0, 180.0], "MOLLI: TI of each inversion's first image (ms), inversion to centre "
+          "line", 0.0, 6e4, list_of=True, low_open=True),
+    Param("inversion_duration_ms", "float", 10.24, "adiabatic inversion pulse duration (ms)", 2.0, 30.0),
+)
+
 #: family -> its declared parameters
-DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM, "afi": AFI, "mp2rage": MP2RAGE, "bs": BS}
+DECLARED = {"gre": GRE, "se": SE, "mese": MESE, "dam": DAM, "afi": AFI, "mp2rage": MP2RAGE, "bs": BS, "molli": MOLLI}
 #: family -> the typed SI parameter object it is read into
 TYPES = {family: parameter_type(family, declared) for family, declared in DECLARED.items()}

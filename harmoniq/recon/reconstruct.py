@@ -164,7 +164,10 @@ def reconstruct(kspace: KSpace, options: ReconOptions = ReconOptions(), *, devic
                 if sampling.extents:
                     k = pocs(k, sampling.extents)
                 coil_images = k_to_image(k)
-                image = coils.rss(coil_images) if maps is None else coils.combine(coil_images, maps)
+                if maps is not None:
+                    image = coils.combine(coil_images, maps)
+                else:  # one coil keeps its complex image (phase-sensitive fits); rss of one coil is its magnitude
+                    image = coil_images[0] if kspace.n_coils == 1 else coils.rss(coil_images)
             images[(*frame, slice(out_slice * n2, (out_slice + 1) * n2))] = to_numpy(image)
             steps.update()
     steps.close()

@@ -8,11 +8,12 @@ construction validates the timing, ``build()`` returns ``(pypulseq.Sequence, Acq
 from __future__ import annotations
 
 from harmoniq.protocols import Protocol
-from harmoniq.sequences import afi, bloch_siegert, dam, gre, mese, mp2rage, se
+from harmoniq.sequences import afi, bloch_siegert, dam, gre, mese, molli, mp2rage, se
 from harmoniq.sequences.common import AcquisitionInfo
 
 BUILDERS = {"gre": gre.SpoiledGRE, "se": se.SpinEcho, "mese": mese.MultiEchoSpinEcho, "dam": dam.DoubleAngle,
-            "afi": afi.ActualFlipAngle, "mp2rage": mp2rage.Mp2rage, "bs": bloch_siegert.BlochSiegert}
+            "afi": afi.ActualFlipAngle, "mp2rage": mp2rage.Mp2rage, "bs": bloch_siegert.BlochSiegert,
+            "molli": molli.Molli}
 
 
 def builder_for(protocol: Protocol):

@@ -154,6 +154,18 @@ class SpoiledGRE:
             adc = pp.make_adc(num_samples=self.n, dwell=self.dwell, delay=ro.adc.delay, phase_offset=phase, system=sys)
             seq.add_block(ro.gx, adc, *ev.readout_labels(LIN=line, PAR=part, SLC=0, SET=set_idx, ECO=0))
 
+    def _untagged_tr(self, seq, flip_rad, phase, line, part, set_idx, dummy):
+        """One single-echo TR inside a longer segment (no TRID: an MP2RAGE or MOLLI shot is the
+        segment): excitation of ``flip_rad`` at RF phase ``phase``, readout, spoiler, TR fill."""
+        rf = copy.copy(self.rf)
+        rf.signal = self.rf.signal * (flip_rad / self.p.flip_rad[0])
+        rf.phase_offset = phase
+        seq.add_block(rf, self.gz)
+        self._single_echo_readout(seq, phase, line, part, set_idx, dummy)
+        pe_y, pe_z = self.pe_y[line], self.pe_z[part]
+        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
+        seq.add_block(ev.delay(self.tr_fill, self.sys))
+
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)
         add_preamble(seq, self.sys)

@@ -17,8 +17,6 @@ hyperbolic secant of the inversion-recovery spin echo.
 
 from __future__ import annotations
 
-import copy
-
 import pypulseq as pp
 
 from harmoniq.errors import HarmoniqError
@@ -26,6 +24,14 @@ from harmoniq.protocols.parameters import Parameters, degrees
 from harmoniq.sequences import events as ev
 from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
 from harmoniq.sequences.gre import SpoiledGRE
+
+
+def inversion(duration_s: float, spoil_area: float, system: pp.Opts):
+    """(pulse, spoiler): the non-selective hyperbolic-secant inversion of ``duration_s`` (s) and a z
+    spoiler of ``spoil_area`` (1/m) after it."""
+    pulse = pp.make_adiabatic_pulse("hypsec", duration=ev.on_raster(duration_s, 2 * system.grad_raster_time),
+                                    delay=system.rf_dead_time, system=system, use="inversion")
+    return pulse, pp.make_trapezoid("z", area=spoil_area, system=system)
 
 
 class Mp2rage(SpoiledGRE):
@@ -40,9 +46,7 @@ class Mp2rage(SpoiledGRE):
         super().__init__(name, p.replace(tr_s=p.echo_spacing_s), system)
         self.p = p
         sys = system
-        self.inv = pp.make_adiabatic_pulse("hypsec", duration=ev.on_raster(p.inversion_duration_s, 2 * sys.grad_raster_time),
-                                           delay=sys.rf_dead_time, system=sys, use="inversion")
-        self.inv_spoil = pp.make_trapezoid("z", area=4 * self.spoil_z, system=sys)
+        self.inv, self.inv_spoil = inversion(p.inversion_duration_s, self.spoil_z, sys)
         rnd = lambda t: ev.on_raster(t, sys.block_duration_raster, "nearest")  # noqa: E731
         esp, n, before = self.tr, self.nz, self.nz // 2
         inv_centre = ev.rf_centre(self.inv)
@@ -59,18 +63,6 @@ class Mp2rage(SpoiledGRE):
         if self.fills[2] < system.block_duration_raster - 1e-9:
             raise infeasible(src, "tr_ms", p.tr_s * 1e3, "ms", minimum=minimum[2] * 1e3, why="after the second block")
 
-    def _excitation_tr(self, seq, flip_rad, phase, line, part, contrast, dummy):
-        """One gradient-echo TR of a block (no TRID: the shot is the segment)."""
-        sys = self.sys
-        rf = copy.copy(self.rf)
-        rf.signal = self.rf.signal * (flip_rad / self.p.flip_rad[0])
-        rf.phase_offset = phase
-        seq.add_block(rf, self.gz)
-        self._single_echo_readout(seq, phase, line, part, contrast, dummy)
-        pe_y, pe_z = self.pe_y[line], self.pe_z[part]
-        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
-        seq.add_block(ev.delay(self.tr_fill, sys))
-
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)
         add_preamble(seq, self.sys)
@@ -84,7 +76,7 @@ class Mp2rage(SpoiledGRE):
             for contrast, (flip, fill) in enumerate(zip(p.flip_rad, self.fills)):
                 seq.add_block(ev.delay(fill, self.sys))
                 for part in range(self.nz):
-                    self._excitation_tr(seq, flip, phases[j], line, part, contrast, dummy)
+                    self._untagged_tr(seq, flip, phases[j], line, part, contrast, dummy)
                     j += 1
             seq.add_block(ev.delay(self.fills[2], self.sys))
         info = AcquisitionInfo(

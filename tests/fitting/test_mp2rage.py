@@ -83,3 +83,23 @@ def test_out_of_table_and_bad_timing():
     assert maps["out_of_range"][0].tolist() == [True, False, True]
     with pytest.raises(HarmoniqError, match="blocks must fit"):
         Mp2rageTiming(5.0, 0.007, (0.3, 2.5), (0.07, 0.09), 160)
+
+
+def test_lookup_table_matches_the_reference_implementation():
+    """UNI(T1) of the open reference implementation of Marques et al. 2010
+    (github.com/JosePMarques/MP2RAGE-related-scripts, func/MP2RAGE_lookuptable.m and
+    func/MPRAGEfunc.m at commit e136e32, run in GNU Octave 7.3, inversion efficiency 0.96): its 3 T
+    protocol with 160 excitations per block, and the 7 T protocol of its DemoForR1Correction.m
+    (TR_MP2RAGE 6 s, TR 6.7 ms, TI 0.8 / 2.7 s, flips 4 / 5 deg, 35 excitations before and 72 after
+    the centre)."""
+    t1 = np.array([0.2, 0.5, 0.8, 1.0, 1.35, 2.0, 3.0, 4.0])
+    reference_3t = [0.4857276999117634, 0.3908449259640148, 0.2145409194383330, 0.09615588849722785,
+                    -0.08109211760176041, -0.3001807980517940, -0.4490497364193693, -0.4933226838378810]
+    reference_7t = [0.4869804349023632, 0.4071515473432913, 0.2451156164006658, 0.1291924592873551,
+                    -0.05679411074932245, -0.3102263377208918, -0.4787961219639230, -0.4970764795886560]
+    protocol_7t = Mp2rageTiming(6.0, 0.0067, (0.8, 2.7), (math.radians(4), math.radians(5)), 107, 35)
+    assert np.allclose(uni(*mp2rage_signals(t1, PROTOCOL_3T)), reference_3t, rtol=0, atol=1e-12)
+    assert np.allclose(uni(*mp2rage_signals(t1, protocol_7t)), reference_7t, rtol=0, atol=1e-12)
+    # the signals themselves (MPRAGEfunc, M0 = 1) at grey matter's 1.35 s
+    assert np.allclose(mp2rage_signals(np.array([1.35]), PROTOCOL_3T), [[-4.063175310683283e-03],
+                                                                         [4.977398808259464e-02]], atol=1e-14)
