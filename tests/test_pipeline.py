@@ -59,7 +59,8 @@ def test_comparison_report_renders_plots_and_tables(tmp_path):
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 4
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
-    assert page.count("<table>") == 3 and "ICC(2,1)" in page  # ROIs, agreement, what each scanner ran
+    assert page.count("<table>") == 4 and "ICC(2,1)" in page  # ROIs, agreement, what each scanner ran, published
+    assert "Simulated beside published multi-site figures" in page and "doi:10.1002/mrm.30111" in page
     assert len((tmp_path / "metrics.tsv").read_text().splitlines()) > 20
     # the page renders offline in a headless browser (scripts/test.sh installs Debian's chromium)
     shot = tmp_path / "shot.png"

@@ -141,8 +141,8 @@ def reconstruct(kspace: KSpace, options: ReconOptions = ReconOptions(), *, devic
     if chosen == "fft" and not sampling.fully_sampled and sampling.acceleration != (1, 1):
         raise HarmoniqError(f"method 'fft' on data undersampled by {sampling.acceleration} (k2, k1) would alias; "
                             "use --method auto, grappa, sense or cs")
-    if combination == "auto":
-        combination = "espirit" if kspace.n_coils > 1 else "rss"
+    if combination == "auto":  # one coil: its complex image, phase kept (Bloch-Siegert, signed MP2RAGE)
+        combination = "espirit" if kspace.n_coils > 1 else "single coil"
     factors = tuple(max(h, m) for h, m in zip(kspace.header.acceleration_k2_k1, sampling.acceleration))
     frame0 = _reference_frame(kspace)
     n_slices = kspace.data.shape[4]
@@ -164,10 +164,7 @@ def reconstruct(kspace: KSpace, options: ReconOptions = ReconOptions(), *, devic
                 if sampling.extents:
                     k = pocs(k, sampling.extents)
                 coil_images = k_to_image(k)
-                if maps is not None:
-                    image = coils.combine(coil_images, maps)
-                else:  # one coil keeps its complex image (phase-sensitive fits); rss of one coil is its magnitude
-                    image = coil_images[0] if kspace.n_coils == 1 else coils.rss(coil_images)
+                image = coils.rss(coil_images) if maps is None else coils.combine(coil_images, maps)
             images[(*frame, slice(out_slice * n2, (out_slice + 1) * n2))] = to_numpy(image)
             steps.update()
     steps.close()
