@@ -93,9 +93,13 @@ class Comparison:
         if len(rois) < 2 or len(scanners) < 2:
             return {}
         cov = metrics.cov_across_raters(values)
-        noise_cov = (metrics.noise_only_cov(values, self.table(arm, protocol, "crlb_ms")[2],
-                                            self.table(arm, protocol, "n_voxels")[2])
-                     if self.noise else np.full(len(rois), np.nan))
+        # noise alone, where every scanner's fit gave a Cramer-Rao map (MP2RAGE's lookup table gives none;
+        # a fit outside its table gives NaN): NaN elsewhere, as without noise
+        crlb, counts = self.table(arm, protocol, "crlb_ms")[2], self.table(arm, protocol, "n_voxels")[2]
+        known = np.all(np.isfinite(crlb), axis=1)
+        noise_cov = np.full(len(rois), np.nan)
+        if self.noise and known.sum() >= 2:
+            noise_cov[known] = metrics.noise_only_cov(values[known], crlb[known], counts[known])
         bias = metrics.relative_bias(values, refs)
         ba = [metrics.bland_altman(refs, values[:, j]) for j in range(len(scanners))]
         return {
