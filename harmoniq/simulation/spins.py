@@ -31,7 +31,8 @@ and Deichmann, MRM 2009;61:125), e.g. 84 TRs of 10 ms for water with T2 = 1.5 s.
   readout plus spoiler leaves c = 4.55 cycles per voxel per TR (gre-demo) kept order 2 at
   9.09 = 0.09 cycles per voxel with one spin per voxel, a ghost near the echo that cost
   NRMSE 0.10 against ideal dephasing. So the in-plane axis with the larger moment per RF
-  interval (c >= 1 cycle per voxel) gets ``IN_PLANE_SPINS`` = 3 spins on ONE period of that
+  interval (c >= 1 cycle per voxel), where coherences live through more than
+  ``STEADY_STATE_INTERVALS`` such lobes, gets ``IN_PLANE_SPINS`` = 3 spins on ONE period of that
   moment (voxel/c, as in 3D below): orders 1 and 2 cancel exactly (gre-demo NRMSE 0.0032
   with 3, 4 or 6; 0.10 with 2, which leaves the even orders). Below one cycle, one spin per voxel.
 - 3D: the spins of a voxel sit along the axis with the largest moment per RF interval,
@@ -79,6 +80,10 @@ MIN_PER_SLICE_THICKNESS = 16
 """Spins per slice thickness that resolve a slice profile (and 2-cycle crushers) at least."""
 
 IN_PLANE_SPINS = 3
+STEADY_STATE_INTERVALS = 4
+"""A 2D slab gets IN_PLANE_SPINS only where coherences outlive this many in-plane lobes (an RF-spoiled
+steady state: gre-demo's live through 83); spin echoes with TR >> T2 (3 lobes) and the double-angle
+pair (2) keep one spin per voxel, as their round trips were validated with."""
 """In-plane spins of a 2D slab's voxel over one period of its largest in-plane lobe: orders 1 and 2
 cancel exactly (module doc)."""
 
@@ -350,7 +355,7 @@ def _in_plane_counts(sampling: SpinSampling, demand: SpoilingDemand):
         return tuple(sampling.per_voxel[1:]), (1.0, 1.0, 1.0)
     axis = int(np.argmax(demand.per_interval[:2]))  # x or y
     period = float(demand.per_interval[axis])  # cycles per voxel
-    if period < 1.0:
+    if period < 1.0 or demand.window[axis] <= STEADY_STATE_INTERVALS * period:
         return (1, 1), (1.0, 1.0, 1.0)
     counts, spans = [1, 1], [1.0, 1.0, 1.0]
     counts[axis], spans[axis] = IN_PLANE_SPINS, 1.0 / period
