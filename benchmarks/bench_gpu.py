@@ -26,6 +26,7 @@ import os
 import platform
 import sys
 import tempfile
+import importlib.util
 import time
 from pathlib import Path
 
@@ -45,12 +46,11 @@ from harmoniq.simulation.epg import cpmg  # noqa: E402
 
 
 def _sync():
-    try:
+    """Wait for the GPU's queued work; without CuPy nothing is queued."""
+    if importlib.util.find_spec("cupy") is not None:
         import cupy
 
         cupy.cuda.Device().synchronize()
-    except ImportError:
-        pass
 
 
 def timed(function, repeats: int):

@@ -75,9 +75,7 @@ class BlochSiegert(SpoiledGRE):
         fermi.freq_offset = (1, -1)[k] * self.p.bs_offset_hz
         seq.add_block(fermi, ev.delay(self.fermi_block, self.sys))
         self._single_echo_readout(seq, phase, line, part, k, dummy)
-        pe_y, pe_z = self.pe_y[line], self.pe_z[part]
-        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
-        seq.add_block(ev.delay(self.tr_fill, self.sys))
+        self._spoil_and_fill(seq, line, part)
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)

@@ -137,8 +137,13 @@ class SpoiledGRE:
             else:
                 labels = ev.readout_labels(LIN=line, PAR=part, SLC=slc, SET=set_idx, ECO=echo)
                 seq.add_block(ro.gx, adc, *labels)
-        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
-        seq.add_block(ev.delay(self.tr_fill, sys))
+        self._spoil_and_fill(seq, line, part)
+
+    def _spoil_and_fill(self, seq, line, part):
+        """Rewind the phase encodes of ``line``/``part``, spoil along x and z, fill the TR."""
+        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -self.pe_y[line]),
+                      ev.scaled(self.rewind_z, self.spoil_z - self.pe_z[part]))
+        seq.add_block(ev.delay(self.tr_fill, self.sys))
 
     def _single_echo_readout(self, seq, phase, line, part, set_idx, dummy):
         """Phase/partition encode (with the slab rephaser), the TE fill and one readout at the first
@@ -162,9 +167,7 @@ class SpoiledGRE:
         rf.phase_offset = phase
         seq.add_block(rf, self.gz)
         self._single_echo_readout(seq, phase, line, part, set_idx, dummy)
-        pe_y, pe_z = self.pe_y[line], self.pe_z[part]
-        seq.add_block(self.spoil_gx, ev.scaled(self.rewind_y, -pe_y), ev.scaled(self.rewind_z, self.spoil_z - pe_z))
-        seq.add_block(ev.delay(self.tr_fill, self.sys))
+        self._spoil_and_fill(seq, line, part)
 
     def build(self) -> tuple[pp.Sequence, AcquisitionInfo]:
         seq = pp.Sequence(self.sys)
