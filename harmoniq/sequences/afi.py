@@ -23,11 +23,10 @@ import copy
 
 import pypulseq as pp
 
-from harmoniq.errors import HarmoniqError
 from harmoniq.protocols.parameters import Parameters, degrees
 from harmoniq.sequences import events as ev
 from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
-from harmoniq.sequences.gre import SpoiledGRE
+from harmoniq.sequences.gre import SpoiledGRE, require_one_image_setting
 
 
 class ActualFlipAngle(SpoiledGRE):
@@ -37,9 +36,7 @@ class ActualFlipAngle(SpoiledGRE):
 
     def __init__(self, name: str, p: Parameters, system: pp.Opts):
         src = f"protocol {name}"
-        if len(p.flip_rad) != 1 or len(p.te_s) != 1 or p.slices != 1:
-            raise HarmoniqError(f"{src}: flip_deg, te_ms and slices must be one value each for AFI (both TRs share "
-                                "them; a 3D slab, or one 2D slice)")
+        require_one_image_setting(src, p, "AFI", "both TRs")
         super().__init__(name, p, system)
         n = p.tr_ratio
         readout_net = self.ro.prephase_area + self.ro.gx.area  # x moment of prephaser + readout, both TRs

@@ -26,7 +26,7 @@ from harmoniq.errors import HarmoniqError
 from harmoniq.protocols.parameters import Parameters, degrees
 from harmoniq.sequences import events as ev
 from harmoniq.sequences.common import AcquisitionInfo, add_preamble, infeasible
-from harmoniq.sequences.gre import SpoiledGRE
+from harmoniq.sequences.gre import SpoiledGRE, require_one_image_setting
 
 TRANSITIONS_PER_HALF = 8.0
 """t0 = T/2 - 8 w: the envelope's ends sit at 1/(1 + e^8) of its peak (ours)."""
@@ -45,9 +45,7 @@ class BlochSiegert(SpoiledGRE):
 
     def __init__(self, name: str, p: Parameters, system: pp.Opts):
         src = f"protocol {name}"
-        if len(p.flip_rad) != 1 or len(p.te_s) != 1 or p.slices != 1:
-            raise HarmoniqError(f"{src}: flip_deg, te_ms and slices must be one value each for Bloch-Siegert (both "
-                                "offsets share them; one 2D slice or a 3D slab)")
+        require_one_image_setting(src, p, "Bloch-Siegert", "both offsets")
         if p.bs_duration_s <= 2 * TRANSITIONS_PER_HALF * p.bs_transition_s:
             raise HarmoniqError(f"{src}: bs_duration_ms={p.bs_duration_s * 1e3:g} must exceed "
                                 f"{2 * TRANSITIONS_PER_HALF:g} x bs_transition_ms={p.bs_transition_s * 1e3:g}")

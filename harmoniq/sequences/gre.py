@@ -38,6 +38,14 @@ def slice_offsets(n: int, thickness: float, gap: float) -> np.ndarray:
     return (np.arange(n) - (n - 1) / 2) * (thickness + gap)
 
 
+
+def require_one_image_setting(src: str, p: Parameters, method: str, shared_by: str) -> None:
+    """Methods whose images differ in one setting only (two TRs, two pulse offsets) take one flip angle,
+    one TE and one slice or slab; else a HarmoniqError for ``src``."""
+    if len(p.flip_rad) != 1 or len(p.te_s) != 1 or p.slices != 1:
+        raise HarmoniqError(f"{src}: flip_deg, te_ms and slices must be one value each for {method} ({shared_by} "
+                            "share them; one 2D slice or a 3D slab)")
+
 class SpoiledGRE:
     """Builder of the spoiled gradient echo (see module docstring)."""
 
