@@ -33,14 +33,13 @@ from harmoniq.backend import get_array_module, to_numpy
 
 TOLERANCE = 1e-2
 """Grid cells: how far a sample may lie off its readout's line (or a line's position may vary)."""
-RULES = ("spokes", "lines", "pipe-menon")
 PIPE_MENON_OVERSAMPLING = 2
 PIPE_MENON_ITERATIONS = 10
 """Pipe-Menon iterations: on radial test data the gridding error stops improving after 10."""
 
 
 def density_rule(coord) -> str:
-    """The rule of :data:`RULES` that :func:`density_compensation` applies to ``coord``."""
+    """The rule ('spokes', 'lines' or 'pipe-menon') :func:`density_compensation` applies to ``coord``."""
     k = to_numpy(coord).astype(np.float64)
     if _spoke_positions(k) is not None:
         return "spokes"
@@ -60,7 +59,7 @@ def density_compensation(coord, shape):
 
 def spoke_areas(k: np.ndarray) -> np.ndarray:
     """Area (volume) of each sample of readouts straight through k = 0 (see the module)."""
-    s = _spoke_positions(k)
+    s, direction = _spoke_positions(k)
     ndim = k.shape[-1]
     descending = s[:, -1] < s[:, 0]
     s = np.where(descending[:, None], s[:, ::-1], s)
@@ -68,8 +67,6 @@ def spoke_areas(k: np.ndarray) -> np.ndarray:
                             s[:, -1:] + (s[:, -1:] - s[:, -2:-1]) / 2], axis=1)
     positive, negative = s[:, -1] > TOLERANCE, s[:, 0] < -TOLERANCE
     edges = np.clip(edges, np.where(negative, -np.inf, 0)[:, None], np.where(positive, np.inf, 0)[:, None])
-    direction = k[np.arange(len(k)), np.argmax(np.linalg.norm(k, axis=-1), axis=1)]
-    direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
     halves = np.concatenate([direction[positive], -direction[negative]])
     cells = np.zeros((2, len(k)))
     cells[0, positive], cells[1, negative] = np.split(_angular_cells(halves), [int(positive.sum())])
@@ -86,16 +83,17 @@ def line_areas(k: np.ndarray) -> np.ndarray:
     cells = np.rint(across / TOLERANCE).astype(np.int64)
     width = np.ones(len(k))
     for i in range(across.shape[-1]):
-        values, index = np.unique(cells[:, i], return_inverse=True)
-        if values.size > 1:
-            width *= np.gradient(values * TOLERANCE)[index]
+        _, index, count = np.unique(cells[:, i], return_inverse=True, return_counts=True)
+        if count.size > 1:
+            width *= np.gradient(np.bincount(index, weights=across[:, i]) / count)[index]
     _, index, count = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
     return along * (width / count[index.ravel()])[:, None]
 
 
 def _spoke_positions(k: np.ndarray):
-    """Signed positions (readout, sample) along each readout's line through k = 0, or None
-    unless every readout lies on such a line with strictly monotonic samples."""
+    """(signed positions (readout, sample), unit directions (readout, ndim)) of the readouts
+    along lines through k = 0 towards their farthest sample, or None unless every readout lies
+    on such a line with strictly monotonic samples."""
     if k.ndim != 3 or k.shape[1] < 2:
         return None
     radius = np.linalg.norm(k, axis=-1)
@@ -110,7 +108,7 @@ def _spoke_positions(k: np.ndarray):
     monotonic = np.all(step > 0, axis=1) | np.all(step < 0, axis=1)
     if off_line.max() > TOLERANCE or not monotonic.all() or not _directions_span(direction, k.shape[-1]):
         return None
-    return s
+    return s, direction
 
 
 def _directions_span(direction: np.ndarray, ndim: int) -> bool:
