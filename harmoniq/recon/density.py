@@ -15,8 +15,9 @@ Cartesian grid has one sample per cell of area 1. The first rule that fits every
   and ``pi (dr/2)^2 / M`` for the centre sample.
 - ``lines``: each readout runs along one and the same axis at a fixed position across it
   (ramp-sampled EPI): the sample spacing along the line (centred differences, one-sided at
-  the ends) times the spacing of the line positions across it, divided by the number of
-  lines at that position. Fully sampled Cartesian lines get 1.
+  the ends) times the spacing of the line positions across it (centred differences along
+  each axis across; 1 cell along an axis where all lines share one position), divided by the
+  number of lines at that position. Fully sampled Cartesian lines get 1.
 - ``pipe-menon``: anything else (spirals, stack of stars): the Pipe-Menon iteration
   ``w <- w / (G G^H w)`` (Pipe and Menon, Magn Reson Med 1999;41:179-186) with sigpy's
   ``pipe_menon_dcf`` on a grid oversampled by 2 (Zwart et al., Magn Reson Med
