@@ -8,14 +8,9 @@ Sutton, IEEE Trans Signal Process 2003;51:560-574) with our FFT convention
 (:mod:`harmoniq.io.fourier`). Two methods:
 
 - ``nufft``: the density-compensated adjoint ``x = A^H (w * y)`` per coil, then coil
-  combination. ``w_j`` is the k-space area around sample j in grid cells, found by the
-  Pipe-Menon iteration ``w <- w / (G G^H w)`` (Pipe and Menon, Magn Reson Med
-  1999;41:179-186) on a grid oversampled by 2 (as in Zwart et al., Magn Reson Med
-  2012;67:701-710, so that the kernel is narrower than the sample spacing), divided by the
-  value the iteration gives a uniform density of one sample per cell of that grid and by
-  ``2^ndim`` (cells of the image grid): the image keeps the scale of a Cartesian
-  reconstruction. The iteration is approximate: w is within ~5 % of the sampled area on
-  radial spokes and on a Cartesian grid (0.955).
+  combination. ``w_j`` is the k-space area around sample j in grid cells
+  (:mod:`harmoniq.recon.density`: exact for straight spokes through k = 0 and for lines along
+  one axis, Pipe-Menon otherwise), so the image keeps the scale of a Cartesian reconstruction.
 - ``sense``: iterative SENSE, ``min_x || A S x - y ||^2`` by conjugate gradients, stopped
   after a fixed number of iterations (Pruessmann et al., Magn Reson Med 2001;46:638-651).
 
@@ -37,11 +32,9 @@ from harmoniq.io.kspace import image_geometry
 from harmoniq.io.seq_sorting import NonCartesianKSpace
 from harmoniq.progress import counter
 from harmoniq.recon import coils
+from harmoniq.recon.density import density_compensation, density_rule
 
 METHODS = ("nufft", "sense")
-DCF_OVERSAMPLING = 2
-DCF_ITERATIONS = 10
-"""Pipe-Menon iterations: on radial test data the gridding error stops improving after 10."""
 SENSE_ITERATIONS = 20
 GRID_MARGIN = 0.5
 """Samples may lie this far (in grid cells) beyond the recon matrix edge ``n / 2``."""
@@ -61,23 +54,6 @@ def grid_coordinates(kspace: NonCartesianKSpace) -> np.ndarray:
                             f"{list(shape)} covers +-{[n / 2 for n in shape]}; fix the header's reconSpace matrix "
                             "(or the FOV definition of the .seq file)")
     return coord
-
-
-def density_compensation(coord, shape):
-    """Pipe-Menon density compensation ``w`` (coord.shape[:-1]) in grid cells for sigpy
-    coordinates ``coord`` (NumPy or CuPy) of an image of ``shape``."""
-    import sigpy as sp
-    from sigpy.mri import pipe_menon_dcf
-
-    device = sp.get_device(coord)
-    ndim = coord.shape[-1]
-    grid = [int(n * DCF_OVERSAMPLING) for n in shape]
-    weights = pipe_menon_dcf(coord * DCF_OVERSAMPLING, grid, device=device, max_iter=DCF_ITERATIONS,
-                             show_pbar=False)
-    xp = device.xp
-    cells = xp.stack(xp.meshgrid(*[xp.arange(-4, 4, dtype=coord.dtype)] * ndim, indexing="ij"), axis=-1)
-    unit = pipe_menon_dcf(cells, [8] * ndim, device=device, max_iter=DCF_ITERATIONS, show_pbar=False)[(4,) * ndim]
-    return weights / (unit * DCF_OVERSAMPLING**ndim)
 
 
 def coil_images(k, coord, weights, shape):
@@ -138,7 +114,7 @@ def reconstruct_along_trajectory(kspace: NonCartesianKSpace, method: str = "auto
     images = np.zeros((*kspace.other_shape, n_slices * nz, *shape[1:]), np.complex64)
     frames = list(np.ndindex(*kspace.other_shape))
     affine, order = image_geometry(kspace)
-    cache = {}
+    cache, rules = {}, set()
 
     def frame_data(frame, s):
         """(k (coil, readout, sample), coord, weights) of one frame and slice on the device."""
@@ -148,6 +124,7 @@ def reconstruct_along_trajectory(kspace: NonCartesianKSpace, method: str = "auto
             cache.clear()
             device_coord = xp.asarray(coord)
             cache[key] = device_coord, density_compensation(device_coord, image_shape)
+            rules.add(density_rule(coord))
         return (xp.asarray(kspace.data[(*frame, s)][:, 0]), *cache[key])
 
     steps = counter(progress, n_slices * len(frames), f"recon ({chosen})", "frame")
@@ -165,7 +142,7 @@ def reconstruct_along_trajectory(kspace: NonCartesianKSpace, method: str = "auto
     steps.close()
     record = {"method": chosen, "chosen_by_auto": method == "auto", "trajectory": "non-cartesian (.seq)",
               "coil_combination": "espirit" if chosen == "sense" else combination, "device": device,
-              "density_compensation": f"pipe-menon, {DCF_ITERATIONS} iterations, grid oversampling {DCF_OVERSAMPLING}",
+              "density_compensation": sorted(rules),
               "coil_map_frame": list(coil_map_frame), "prewhitened": kspace.prewhitened}
     if chosen == "sense":
         record["iterations"] = iterations

@@ -15,7 +15,7 @@ from harmoniq.io.fourier import image_to_k, k_to_image
 from harmoniq.io.header import AcquisitionHeader
 from harmoniq.io.reference_tools import nrmse
 from harmoniq.io.seq_sorting import NonCartesianKSpace, read_seq_readouts
-from harmoniq.recon.nufft import density_compensation, grid_coordinates
+from harmoniq.recon.nufft import grid_coordinates
 from harmoniq.recon.reconstruct import reconstruct
 
 N = 64
@@ -99,32 +99,17 @@ def test_cartesian_samples_of_our_fft_give_the_image_back():
     assert nrmse(recovered, np.abs(image)) < 0.02  # measured 0.007; 0.99 with x and y swapped or negated
 
 
-def test_density_compensation_is_the_sampled_area():
-    # a Cartesian grid: one grid cell per sample away from the edges (measured 0.955: the
-    # Pipe-Menon fixed point is not exact for samples two cells apart on its oversampled grid)
-    cells = np.stack(np.meshgrid(np.arange(-16, 16), np.arange(-16, 16), indexing="ij"), -1).astype(np.float32)
-    np.testing.assert_allclose(density_compensation(cells, (32, 32))[8:24, 8:24], 1.0, rtol=0.06)
-    # radial spokes: the annulus area per sample, pi |k| dk / spokes (dk = 1/2 cell)
-    radius = np.arange(-N, N, dtype=np.float32) / 2
-    angles = np.pi * np.arange(SPOKES) / SPOKES
-    coord = np.stack([np.sin(angles)[:, None] * radius, np.cos(angles)[:, None] * radius], -1).astype(np.float32)
-    weights = density_compensation(coord, (N, N))
-    middle = (np.abs(radius) >= 4) & (np.abs(radius) <= 28)
-    annulus = np.pi * np.abs(radius[middle]) * 0.5 / SPOKES
-    np.testing.assert_allclose(weights[:, middle], np.broadcast_to(annulus, (SPOKES, middle.sum())), rtol=0.1)
-    np.testing.assert_allclose(weights[:, middle].mean(axis=0), annulus, rtol=0.02)
-
-
 def test_gridding_reconstruction_of_a_single_coil(trajectory):
     phantom = _phantom()
     series = reconstruct(_kspace(trajectory, phantom[None]))
     assert series.recon["method"] == "nufft" and series.recon["chosen_by_auto"]
+    assert series.recon["density_compensation"] == ["spokes"]
     image = series.data[0, 0, 0, 0, 0]
-    # measured: 0.065 against the disk-limited phantom, 0.22 against the phantom (its k-space corners
+    # measured: 0.057 against the disk-limited phantom, 0.23 against the phantom (its k-space corners
     # are never sampled)
-    assert nrmse(image, np.abs(_disk_limited(phantom))) < 0.09
+    assert nrmse(image, np.abs(_disk_limited(phantom))) < 0.08
     assert nrmse(image, np.abs(phantom)) < 0.25
-    # the scale of a Cartesian reconstruction: the flat 0.2 region comes back as 0.2 (measured 1.6 % off)
+    # the scale of a Cartesian reconstruction: the flat 0.2 region comes back as 0.2 (measured 3.4 % off)
     flat = binary_erosion(np.abs(phantom - 0.2) < 1e-3, iterations=2)
     assert np.median(np.abs(image[flat])) == pytest.approx(0.2, rel=0.04)
 
@@ -138,7 +123,7 @@ def test_iterative_sense_with_four_coils_beats_gridding_on_undersampled_spokes(t
     assert sense.recon["method"] == "sense" and sense.recon["coil_combination"] == "espirit"
     sense_error = nrmse(sense.data[0, 0, 0, 0, 0], np.abs(phantom))
     gridding_error = nrmse(gridding.data[0, 0, 0, 0, 0], np.abs(phantom))
-    assert sense_error < 0.22 and sense_error < 0.7 * gridding_error  # measured 0.19 and 0.32
+    assert sense_error < 0.22 and sense_error < 0.75 * gridding_error  # measured 0.19 and 0.27
 
 
 def test_methods_and_matrix_are_checked(trajectory):
