@@ -7,7 +7,7 @@
 (c) GRAPPA time (and pygrappa's ``cgrappa`` when installed);
 (d) non-Cartesian: a 2D radial scan (256 x 256, 8 birdcage coils, 402 full spokes of 512
     samples, readout oversampled twice; k-space by sigpy's NUFFT of a Shepp-Logan):
-    Pipe-Menon density compensation, gridding (``nufft``) and iterative SENSE (20 CG
+    density compensation (exact ring areas of the spokes), gridding (``nufft``) and iterative SENSE (20 CG
     iterations) end to end, and BART ``pics -t`` (20 CG iterations, our coil maps).
 
 Run: ``OMP_NUM_THREADS=2 python benchmarks/bench_recon.py`` (needs ismrmrd-tools and bart).
@@ -218,7 +218,7 @@ def main() -> None:
         "",
         "| | time (s) | NRMSE vs phantom |",
         "|---|---|---|",
-        f"| Pipe-Menon density compensation (10 iterations, 2x grid) | {radial['dcf_s']:.2f} | |",
+        f"| density compensation (ring areas of the spokes) | {radial['dcf_s']:.2f} | |",
         f"| harmoniq `nufft` (DCF + ESPIRiT maps + gridding) | {radial['gridding_s']:.2f} | "
         f"{radial['gridding_nrmse']:.4f} |",
         f"| harmoniq `sense` (DCF + ESPIRiT maps + 20 CG iterations, sigpy) | {radial['sense_s']:.2f} | "

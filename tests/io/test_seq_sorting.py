@@ -268,7 +268,7 @@ def test_non_cartesian_grid_is_the_headers_recon_matrix(tmp_path):
     assert result.exit_code == 0, result.output
     image = np.abs(np.asarray(nib.load(output).dataobj).T[0])  # (y, x)
     reference = np.sqrt(np.sum(np.abs(sigpy.nufft_adjoint(data, coord, oshape=(2, n, n))) ** 2, axis=0))
-    assert nrmse(image, reference) < 0.03  # measured 0.016 (density weights differ)
+    assert nrmse(image, reference) < 1e-4  # measured 1.6e-06: equally spaced lines get weight 1, as the reference
 
 
 def test_unreadable_seq_file(built, tmp_path):
