@@ -4,15 +4,17 @@ Brain T1 follows the field-dependence fit of Rooney et al., Magn Reson Med 2007;
 (doi:10.1002/mrm.21122): T1 = A * (gamma/(2 pi) * B0)^beta with the Larmor frequency in Hz,
 white matter A = 0.71 ms, beta = 0.382; cortical grey matter A = 1.16 ms, beta = 0.376; CSF T1
 independent of field, 4.47 s at 3 T (the same study's value as tabulated in FSL-MRS
-``fsl_mrs/utils/constants.py``, STANDARD_T1, 4.43 s at 7 T). From 1.5 to 3 T this gives
-x1.30 (WM) and x1.30 (GM) instead of the x1.66 and x1.87 of unrelated default sets.
+``fsl_mrs/utils/constants.py``, STANDARD_T1 of the versions that have it; 4.43 s at 7 T).
+From 1.5 to 3 T this gives x1.30 (WM) and x1.30 (GM) instead of the x1.66 and x1.87 of
+unrelated default sets.
 
 Brain T2: Stanisz et al., Magn Reson Med 2005;54:507 (doi:10.1002/mrm.20605), Table 1, 3 T
 rows "white matter" 69 +- 3 ms and "gray matter" 99 +- 7 ms; the same group found T2 at 3 T
 "similar to those at 1.5 T" (Stanisz et al., ISMRM 2006 #2494), so both fields take these.
 CSF T2 at 3 T: 2030 ms (Spijkerman et al., MAGMA 2018, doi:10.1007/s10334-017-0659-3, as
-tabulated in FSL-MRS STANDARD_T2). Assumption (range 2030-2300 ms, the 3 T value up to the
-free-water-like values quoted for CSF at 1.5 T): CSF T2 at 1.5 T equals the 3 T value.
+tabulated in FSL-MRS STANDARD_T2). Assumption (range 2030-2300 ms, the 3 T value up to the top
+of the approximate 2100-2300 ms CSF T2 of the "Common relaxation time constants in human tissues"
+table of Wikipedia's "Relaxation (NMR)" article): CSF T2 at 1.5 T equals the 3 T value.
 
 T2* at 1.5 T, PD and fat at 1.5 T (T1, T2, T2*, PD): the BrainWeb-derived defaults of KomaMRI
 and brainweb-dl (CSF T2* 58 ms, PD 1.0; grey matter 69 ms, 0.86; white matter 61 ms, 0.77;
