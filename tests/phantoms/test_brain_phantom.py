@@ -57,8 +57,9 @@ def test_t2prime_reproduces_published_t2star_at_1p5t_and_halves_at_3t():
 
 
 def test_values_follow_the_field():
-    t1_ms = {1.5: {"CSF": 2569, "grey matter": 833, "white matter": 500, "fat": 350},
-             3.0: {"CSF": 4160, "grey matter": 1560, "white matter": 830, "fat": 382}}
+    # Rooney et al. MRM 2007 fit (WM, GM), CSF 4.47 s; fat 350 ms (1.5 T), 382 ms (3 T); rounded to 0.1 ms
+    t1_ms = {1.5: {"CSF": 4470.0, "grey matter": 998.3, "white matter": 680.6, "fat": 350.0},
+             3.0: {"CSF": 4470.0, "grey matter": 1295.5, "white matter": 886.9, "fat": 382.0}}
     for field, expected in t1_ms.items():
         phantom = make_phantom("brain", matrix=64, field_t=field)
-        assert {r.name: round(r.t1_s * 1e3, 9) for r in phantom.rois.values()} == expected
+        assert {r.name: round(r.t1_s * 1e3, 1) for r in phantom.rois.values()} == expected

@@ -8,10 +8,12 @@ from sigpy.sim import sl_angles, sl_offsets, sl_scales
 from harmoniq.phantoms import make_phantom
 
 # Tissue per ellipsoid as documented, and PD per tissue (fat, WM, CSF, GM) at each field:
-# 1.5 T BrainWeb-derived defaults, 3 T MRzero defaults; fat PD 1 (stated assumption).
+# PD: 1.5 T BrainWeb-derived defaults, 3 T MRzero defaults; fat PD 1 (stated assumption).
+# T1: Rooney et al. MRM 2007 fit A * (42.577478518e6 * B0)^beta (WM 0.71 ms/0.382, GM 1.16 ms/0.376),
+# CSF 4.47 s; fat 350 ms (1.5 T, BrainWeb-derived), 382 ms (3 T, de Bazelaire et al. 2004).
 TISSUES = ("fat", "wm", "csf", "csf", "gm", "gm", "gm", "csf", "csf", "csf")
 PD = {1.5: {"fat": 1.0, "wm": 0.77, "csf": 1.0, "gm": 0.86}, 3.0: {"fat": 1.0, "wm": 0.7, "csf": 1.0, "gm": 0.8}}
-T1_MS = {1.5: {"fat": 350, "wm": 500, "csf": 2569, "gm": 833}, 3.0: {"fat": 382, "wm": 830, "csf": 4160, "gm": 1560}}
+T1_MS = {1.5: {"fat": 350, "wm": 680.6, "csf": 4470, "gm": 998.3}, 3.0: {"fat": 382, "wm": 886.9, "csf": 4470, "gm": 1295.5}}
 
 
 def sigpy_pd(shape, field):
@@ -52,6 +54,6 @@ def test_roi_values_are_the_tissue_table(field):
     assert sorted(r.name for r in phantom.rois.values()) == sorted(by_name)
     for roi in phantom.rois.values():
         key = by_name[roi.name]
-        assert roi.t1_s * 1e3 == pytest.approx(T1_MS[field][key], rel=1e-12)
+        assert roi.t1_s * 1e3 == pytest.approx(T1_MS[field][key], abs=0.05)
         assert roi.pd == PD[field][key]
         assert np.all(phantom.t1_s[phantom.labels == roi.label] == roi.t1_s)
