@@ -35,7 +35,9 @@ class QuantitativeModel:
     with one (scalar) value per file of the collection; quantity: the map the comparison
     reads (None for non-relaxometry models); reference: the phantom ROI attribute (SI) it is
     compared with; plate: the NIST phantom plate holding the spheres it measures; signed_images: the
-    fit needs signed real images (phase-referenced to the last volume, :mod:`harmoniq.recon.phase`).
+    fit needs signed real images (phase-referenced to the last volume, :mod:`harmoniq.recon.phase`);
+    phase_images: the fit reads phase images (rad), written as ``part-phase`` files beside ``part-mag``
+    ones (one file per part, a volume per value of ``per_volume_key``).
     """
 
     name: str
@@ -49,6 +51,7 @@ class QuantitativeModel:
     reference: str | None = None
     options: tuple[FitOption, ...] = field(default_factory=tuple)
     signed_images: bool = False
+    phase_images: bool = False
 
     @property
     def volume_entity(self) -> str:
@@ -146,7 +149,7 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
             FitOption("transition_s", float, 0.16e-3, "Fermi pulse transition width (s)."),
             FitOption("seq", str, None, "The protocol's .seq file: the pulse, its peak and offsets as it plays them "
                                         "(instead of the Fermi options and BlochSiegertOffset)."),
-        )),
+        ), phase_images=True),
     QuantitativeModel(
         "t1-molli", "MOLLI-style Look-Locker T1, three-parameter fit with the Look-Locker correction (InversionTime "
         "per volume: each image's time after its inversion).", f"{_METHODS}:run_molli", "MOLLI",
