@@ -308,8 +308,8 @@ def method_sidecar_keys(model: str, seq_path: Path | None, image: Path | None = 
 def _write_images(series, model, acquisition: Acquisition, suffix: str, inputs: dict, keys: dict,
                   force: bool) -> list[Path]:
     """The reconstruction into the raw dataset: a BIDS file collection (one file per volume), or for a
-    model that fits phase images one 4D file per ``part`` (phase first, the file the fit reads;
-    BIDS 1.10 names no Bloch-Siegert collection, so the raw dataset's .bidsignore lists them)."""
+    model that fits phase images one 4D file per ``part`` (phase first, the file the fit reads; suffix
+    :data:`harmoniq.models.BS_SUFFIX`)."""
     from harmoniq.io.nifti import write_collection, write_image_series
 
     folder = acquisition.raw_folder(datatype(suffix))
