@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harmoniq.analysis.compare import ARMS, Measurement
+from harmoniq.analysis.compare import ARMS, Measurement, comparable_model
 from harmoniq.errors import HarmoniqError
 from harmoniq.models import MODELS
 from harmoniq.pipeline import RunResult, run
@@ -35,8 +35,9 @@ def measurement(arm: str, rater: str, result: RunResult) -> Measurement:
 
 
 def comparable(result: RunResult) -> bool:
-    """True when the run has maps of a quantity with a phantom reference (T1, T2)."""
-    return result.phantom is not None and result.maps is not None and MODELS[result.protocol.model].reference is not None
+    """True when the run has maps the comparison measures (T1, T2 against the phantom, B1 against the
+    scanner's field)."""
+    return result.phantom is not None and result.maps is not None and comparable_model(result.protocol.model)
 
 
 def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path, *, phantom: str = "nist",
@@ -59,10 +60,10 @@ def run_comparison(protocols: list[str], scanners: list[str], outdir: str | Path
     outdir = Path(outdir)
     loaded = [load_protocol(name) for name in protocols]  # every input is checked before anything runs
     for base in loaded:
-        if base.model not in MODELS or MODELS[base.model].reference is None:
-            valid = ", ".join(m.name for m in MODELS.values() if m.reference is not None)
+        if not comparable_model(base.model):
+            valid = ", ".join(m for m in MODELS if comparable_model(m))
             raise HarmoniqError(f"compare: protocol {base.name} has model {base.model!r}; compare takes T1/T2 "
-                                f"protocols ({valid})")
+                                f"and B1 protocols ({valid})")
     vendors = [load_scanner_model(s).vendor for s in scanners]
     simulated_off = tuple(name for name in effects_off if not effect(name).recon)
     vendor_recon = not any(effect(name).recon for name in effects_off)

@@ -35,7 +35,9 @@ class QuantitativeModel:
     with one (scalar) value per file of the collection; quantity: the map the comparison
     reads (None for non-relaxometry models); reference: the phantom ROI attribute (SI) it is
     compared with; plate: the NIST phantom plate holding the spheres it measures; signed_images: the
-    fit needs signed real images (phase-referenced to the last volume, :mod:`harmoniq.recon.phase`).
+    fit needs signed real images (phase-referenced to the last volume, :mod:`harmoniq.recon.phase`);
+    phase_images: the fit reads phase images (rad), written as ``part-phase`` files beside ``part-mag``
+    ones (one file per part, a volume per value of ``per_volume_key``).
     """
 
     name: str
@@ -49,6 +51,7 @@ class QuantitativeModel:
     reference: str | None = None
     options: tuple[FitOption, ...] = field(default_factory=tuple)
     signed_images: bool = False
+    phase_images: bool = False
 
     @property
     def volume_entity(self) -> str:
@@ -74,6 +77,10 @@ class QuantitativeModel:
 _OFFSET = FitOption("offset", bool, False, "Fit a constant offset too.", flag=True)
 _T1_MAPS = {"T1": "T1map", "M0": "M0map", "T1_crlb": "desc-crlb_T1map", "M0_crlb": "desc-crlb_M0map"}
 _FITTERS = "harmoniq.fitting.bids"
+BS_SUFFIX = "TB1BS"
+"""Suffix (ours) of the Bloch-Siegert ``part-mag``/``part-phase`` images: BIDS 1.10 names no Bloch-Siegert
+file collection (qMRI appendix: TB1DAM, TB1EPI, TB1AFI, TB1TFL, TB1RFM, TB1SRGE) and allows no ``part``
+on TB1map, so the raw dataset's .bidsignore lists these files."""
 _METHODS = "harmoniq.fitting.bids_methods"
 
 MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
@@ -139,14 +146,14 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
             FitOption("seq", str, None, "The protocol's .seq file: TR1 and TR2 measured from its excitations."),)),
     QuantitativeModel(
         "b1-bs", "Bloch-Siegert B1 map from phase images (rad) at +-offset (BlochSiegertOffset per volume, Hz).",
-        f"{_METHODS}:run_bloch_siegert", "TB1map", {"B1": "TB1map"}, "BlochSiegertOffset", plate="t1", quantity="B1",
+        f"{_METHODS}:run_bloch_siegert", BS_SUFFIX, {"B1": "TB1map"}, "BlochSiegertOffset", plate="t1", quantity="B1",
         options=(
             FitOption("b1_peak_t", float, 1e-5, "Nominal peak amplitude (T) of the off-resonant Fermi pulse."),
             FitOption("duration_s", float, 6e-3, "Fermi pulse duration (s)."),
             FitOption("transition_s", float, 0.16e-3, "Fermi pulse transition width (s)."),
             FitOption("seq", str, None, "The protocol's .seq file: the pulse, its peak and offsets as it plays them "
                                         "(instead of the Fermi options and BlochSiegertOffset)."),
-        )),
+        ), phase_images=True),
     QuantitativeModel(
         "t1-molli", "MOLLI-style Look-Locker T1, three-parameter fit with the Look-Locker correction (InversionTime "
         "per volume: each image's time after its inversion).", f"{_METHODS}:run_molli", "MOLLI",
@@ -164,8 +171,9 @@ NO_MODEL_SUFFIX = "T1w"
 # their index in the acq label (acq-tr1..., acq-tr2..., harmoniq.bids.layout.ACQ_INDEX).
 VOLUME_ENTITIES = {"InversionTime": "inv", "EchoTime": "echo", "FlipAngle": "flip", "RepetitionTimeExcitation": "tr"}
 # BIDS specification 1.10, "Magnetic Resonance Imaging > Fieldmap data" and the qMRI appendix:
-# suffixes that live in the fmap/ datatype folder (every other suffix here is anat/).
-FMAP_SUFFIXES = ("TB1DAM", "TB1EPI", "TB1AFI", "TB1TFL", "TB1RFM", "TB1SRGE", "TB1map", "RB1COR", "RB1map")
+# suffixes that live in the fmap/ datatype folder (every other suffix here is anat/), and ours for the
+# Bloch-Siegert images.
+FMAP_SUFFIXES = ("TB1DAM", "TB1EPI", "TB1AFI", "TB1TFL", "TB1RFM", "TB1SRGE", "TB1map", "RB1COR", "RB1map", BS_SUFFIX)
 #: Fitted maps without a BIDS suffix (model coefficients, residuals) carry this one; the
 #: derivatives dataset's .bidsignore lists it.
 UNNAMED_MAP_SUFFIX = "fitparam"

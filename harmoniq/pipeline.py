@@ -41,7 +41,8 @@ from harmoniq.provenance import sha256_file
 #: BIDS ``PulseSequenceType`` of each protocol family (a general description, as BIDS asks)
 PULSE_SEQUENCE_TYPES = {"gre": "Spoiled gradient echo", "se": "Spin echo", "mese": "Multi-echo spin echo (CPMG)",
                         "dam": "Double-angle spin echo", "afi": "Actual flip-angle imaging (dual-TR spoiled gradient echo)",
-                        "mp2rage": "MP2RAGE", "molli": "Modified Look-Locker inversion recovery (MOLLI)"}
+                        "mp2rage": "MP2RAGE", "molli": "Modified Look-Locker inversion recovery (MOLLI)",
+                        "bs": "Bloch-Siegert B1 mapping (spoiled gradient echo, off-resonant Fermi pulse at +-offset)"}
 
 
 @dataclass
@@ -190,19 +191,14 @@ def run(
     params = {"protocol_sha256": protocol.sha256, "parameters": protocol.values, "targets": list(protocol.targets)}
 
     model = MODELS.get(protocol.model)
-    suffix, entity = (model.method_suffix, model.volume_entity) if model else (NO_MODEL_SUFFIX, None)
-    extra = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family),
-             **method_sidecar_keys(protocol)}
+    suffix = model.method_suffix if model else NO_MODEL_SUFFIX
 
     def collection(series, inputs):
         from harmoniq.atomic import sidecar_of
-        from harmoniq.io.nifti import write_collection
 
-        from harmoniq.fitting.bids_methods import acquisition_keys
-
-        keys = {**extra, **acquisition_keys(protocol.model, inputs.get("seq"))}
-        images = write_collection(series, acquisition.raw_folder(datatype(suffix)), acquisition.prefix, suffix,
-                                  entity, inputs=inputs, extra=keys, force=force)
+        keys = {"PulseSequenceType": PULSE_SEQUENCE_TYPES.get(protocol.family, protocol.family),
+                **method_sidecar_keys(protocol.model, inputs.get("seq"), inputs.get("image"))}
+        images = _write_images(series, model, acquisition, suffix, inputs, keys, force)
         return [*images, *map(sidecar_of, images)]
 
     phantom_obj = seq_path = raw_path = None
@@ -289,14 +285,43 @@ def b1_accuracy(b1_map, phantom: Phantom, scanner: str) -> dict:
             "rois": rois}
 
 
-def method_sidecar_keys(protocol: Protocol) -> dict:
-    """Sidecar keys of a method that the raw data's header does not carry (MP2RAGE: the BIDS qMRI
-    appendix's RepetitionTimeExcitation, RepetitionTimePreparation and NumberShots, in s)."""
-    p = protocol.parameters
-    if protocol.family == "mp2rage":
-        return {"RepetitionTimeExcitation": p.echo_spacing_s, "RepetitionTimePreparation": p.tr_s,
-                "NumberShots": p.partitions}
-    return {}
+def method_sidecar_keys(model: str, seq_path: Path | None, image: Path | None = None) -> dict:
+    """Sidecar keys of ``model``'s method that the raw data's header does not carry: measured from the
+    .seq that ran (:func:`harmoniq.fitting.bids_methods.acquisition_keys`), or for an imported ``image``
+    (no .seq) copied from the sidecars of its collection (a list where its files differ)."""
+    from harmoniq.fitting.bids_methods import METHOD_KEYS, acquisition_keys
+
+    if seq_path is not None or image is None:
+        return acquisition_keys(model, seq_path)
+    from harmoniq.bids.layout import collection_files
+    from harmoniq.io.nifti import read_sidecar
+
+    sidecars = [read_sidecar(f, required=False) for f in collection_files(image)]
+    keys = {}
+    for key in METHOD_KEYS:
+        values = [s[key] for s in sidecars if key in s]
+        if len(values) == len(sidecars):
+            keys[key] = values if any(v != values[0] for v in values) else values[0]
+    return keys
+
+
+def _write_images(series, model, acquisition: Acquisition, suffix: str, inputs: dict, keys: dict,
+                  force: bool) -> list[Path]:
+    """The reconstruction into the raw dataset: a BIDS file collection (one file per volume), or for a
+    model that fits phase images one 4D file per ``part`` (phase first, the file the fit reads; suffix
+    :data:`harmoniq.models.BS_SUFFIX`)."""
+    from harmoniq.io.nifti import write_collection, write_image_series
+
+    folder = acquisition.raw_folder(datatype(suffix))
+    if model is None or not model.phase_images:
+        return write_collection(series, folder, acquisition.prefix, suffix, model and model.volume_entity,
+                                inputs=inputs, extra=keys, force=force)
+    from harmoniq.recon.phase import image_parts
+
+    units = {"phase": "rad", "mag": "arbitrary"}
+    return [write_image_series(part, folder / f"{acquisition.prefix}_part-{name}_{suffix}.nii.gz", inputs=inputs,
+                               extra={**keys, "Units": units[name]}, force=force)[0]
+            for name, part in image_parts(series).items()]
 
 
 def _simulate(folder, protocol, seq_path, phantom, scanner, seed, noise, device, force, progress, effects_off=()):

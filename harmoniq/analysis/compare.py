@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harmoniq.analysis import metrics
+from harmoniq.analysis.b1_reference import b1_references, is_b1
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.maps import ParameterMaps
 from harmoniq.models import MODELS
@@ -111,29 +112,47 @@ class Comparison:
         }
 
 
-def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
-    """ROI statistics of the measurement's quantitative map against the phantom's reference
-    values, and the map's middle slice (y, x) for the report."""
+def comparable_model(model: str) -> bool:
+    """True for a model whose map the comparison measures: a phantom reference (T1, T2) or a B1 map
+    (against the scanner's transmit field, :mod:`harmoniq.analysis.b1_reference`)."""
+    return model in MODELS and (MODELS[model].reference is not None or is_b1(model))
+
+
+def _phantom_references(m: Measurement) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(map in SI, its Cramer-Rao SD, ROI label -> (phantom reference in SI, in the designed range))."""
     spec = MODELS[m.protocol.model]
     if spec.reference is None or spec.quantity not in m.maps:
         raise HarmoniqError(f"compare: protocol {m.protocol.name} has no {spec.quantity or 'quantitative'} map to compare")
     values = np.asarray(m.maps[spec.quantity], dtype=float)
-    outside = np.asarray(m.maps["out_of_range"], dtype=bool)
     crlb_name = f"{spec.quantity}_crlb"
     crlb = np.asarray(m.maps[crlb_name], dtype=float) if crlb_name in m.maps else np.full(values.shape, np.nan)
     low, high = m.protocol.valid_range.get(spec.range_key, (0.0, np.inf))
+    references = {}
+    for label, roi in m.phantom.rois.items():
+        ref = getattr(roi, spec.reference)
+        if ref is not None and np.isfinite(ref):
+            references[label] = (ref, bool(low <= ref * 1e3 <= high))
+    return values, crlb, references
+
+
+def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
+    """ROI statistics of the measurement's quantitative map against its reference (the phantom's
+    values; a B1 map's ratio to its scanner's transmit field, :mod:`harmoniq.analysis.b1_reference`),
+    and the map's middle slice (y, x) for the report (ms columns hold 1e3 x the SI value)."""
+    values, crlb, references = (b1_references if is_b1(m.protocol.model) else _phantom_references)(m)
+    outside = np.asarray(m.maps["out_of_range"], dtype=bool)
     rows = []
     for label, roi in sorted(m.phantom.rois.items()):
-        ref = getattr(roi, spec.reference)
         voxels = m.phantom.labels == label
-        if ref is None or not np.isfinite(ref) or not voxels.any() or roi.name == "water":
+        if label not in references or not voxels.any() or roi.name == "water":
             continue
+        ref, in_range = references[label]
         v = values[voxels & ~outside] * 1e3
         if v.size == 0:
             continue
         noise_sd = float(np.sqrt(np.mean(crlb[voxels & ~outside] ** 2)) * 1e3)
         rows.append(RoiRow(m.arm, m.protocol.name, m.rater, roi.name, ref * 1e3, float(np.mean(v)), float(np.std(v)),
-                           int(v.size), bool(low <= ref * 1e3 <= high), m.seq_sha256, noise_sd))
+                           int(v.size), in_range, m.seq_sha256, noise_sd))
     return rows, values[values.shape[0] // 2]
 
 

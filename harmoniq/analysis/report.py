@@ -139,8 +139,8 @@ def _reference_slice(measurement, shown):
     attribute = MODELS[measurement.protocol.model].reference
     names = {k: roi.name for k, roi in phantom.rois.items() if roi.name != "water" and np.any(labels == k)}
     reference = np.zeros(labels.shape)
-    for k in names:
-        value = getattr(phantom.rois[k], attribute)
+    for k in names:  # a B1 map is shown as its ratio to the scanner's field: reference 1 (analysis.b1_reference)
+        value = getattr(phantom.rois[k], attribute) if attribute else 1.0
         if value is not None and np.isfinite(value):
             reference[labels == k] = value
     return labels, names, reference

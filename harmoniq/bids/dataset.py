@@ -18,14 +18,15 @@ from harmoniq import __version__
 from harmoniq.atomic import write_text_atomic
 from harmoniq.bids.layout import BIDS_VERSION, DERIVATIVES
 from harmoniq.errors import HarmoniqError
-from harmoniq.models import UNNAMED_MAP_SUFFIX
+from harmoniq.models import BS_SUFFIX, UNNAMED_MAP_SUFFIX
 
 DESCRIPTION = "dataset_description.json"
 RAW_LINK = "raw"
 GENERATED_BY = {"Name": "harmoniq", "Version": __version__,
                 "Description": "Pulseq sequences, simulated or site raw data, offline reconstruction and qMRI fits"}
-#: what the raw dataset holds that BIDS has no name for: the comparison report and its plots
-RAW_IGNORED = ("/report.html", "/*.png")
+#: what the raw dataset holds that BIDS has no name for: the comparison report and its plots, and the
+#: Bloch-Siegert images (harmoniq.models.BS_SUFFIX)
+RAW_IGNORED = ("/report.html", "/*.png", f"*_{BS_SUFFIX}.*")
 #: what the derivatives dataset holds that BIDS has no name for: fit coefficients and residuals
 #: without a qMRI suffix, and the study's ROI table (BIDS names no group-level table)
 DERIVATIVE_IGNORED = (f"*_{UNNAMED_MAP_SUFFIX}.*", "/metrics.tsv", "/metrics.json")

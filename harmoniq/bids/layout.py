@@ -123,11 +123,12 @@ def collection_files(path: str | Path) -> list[Path]:
 
 
 def collection_stem(path: str | Path) -> str:
-    """The entities a collection's files share (``sub-1_ses-a_acq-b``), else the name without ``.nii.gz``."""
+    """The entities a collection's files share (``sub-1_ses-a_acq-b``), else the name without ``.nii.gz``;
+    a ``part`` entity is left out (the maps of a ``part-phase`` file belong to the acquisition)."""
     name = Path(path).name
     key = _collection_key(name)
     if key:
         return key[3]
     stem = name[: -len(".nii.gz")] if name.endswith(".nii.gz") else Path(name).stem
     bids = re.match(r"^(?P<stem>sub-[0-9a-zA-Z]+(_[a-z]+-[0-9a-zA-Z]+)*)_[A-Za-z0-9]+$", stem)
-    return bids["stem"] if bids else stem
+    return re.sub(r"_part-[0-9a-zA-Z]+", "", bids["stem"]) if bids else stem

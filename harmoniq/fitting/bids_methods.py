@@ -69,13 +69,46 @@ def afi_repetition_times(seq_path) -> tuple[float, float]:
     return float(gaps[0]), float(gaps[1])
 
 
+METHOD_KEYS = ("RepetitionTimeExcitation", "RepetitionTimePreparation", "NumberShots", "BlochSiegertOffset")
+"""The sidecar keys :func:`acquisition_keys` measures."""
+
+
 def acquisition_keys(model: str, seq_path) -> dict:
-    """Sidecar keys, one value per volume, that the fit of ``model`` needs beyond the reconstruction's
-    header, measured from the .seq it ran (``seq_path``; none without one): AFI's
-    ``RepetitionTimeExcitation`` (TR1, TR2)."""
-    if seq_path is None or model != "b1-afi":
+    """Sidecar keys of ``model``'s method beyond the reconstruction's header, measured from the .seq it
+    ran (``seq_path``; none without one), the one source of what was played; one value per volume
+    where they differ. MP2RAGE: ``RepetitionTimeExcitation`` (echo spacing), ``RepetitionTimePreparation``
+    (inversion to inversion) and ``NumberShots`` (excitations per readout block), BIDS 1.10 qMRI appendix;
+    AFI: ``RepetitionTimeExcitation`` (TR1, TR2); Bloch-Siegert: ``BlochSiegertOffset`` (+f, -f in Hz, ours)."""
+    if seq_path is None:
         return {}
-    return {"RepetitionTimeExcitation": list(afi_repetition_times(seq_path))}
+    if model == "b1-afi":
+        return {"RepetitionTimeExcitation": list(afi_repetition_times(seq_path))}
+    if model == "b1-bs":
+        from harmoniq.fitting.bloch_siegert import played_pulse
+
+        offset = abs(played_pulse(seq_path).offset_hz)
+        return {"BlochSiegertOffset": [offset, -offset]}  # SET 0 plays +f, SET 1 -f (sequences.bloch_siegert)
+    if model == "t1-mp2rage":
+        return mp2rage_timing_keys(seq_path)
+    return {}
+
+
+def mp2rage_timing_keys(seq_path) -> dict:
+    """MP2RAGE's BIDS timing keys measured from its .seq: the excitations between its first two
+    inversions form the two readout blocks of one shot (s)."""
+    from harmoniq.seqfile import read_seq
+    from harmoniq.sequences.timing import measure_timing
+
+    timing = measure_timing(read_seq(seq_path))
+    inversions = timing.rf_time[[u == "inversion" for u in timing.rf_use]]
+    excitations = timing.excitation_times()
+    shot = excitations[(excitations > inversions[0]) & (excitations < inversions[1])] if len(inversions) > 1 else []
+    if len(shot) < 4 or len(shot) % 2:
+        raise HarmoniqError(f"{seq_path}: {len(inversions)} inversion(s) and {len(shot)} excitation(s) in its first "
+                            "shot; an MP2RAGE .seq repeats inversions with two equal readout blocks between them")
+    return {"RepetitionTimeExcitation": float(np.round(np.median(np.diff(shot)), 7)),
+            "RepetitionTimePreparation": float(np.round(np.median(np.diff(inversions)), 7)),
+            "NumberShots": len(shot) // 2}
 
 
 def run_afi(series, data, opts):

@@ -187,19 +187,23 @@ def write_collection(series: ImageSeries, folder: str | Path, prefix: str, suffi
 
 
 def write_image_series(series: ImageSeries, path: str | Path, *, inputs: dict[str, str | Path],
-                complex_output: bool = False, force: bool = False) -> tuple[Path, Path]:
+                complex_output: bool = False, force: bool = False, extra: dict | None = None) -> tuple[Path, Path]:
     """Write ``series`` to ``path`` (.nii.gz) and its JSON sidecar, together or not at all.
 
     An existing image or sidecar that recon did not write is kept (HarmoniqError) unless ``force``.
 
-    Magnitude (float32) by default, complex64 with ``complex_output``. A multi-volume
-    series becomes a 4D image with one sidecar value per volume where parameters vary.
+    Magnitude (float32) of complex images by default, complex64 with ``complex_output``; real
+    images (signed, phase) as they are. A multi-volume series becomes a 4D image with one sidecar
+    value per volume where parameters vary; extra: keys added to the sidecar.
     """
     path = Path(path)
     json_path = sidecar_path(path)
-    meta = sidecar(series, inputs)
+    meta = {**sidecar(series, inputs), **(extra or {})}
     volumes = series.volumes()
-    data = volumes.astype(np.complex64) if complex_output else np.abs(volumes).astype(np.float32)
+    if complex_output:
+        data = volumes.astype(np.complex64)
+    else:
+        data = (np.abs(volumes) if np.iscomplexobj(volumes) else volumes).astype(np.float32)
     data = np.transpose(data, (3, 2, 1, 0))
     if data.shape[-1] == 1:
         data = data[..., 0]

@@ -1,4 +1,5 @@
-"""Signed real images from complex ones, for fits that need the sign of the magnetisation.
+"""Real images from complex ones for fits that need more than the magnitude: signed images (the
+sign of the magnetisation) and phase images.
 
 Each volume k is projected on the phase of a reference volume r (the one whose magnetisation is
 positive everywhere, e.g. MP2RAGE's INV2):
@@ -9,6 +10,9 @@ which removes the phase every volume shares (receive coil, B0 at equal TE) and k
 For MP2RAGE, Re(S1 conj(S2)) is unchanged, so UNI = S1 S2 / (S1^2 + S2^2) of the signed images
 equals Re(S1* S2) / (|S1|^2 + |S2|^2) where S1 and S2 share their phase up to the sign
 (Marques et al., NeuroImage 2010;49:1271).
+
+A fit of phase differences (Bloch-Siegert) reads arg S_k (rad) of each volume, written as the BIDS
+``part-phase`` image beside the ``part-mag`` one (BIDS 1.10, entity ``part``).
 """
 
 from __future__ import annotations
@@ -32,3 +36,12 @@ def phase_referenced(series: ImageSeries, reference: int = -1) -> ImageSeries:
         unit = np.where(np.abs(ref) > 0, np.conj(ref) / np.abs(ref), 0)
     signed = np.real(volumes * unit).astype(np.float32).reshape(series.data.shape)
     return dataclasses.replace(series, data=signed)
+
+
+def image_parts(series: ImageSeries) -> dict[str, ImageSeries]:
+    """The BIDS ``part`` images of a series for a fit that reads the phase: ``phase`` (arg S, rad, float32)
+    and ``mag`` (|S|) of complex images; a real series (phase images given as input) is ``phase`` alone."""
+    if not np.iscomplexobj(series.data):
+        return {"phase": series}
+    return {"phase": dataclasses.replace(series, data=np.angle(series.data).astype(np.float32)),
+            "mag": dataclasses.replace(series, data=np.abs(series.data).astype(np.float32))}

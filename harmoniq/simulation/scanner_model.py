@@ -148,6 +148,11 @@ def list_scanner_models() -> list[str]:
     return sorted(p.name[:-5] for p in _models_folder().iterdir() if p.name.endswith(".toml"))
 
 
+def scanner_model_from_dict(data: dict, source: str = "scanner model record") -> ScannerModel:
+    """The model that :meth:`ScannerModel.to_dict` wrote (e.g. into a simulation stage's record)."""
+    return _from_dict(data, source)
+
+
 def load_scanner_model(name_or_path: str | Path) -> ScannerModel:
     """Load a shipped model by name (e.g. ``ge-premier-3t``) or a TOML file by path."""
     path = Path(name_or_path)

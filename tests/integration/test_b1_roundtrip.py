@@ -115,3 +115,37 @@ def test_bloch_siegert_map_follows_the_scanner_b1(tmp_path):
     bias, spread = errors["short-T2"]
     assert abs(bias) < 0.01 and spread < 0.01, errors
     assert math.isfinite(errors["water"][0])
+
+
+def test_the_pipeline_writes_the_bloch_siegert_phase_and_fits_it_from_a_sites_raw_data(tmp_path):
+    """`harmoniq run b1-bs --raw`: recon writes part-phase and part-mag images (the BIDS validator finds no
+    error in either dataset), their sidecars carry the .seq's offsets, and the TB1map follows the field."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import nibabel as nib
+
+    from harmoniq.pipeline import run
+
+    protocol = load_protocol("b1-bs").with_values(matrix=MATRIX)
+    scanner = b1_pattern_scanner(tmp_path)
+    phantom = ball((1, MATRIX, MATRIX), (protocol.parameters.slice_thickness_m, FOV_M / MATRIX, FOV_M / MATRIX), 0.1)
+    _images(protocol, phantom, scanner, tmp_path, "adaptive")
+    result = run(protocol, tmp_path / "out", raw=tmp_path / "raw.h5")
+    fmap = tmp_path / "out" / "sub-01" / "ses-01" / "fmap"
+    assert [p.name for p in result.images] == ["sub-01_ses-01_acq-b1bs_part-phase_TB1BS.nii.gz",
+                                               "sub-01_ses-01_acq-b1bs_part-mag_TB1BS.nii.gz"]
+    side = json.loads((fmap / "sub-01_ses-01_acq-b1bs_part-phase_TB1BS.json").read_text())
+    assert side["Units"] == "rad" and side["BlochSiegertOffset"] == [4000.0, -4000.0]
+    phase = np.asarray(nib.load(str(result.image)).dataobj)
+    assert phase.shape == (MATRIX, MATRIX, 1, 2) and np.abs(phase).max() <= np.pi + 1e-6 and phase.min() < 0
+    b1 = np.asarray(result.maps["B1"])
+    errors = _errors(b1, phantom, scanner)
+    assert abs(errors["short-T2"][0]) < 0.01, errors
+    exe = shutil.which("bids-validator-deno") or str(Path(sys.executable).with_name("bids-validator-deno"))
+    for folder in (tmp_path / "out", tmp_path / "out" / "derivatives" / "harmoniq"):
+        report = json.loads(subprocess.run([exe, "--format", "json", str(folder)], capture_output=True, text=True,
+                                           timeout=300).stdout)
+        assert [i["location"] for i in report["issues"]["issues"] if i["severity"] == "error"] == []

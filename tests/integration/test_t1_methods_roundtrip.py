@@ -89,7 +89,7 @@ def round_trip(tmp, protocol, scanner, fits):
     if model.signed_images:
         series = phase_referenced(series)
     images = write_collection(series, tmp / "anat", "sub-1", model.method_suffix, model.volume_entity,
-                              inputs={"raw": tmp / "raw.h5"}, extra=method_sidecar_keys(protocol))
+                              inputs={"raw": tmp / "raw.h5"}, extra=method_sidecar_keys(protocol.model, seq))
     results = []
     for k, options in enumerate(fits):
         options = {key: (seq if value == "seq" else value) for key, value in options.items()}
