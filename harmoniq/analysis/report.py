@@ -316,21 +316,25 @@ def _provenance(c: Comparison) -> str:
     return f'<h2>Provenance</h2><table class="provenance">{rows}</table>'
 
 
-def _ablation_table(rows) -> str:
-    """The ablation table (:mod:`harmoniq.analysis.ablation`) with its caption; empty without rows."""
+def _ablation_table(rows, not_rerun=()) -> str:
+    """The ablation table (:mod:`harmoniq.analysis.ablation`) with its caption and the effects not rerun;
+    empty without either."""
     from harmoniq.analysis.ablation import CAPTION
 
-    if not rows:
+    if not rows and not not_rerun:
         return ""
     body = "".join(
         f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.arm)}</td><td>{html.escape(r.effect)}</td>"
         f"<td>{100 * r.cov_all:.2f}</td><td>{100 * r.cov_without:.2f}</td><td>{100 * r.cov_change:+.2f}</td>"
         f"<td>{100 * r.bias_all:.2f}</td><td>{100 * r.bias_without:.2f}</td><td>{100 * r.bias_change:+.2f}</td></tr>"
         for r in sorted(rows, key=lambda r: (r.protocol, r.arm)))
+    skipped = "".join(f"<li>{html.escape(n.effect)} in {html.escape(n.where)}: {html.escape(n.reason)}</li>"
+                      for n in not_rerun)
     return (f'<h2>Ablation: what each modelled effect contributes</h2><p>{html.escape(CAPTION)}.</p>'
             '<table class="ablation"><tr><th>protocol</th><th>arm</th><th>effect off</th><th>CoV all (%)</th>'
             '<th>CoV without (%)</th><th>CoV change (%)</th><th>|bias| all (%)</th><th>|bias| without (%)</th>'
-            f'<th>|bias| change (%)</th></tr>{body}</table>')
+            f'<th>|bias| change (%)</th></tr>{body}</table>'
+            + (f"<p>Not rerun:</p><ul>{skipped}</ul>" if skipped else ""))
 
 
 def _published_table(rows) -> str:
@@ -352,10 +356,10 @@ def _published_table(rows) -> str:
             f"<th>note</th></tr>{''.join(body)}</table>")
 
 
-def write_report(c: Comparison, outdir: Path, ablation=(), published=()) -> Path:
+def write_report(c: Comparison, outdir: Path, ablation=(), published=(), not_rerun=()) -> Path:
     """PNG plots and report.html (self-contained: images inlined) in ``outdir``, with the ablation
-    rows and the published figures (:mod:`harmoniq.analysis.ablation`, :mod:`harmoniq.analysis.published`;
-    the latter computed from ``c`` when not given)."""
+    rows, the effects it did not rerun and the published figures (:mod:`harmoniq.analysis.ablation`,
+    :mod:`harmoniq.analysis.published`; the latter computed from ``c`` when not given)."""
     from harmoniq.analysis.published import published_rows
 
     make_folder(outdir)
@@ -388,7 +392,7 @@ models, not measurements of any vendor's system. Only ROIs inside each protocol'
 Every value is in ms; the maps show each ROI's name, the same name as in the tables.</p>
 <ul>{lines}</ul>
 {published}
-{_ablation_table(ablation)}
+{_ablation_table(ablation, not_rerun)}
 {''.join(sections)}
 {_provenance(c)}
 </body></html>

@@ -43,6 +43,15 @@ class Effect:
     recon: bool = False  # True: turned off in the reconstruction (site arm), not the simulation
     dimensions: tuple[int, ...] = (2, 3)  # protocols (2D, 3D) in which the simulator models it
 
+    def not_applicable(self, dimensions: int, arm: str) -> str | None:
+        """Why turning this effect off cannot change a ``dimensions``-D protocol's maps in ``arm``; None
+        where it can (the rerun is then made)."""
+        if dimensions not in self.dimensions:
+            return f"the simulator models it in {'/'.join(f'{d}D' for d in self.dimensions)} protocols only"
+        if self.recon and arm == "harmonized":
+            return "the harmonized arm reconstructs every scanner alike"
+        return None
+
 
 EFFECTS = {e.name: e for e in (
     Effect("b1", "transmit B1 pattern (relative flip angle map)",
