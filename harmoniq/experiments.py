@@ -107,7 +107,8 @@ def ablation_plan(protocols: list[str], arms: tuple[str, ...], effects: tuple[st
             loaded = load_protocol(p)
             here = []
             for arm in arms:
-                reason = e.not_applicable(getattr(loaded.parameters, "dimensions", 2), arm)
+                plate = MODELS[loaded.model].plate if loaded.model in MODELS else None
+                reason = e.not_applicable(getattr(loaded.parameters, "dimensions", 2), plate, arm)
                 if reason is None:
                     here.append(arm)
                 else:

@@ -115,12 +115,27 @@ def test_the_vfa_note_states_the_published_range_and_why_the_simulation_stays_be
 
 
 def test_the_plan_reruns_diffusion_only_in_3d_protocols_and_recon_only_in_the_site_arm():
-    """t1-vfa is the 3D protocol (protocols/t1-vfa.toml: dimensions = 3), t2-se a 2D one."""
+    """t1-vfa is the 3D protocol (protocols/t1-vfa.toml: dimensions = 3), t2-se a 2D one of the T2 plate, whose
+    values the NIST table gives without a temperature dependence (Stupic et al., MRM 2021)."""
     from harmoniq.experiments import ABLATION_EFFECTS, ablation_plan, not_rerun
 
-    plan, skipped = ablation_plan(["t2-se", "t1-vfa"], ("harmonized", "site"), ("diffusion", "recon"))
-    assert plan == [("diffusion", ["t1-vfa"], ("harmonized", "site")), ("recon", ["t2-se", "t1-vfa"], ("site",))]
+    plan, skipped = ablation_plan(["t2-se", "t1-vfa"], ("harmonized", "site"), ("diffusion", "recon", "temperature"))
+    assert plan == [("diffusion", ["t1-vfa"], ("harmonized", "site")), ("recon", ["t2-se", "t1-vfa"], ("site",)),
+                    ("temperature", ["t1-vfa"], ("harmonized", "site"))]
     assert {(e, p, a) for e, p, a, _ in skipped} == {("diffusion", "t2-se", "harmonized"), ("diffusion", "t2-se", "site"),
-                                                     ("recon", "t2-se", "harmonized"), ("recon", "t1-vfa", "harmonized")}
+                                                     ("recon", "t2-se", "harmonized"), ("recon", "t1-vfa", "harmonized"),
+                                                     ("temperature", "t2-se", "harmonized"), ("temperature", "t2-se", "site")}
     left = not_rerun([], ABLATION_EFFECTS)  # by default: named in every protocol with the reason
     assert {n.effect for n in left} == {"gradient-delays", "diffusion"} and all(n.reason for n in left)
+
+
+def test_a_2d_t2_plate_phantom_is_the_same_at_every_site_temperature():
+    """Why temperature is not rerun on 2D T2-plate protocols: the phantom they image does not change with it."""
+    from harmoniq.phantoms import make_phantom
+
+    warm, cold = (make_phantom("nist", matrix=52, fov_m=0.25, plate=plate, temperature_c=t)
+                  for plate, t in (("t2", 22.0), ("t2", 18.0)))
+    for name in ("t1_s", "t2_s", "pd", "labels"):
+        np.testing.assert_array_equal(getattr(warm, name), getattr(cold, name))
+    t1_warm, t1_cold = (make_phantom("nist", matrix=52, fov_m=0.25, plate="t1", temperature_c=t) for t in (22.0, 18.0))
+    assert not np.array_equal(t1_warm.t1_s, t1_cold.t1_s)  # the T1 plate does change
