@@ -65,6 +65,8 @@ EFFECTS = {e.name: e for e in (
     # do not (harmoniq.phantoms.nist: _plate_values_s)
     Effect("temperature", "site phantom temperature (the spheres' true T1; each site's reference follows it)",
            scanner_off=lambda s: replace(s, phantom_temperature_c=REFERENCE_C), plates=("t1",)),
+    # in spin echoes B0 is also the only dephasing of coherences that outlive a TR (one spin per voxel
+    # in-plane, no diffusion in 2D): turning it off leaves them, as a half-FOV ghost in t2-se at TR 2.5 s
     Effect("b0", "residual B0 after shimming (off-resonance)",
            scanner_off=lambda s: replace(s, b0=B0Model(reference_radius_m=s.b0.reference_radius_m))),
     Effect("coils", "receive array sensitivities and their combination",
