@@ -86,8 +86,8 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
 
 
 def draw_maps(c: Comparison, protocol: str):
-    """The maps of ``protocol`` (one row per arm) and their difference to the phantom reference (%),
-    one column per scanner, every ROI labelled with its name at its centre.
+    """The maps of ``protocol`` (one row per arm) and their difference to the phantom reference (%; each
+    scanner's own: its phantom temperature), one column per scanner, every ROI labelled with its name at its centre.
 
     One mask for every panel (voxels finite in every map); the maps' colour scale is logarithmic
     from 0.8 x the smallest to 1.25 x the largest reference of the ROIs in the protocol's designed
@@ -117,7 +117,8 @@ def draw_maps(c: Comparison, protocol: str):
             im = top.imshow(np.where(shown & (c.maps[key] > 0), c.maps[key], np.nan), cmap="magma", norm=norm,
                             origin="lower")
             bottom.imshow(np.where(shown, 0.45, np.nan), cmap="gray", vmin=0, vmax=1, origin="lower")
-            diff = np.where(inside, 100 * (c.maps[key] / np.where(reference > 0, reference, 1) - 1), np.nan)
+            own = _reference_slice(c.measurements[key], shown)[2] if key in c.measurements else reference
+            diff = np.where(inside, 100 * (c.maps[key] / np.where(own > 0, own, 1) - 1), np.nan)  # its own reference
             dm = bottom.imshow(diff, cmap="RdBu_r", vmin=-dmax, vmax=dmax, origin="lower")
             top.set_title(f"{arm}: {scanner}\n{quantity} (s)", fontsize=8)
             bottom.set_title(f"{arm}: {scanner}\n{quantity} - reference (%)", fontsize=8)
