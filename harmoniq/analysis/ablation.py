@@ -5,7 +5,9 @@ that effect off (:func:`harmoniq.experiments.run_ablation`); its contribution is
 with every effect on minus the statistic without it. The statistics are those of the summary
 lines: the largest cross-scanner CoV over the in-range ROIs and the largest |bias| against the
 reference over ROIs and scanners. Noise is the exception: its row compares the comparison as
-run (with noise) with the noise-free one.
+run (with noise) with the noise-free one. Effects that were not rerun are listed with the reason
+(:class:`NotRerun`): where turning them off cannot change the maps, or where the rerun is not
+made unless asked.
 """
 
 from __future__ import annotations
@@ -38,6 +40,20 @@ class AblationRow:
         return self.bias_all - self.bias_without
 
 
+@dataclass(frozen=True)
+class NotRerun:
+    """An effect the ablation did not rerun: where (``protocol`` and ``arm``, "" for every one) and why."""
+
+    effect: str
+    protocol: str
+    arm: str
+    reason: str
+
+    @property
+    def where(self) -> str:
+        return " ".join(filter(None, (self.protocol, self.arm))) or "every protocol"
+
+
 def statistics(c: Comparison, arm: str, protocol: str) -> tuple[float, float] | None:
     """(largest CoV over ROIs, largest |bias| over ROIs and scanners) of one arm and protocol;
     None without two ROIs and two scanners."""
@@ -67,20 +83,23 @@ def ablation_rows(runs: dict[str, Comparison], measured: Comparison | None = Non
     return rows
 
 
-CAPTION = ("each effect turned off in turn, noise-free simulations at the comparison's matrix; "
-           "CoV: largest cross-scanner CoV over in-range ROIs; |bias|: largest |bias| against the reference; "
-           "change = with - without (positive: the effect adds it); noise: as run vs noise-free")
+CAPTION = ("each effect turned off in turn, noise-free simulations at the comparison's matrix (every rerun takes "
+           "the .seq files, and for recon also the simulations, of the noise-free comparison with every effect on); "
+           "CoV: largest cross-scanner CoV over in-range ROIs; |bias|: largest |bias| against each scanner's "
+           "reference; change = with - without (positive: the effect adds it); noise: as run vs noise-free")
 
 
-def ablation_lines(rows: list[AblationRow]) -> list[str]:
-    """The table as text: a caption line, a header and one line per row (values in %)."""
-    if not rows:
+def ablation_lines(rows: list[AblationRow], not_rerun: list[NotRerun] = ()) -> list[str]:
+    """The table as text: a caption line, a header, one line per row (values in %), then one line per
+    effect not rerun, with the reason."""
+    if not rows and not not_rerun:
         return []
     lines = [f"ablation ({CAPTION}):",
-             f"{'protocol':12s} {'arm':10s} {'effect':15s} {'CoV all':>8s} {'without':>8s} {'change':>8s} "
+             f"{'protocol':12s} {'arm':10s} {'effect':20s} {'CoV all':>8s} {'without':>8s} {'change':>8s} "
              f"{'|bias| all':>10s} {'without':>8s} {'change':>8s}"]
     for r in sorted(rows, key=lambda r: (r.protocol, r.arm)):
-        lines.append(f"{r.protocol:12s} {r.arm:10s} {r.effect:15s} {100 * r.cov_all:8.2f} {100 * r.cov_without:8.2f} "
+        lines.append(f"{r.protocol:12s} {r.arm:10s} {r.effect:20s} {100 * r.cov_all:8.2f} {100 * r.cov_without:8.2f} "
                      f"{100 * r.cov_change:+8.2f} {100 * r.bias_all:10.2f} {100 * r.bias_without:8.2f} "
                      f"{100 * r.bias_change:+8.2f}")
+    lines += [f"not rerun: {n.effect} in {n.where}: {n.reason}" for n in not_rerun]
     return lines

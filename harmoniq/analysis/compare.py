@@ -74,17 +74,17 @@ class Comparison:
     measurements: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> Measurement (for the report)
 
     def table(self, arm: str, protocol: str, field: str = "mean_ms") -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
-        """(rois, scanners, ``field`` of each (roi, scanner), references (roi,) in ms) for in-range
-        ROIs measured on every scanner (an ROI whose voxels were all flagged on one scanner is left out)."""
+        """(rois, scanners, ``field`` of each (roi, scanner), references of each (roi, scanner) in ms) for
+        in-range ROIs measured on every scanner (an ROI whose voxels were all flagged on one scanner is left
+        out). Each scanner has its own reference: its phantom's temperature sets the spheres' T1 and T2."""
         rows = [r for r in self.rows if r.arm == arm and r.protocol == protocol and r.in_range]
-        rois = sorted({r.roi for r in rows}, key=lambda n: next(x.reference_ms for x in rows if x.roi == n))
+        rois = sorted({r.roi for r in rows}, key=lambda n: min(x.reference_ms for x in rows if x.roi == n))
         scanners = sorted({r.scanner for r in rows})
-        means, values = (np.full((len(rois), len(scanners)), np.nan) for _ in range(2))
-        refs = np.zeros(len(rois))
+        means, values, refs = (np.full((len(rois), len(scanners)), np.nan) for _ in range(3))
         for r in rows:
             means[rois.index(r.roi), scanners.index(r.scanner)] = r.mean_ms
             values[rois.index(r.roi), scanners.index(r.scanner)] = getattr(r, field)
-            refs[rois.index(r.roi)] = r.reference_ms
+            refs[rois.index(r.roi), scanners.index(r.scanner)] = r.reference_ms
         complete = np.all(np.isfinite(means), axis=1)
         return [n for n, ok in zip(rois, complete) if ok], scanners, values[complete], refs[complete]
 
@@ -102,11 +102,11 @@ class Comparison:
         if self.noise and known.sum() >= 2:
             noise_cov[known] = metrics.noise_only_cov(values[known], crlb[known], counts[known])
         bias = metrics.relative_bias(values, refs)
-        ba = [metrics.bland_altman(refs, values[:, j]) for j in range(len(scanners))]
+        ba = [metrics.bland_altman(refs[:, j], values[:, j]) for j in range(len(scanners))]
         return {
             "rois": rois, "scanners": scanners, "cov": cov, "noise_cov": noise_cov, "bias": bias,
             "icc": metrics.icc_2_1(values),
-            "ccc": {s: metrics.lins_ccc(refs, values[:, j]) for j, s in enumerate(scanners)},
+            "ccc": {s: metrics.lins_ccc(refs[:, j], values[:, j]) for j, s in enumerate(scanners)},
             "bland_altman": dict(zip(scanners, ba)),
             "seq_sha256": sorted({r.seq_sha256 for r in self.rows if r.arm == arm and r.protocol == protocol}),
         }

@@ -54,9 +54,12 @@ def noise_only_cov_bound(n_raters: int, level: float = 0.975) -> float:
 
 
 def relative_bias(values, reference) -> np.ndarray:
-    """(measured - reference) / reference, elementwise, reference broadcast over raters."""
+    """(measured - reference) / reference, elementwise; reference: one per subject (broadcast over
+    raters) or one per (subject, rater) (each rater's own reference, e.g. its phantom temperature)."""
     x = np.asarray(values, dtype=float)
-    ref = np.asarray(reference, dtype=float).reshape(-1, *([1] * (x.ndim - 1)))
+    ref = np.asarray(reference, dtype=float)
+    if ref.shape != x.shape:
+        ref = ref.reshape(-1, *([1] * (x.ndim - 1)))
     return (x - ref) / ref
 
 

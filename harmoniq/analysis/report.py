@@ -40,8 +40,8 @@ def plot_measured_vs_reference(c: Comparison, protocol: str, path: Path) -> Path
     for ax, arm in zip(axes[0], arms):
         rois, scanners, values, refs = c.table(arm, protocol)
         for j, s in enumerate(scanners):
-            ax.loglog(refs, values[:, j], "o", ms=5, alpha=0.8, label=s)
-        lim = [refs.min() * 0.8, refs.max() * 1.25] if len(refs) else [1, 10]
+            ax.loglog(refs[:, j], values[:, j], "o", ms=5, alpha=0.8, label=s)
+        lim = [refs.min() * 0.8, refs.max() * 1.25] if refs.size else [1, 10]
         ax.plot(lim, lim, "k-", lw=0.8)
         ax.set(xlabel=f"reference {quantity} (ms)", ylabel=f"measured {quantity} (ms)", title=f"{protocol}: {arm}")
         ax.legend(fontsize=7)
@@ -54,9 +54,9 @@ def plot_bland_altman(c: Comparison, protocol: str, path: Path) -> Path:
     quantity, _ = c.ranges[protocol]
     for ax, arm in zip(axes[0], arms):
         rois, scanners, values, refs = c.table(arm, protocol)
-        diff = values - refs[:, None]  # ms, as in the tables
+        diff = values - refs  # ms, each scanner against its own reference, as in the tables
         for j, s in enumerate(scanners):
-            ax.semilogx(refs, diff[:, j], "o", ms=5, alpha=0.8, label=s)
+            ax.semilogx(refs[:, j], diff[:, j], "o", ms=5, alpha=0.8, label=s)
         if diff.size > 1:
             bias, sd = np.nanmean(diff), np.nanstd(diff, ddof=1)
             for y, style in ((bias, "-"), (bias - 1.96 * sd, "--"), (bias + 1.96 * sd, "--")):
@@ -86,8 +86,8 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
 
 
 def draw_maps(c: Comparison, protocol: str):
-    """The maps of ``protocol`` (one row per arm) and their difference to the phantom reference (%),
-    one column per scanner, every ROI labelled with its name at its centre.
+    """The maps of ``protocol`` (one row per arm) and their difference to the phantom reference (%; each
+    scanner's own: its phantom temperature), one column per scanner, every ROI labelled with its name at its centre.
 
     One mask for every panel (voxels finite in every map); the maps' colour scale is logarithmic
     from 0.8 x the smallest to 1.25 x the largest reference of the ROIs in the protocol's designed
@@ -117,7 +117,8 @@ def draw_maps(c: Comparison, protocol: str):
             im = top.imshow(np.where(shown & (c.maps[key] > 0), c.maps[key], np.nan), cmap="magma", norm=norm,
                             origin="lower")
             bottom.imshow(np.where(shown, 0.45, np.nan), cmap="gray", vmin=0, vmax=1, origin="lower")
-            diff = np.where(inside, 100 * (c.maps[key] / np.where(reference > 0, reference, 1) - 1), np.nan)
+            own = _reference_slice(c.measurements[key], shown)[2] if key in c.measurements else reference
+            diff = np.where(inside, 100 * (c.maps[key] / np.where(own > 0, own, 1) - 1), np.nan)  # its own reference
             dm = bottom.imshow(diff, cmap="RdBu_r", vmin=-dmax, vmax=dmax, origin="lower")
             top.set_title(f"{arm}: {scanner}\n{quantity} (s)", fontsize=8)
             bottom.set_title(f"{arm}: {scanner}\n{quantity} - reference (%)", fontsize=8)
@@ -211,22 +212,38 @@ def _site_vs_harmonized(c: Comparison, protocol: str) -> list[str]:
     return [line]
 
 
+def _references(c: Comparison, protocol: str) -> tuple[list[str], dict]:
+    """Column headers and (roi, header) -> reference (ms): one column when every scanner has the same
+    reference, else one per scanner with its phantom temperature (each bias is against its own)."""
+    rows = [r for r in c.rows if r.protocol == protocol]
+    scanners = sorted({r.scanner for r in rows})
+    values = {(r.roi, r.scanner): r.reference_ms for r in rows}
+    if all(len({v for (roi, _), v in values.items() if roi == name}) == 1 for name in {r.roi for r in rows}):
+        return ["reference (ms)"], {(roi, "reference (ms)"): v for (roi, _), v in values.items()}
+    heads = {}
+    for scanner in scanners:
+        m = next((m for (_, p, s), m in c.measurements.items() if p == protocol and s == scanner), None)
+        temperature = m.phantom.meta.get("temperature_c") if m is not None else None
+        heads[scanner] = f"reference {scanner}" + (f" at {temperature:g} degC" if temperature is not None else "") + " (ms)"
+    return list(heads.values()), {(roi, heads[scanner]): v for (roi, scanner), v in values.items()}
+
+
 def _roi_table(c: Comparison, protocol: str) -> str:
-    """Per ROI (the names on the maps): reference and each scanner's mean (ms); the cross-scanner CoV,
-    its noise-only level and the mean bias where an arm has two scanners or more."""
+    """Per ROI (the names on the maps): the reference each scanner's bias is against, each scanner's mean
+    (ms); the cross-scanner CoV, its noise-only level and the mean bias where an arm has two scanners or more."""
     arms = _arms(c)
     tables = {a: c.table(a, protocol) for a in arms}
     summaries = {a: c.summary(a, protocol) for a in arms}
     rois = list(dict.fromkeys(r for a in arms for r in tables[a][0]))
-    refs = {r.roi: r.reference_ms for r in c.rows if r.protocol == protocol}
-    head = ""
+    ref_heads, refs = _references(c, protocol)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ref_heads)
     for a in arms:
         head += "".join(f"<th>{html.escape(a)}: {html.escape(s)} (ms)</th>" for s in tables[a][1])
         if summaries[a]:
             head += f"<th>CoV {a} (%)</th><th>CoV from noise alone (%)</th><th>mean bias {a} (%)</th>"
     body = []
     for roi in rois:
-        cells = ""
+        cells = "".join(f"<td>{refs[(roi, h)]:.1f}</td>" if (roi, h) in refs else "<td></td>" for h in ref_heads)
         for a in arms:
             names, scanners, values, _ = tables[a]
             k = names.index(roi) if roi in names else None
@@ -240,8 +257,8 @@ def _roi_table(c: Comparison, protocol: str) -> str:
                           f"<td>{100 * np.mean(s['bias'][j]):+.2f}</td>")
             elif s:
                 cells += "<td></td><td></td><td></td>"
-        body.append(f'<tr class="roi"><td>{html.escape(roi)}</td><td>{refs[roi]:.1f}</td>{cells}</tr>')
-    return f"<table><tr><th>ROI</th><th>reference (ms)</th>{head}</tr>{''.join(body)}</table>"
+        body.append(f'<tr class="roi"><td>{html.escape(roi)}</td>{cells}</tr>')
+    return f"<table><tr><th>ROI</th>{head}</tr>{''.join(body)}</table>"
 
 
 def _agreement_table(c: Comparison, protocol: str) -> str:
@@ -300,21 +317,25 @@ def _provenance(c: Comparison) -> str:
     return f'<h2>Provenance</h2><table class="provenance">{rows}</table>'
 
 
-def _ablation_table(rows) -> str:
-    """The ablation table (:mod:`harmoniq.analysis.ablation`) with its caption; empty without rows."""
+def _ablation_table(rows, not_rerun=()) -> str:
+    """The ablation table (:mod:`harmoniq.analysis.ablation`) with its caption and the effects not rerun;
+    empty without either."""
     from harmoniq.analysis.ablation import CAPTION
 
-    if not rows:
+    if not rows and not not_rerun:
         return ""
     body = "".join(
         f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.arm)}</td><td>{html.escape(r.effect)}</td>"
         f"<td>{100 * r.cov_all:.2f}</td><td>{100 * r.cov_without:.2f}</td><td>{100 * r.cov_change:+.2f}</td>"
         f"<td>{100 * r.bias_all:.2f}</td><td>{100 * r.bias_without:.2f}</td><td>{100 * r.bias_change:+.2f}</td></tr>"
         for r in sorted(rows, key=lambda r: (r.protocol, r.arm)))
+    skipped = "".join(f"<li>{html.escape(n.effect)} in {html.escape(n.where)}: {html.escape(n.reason)}</li>"
+                      for n in not_rerun)
     return (f'<h2>Ablation: what each modelled effect contributes</h2><p>{html.escape(CAPTION)}.</p>'
             '<table class="ablation"><tr><th>protocol</th><th>arm</th><th>effect off</th><th>CoV all (%)</th>'
             '<th>CoV without (%)</th><th>CoV change (%)</th><th>|bias| all (%)</th><th>|bias| without (%)</th>'
-            f'<th>|bias| change (%)</th></tr>{body}</table>')
+            f'<th>|bias| change (%)</th></tr>{body}</table>'
+            + (f"<p>Not rerun:</p><ul>{skipped}</ul>" if skipped else ""))
 
 
 def _published_table(rows) -> str:
@@ -336,10 +357,10 @@ def _published_table(rows) -> str:
             f"<th>note</th></tr>{''.join(body)}</table>")
 
 
-def write_report(c: Comparison, outdir: Path, ablation=(), published=()) -> Path:
+def write_report(c: Comparison, outdir: Path, ablation=(), published=(), not_rerun=()) -> Path:
     """PNG plots and report.html (self-contained: images inlined) in ``outdir``, with the ablation
-    rows and the published figures (:mod:`harmoniq.analysis.ablation`, :mod:`harmoniq.analysis.published`;
-    the latter computed from ``c`` when not given)."""
+    rows, the effects it did not rerun and the published figures (:mod:`harmoniq.analysis.ablation`,
+    :mod:`harmoniq.analysis.published`; the latter computed from ``c`` when not given)."""
     from harmoniq.analysis.published import published_rows
 
     make_folder(outdir)
@@ -372,7 +393,7 @@ models, not measurements of any vendor's system. Only ROIs inside each protocol'
 Every value is in ms; the maps show each ROI's name, the same name as in the tables.</p>
 <ul>{lines}</ul>
 {published}
-{_ablation_table(ablation)}
+{_ablation_table(ablation, not_rerun)}
 {''.join(sections)}
 {_provenance(c)}
 </body></html>

@@ -37,10 +37,11 @@ def scanner_names(value: str) -> list[str]:
     return chosen
 
 
-def report(comparison, out: Path, as_json: bool, ablation=(), **extra) -> None:
+def report(comparison, out: Path, as_json: bool, ablation=(), not_rerun=(), **extra) -> None:
     """Write the ROI table (``derivatives/harmoniq/metrics.tsv`` + data dictionary) and the report of
     ``comparison`` into the BIDS dataset ``out``; print the summary, the ablation table (rows of
-    :mod:`harmoniq.analysis.ablation`) and the published figures beside the simulated ones (or JSON)."""
+    :mod:`harmoniq.analysis.ablation`, and the effects it did not rerun) and the published figures
+    beside the simulated ones (or JSON)."""
     from harmoniq.analysis.ablation import ablation_lines
     from harmoniq.analysis.compare import write_metrics
     from harmoniq.analysis.published import published_lines, published_rows
@@ -49,15 +50,16 @@ def report(comparison, out: Path, as_json: bool, ablation=(), **extra) -> None:
 
     table, _ = write_metrics(comparison, out / DERIVATIVES / "metrics.tsv")
     published = published_rows(comparison)
-    html = write_report(comparison, out, ablation, published)
+    html = write_report(comparison, out, ablation, published, not_rerun)
     lines = summary_lines(comparison)
     if as_json:
         arms = sorted({r.arm for r in comparison.rows})
         echo_json({"report": html, "metrics": table, "summary_lines": lines, **extra,
                    "summary": {p: {arm: comparison.summary(arm, p) for arm in arms} for p in comparison.ranges},
-                   "rows": comparison.rows, "ablation": list(ablation), "published": published})
+                   "rows": comparison.rows, "ablation": list(ablation), "ablation_not_rerun": list(not_rerun),
+                   "published": published})
         return
-    for line in [*lines, *ablation_lines(list(ablation)), *published_lines(published)]:
+    for line in [*lines, *ablation_lines(list(ablation), list(not_rerun)), *published_lines(published)]:
         click.echo(line)
     click.echo(f"report: {html}\nmetrics: {table}")
 
@@ -76,8 +78,8 @@ def report(comparison, out: Path, as_json: bool, ablation=(), **extra) -> None:
               help="Also rerun the comparison noise-free with each modelled effect off in turn and report each "
                    "effect's contribution to CoV and bias (resumable, in OUT/sourcedata/ablation/).")
 @click.option("--ablation-effects", default=None, metavar="LIST",
-              help="Comma-separated effects the ablation turns off (default: all but noise; "
-                   "b1, b0, coils, gradient-delays, diffusion, recon).")
+              help="Comma-separated effects the ablation turns off (default: b1, transmit-calibration, "
+                   "temperature, b0, coils, recon; gradient-delays and diffusion only when named).")
 @method_option
 @combination_option
 @filter_option
@@ -97,7 +99,7 @@ def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, abla
     from harmoniq.analysis.ablation import ablation_rows
     from harmoniq.analysis.compare import compare
     from harmoniq.cli.run_cmd import pipeline_runs
-    from harmoniq.experiments import ABLATION_EFFECTS, ablation_plan, run_ablation, run_comparison
+    from harmoniq.experiments import ABLATION_EFFECTS, ablation_plan, not_rerun, run_ablation, run_comparison
     from harmoniq.progress import Progress
     from harmoniq.protocols import ReconOptions, load_protocol
 
@@ -105,7 +107,7 @@ def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, abla
     arms = ("harmonized", "site") if variants == "site" else ("harmonized",)
     models = scanner_names(scanners)
     effects = tuple(names(ablation_effects)) if ablation_effects else ABLATION_EFFECTS
-    plan = ablation_plan(chosen, arms, effects) if ablation else []
+    plan, skipped = ablation_plan(chosen, arms, effects) if ablation else ([], [])
 
     def count(protos, arms_here):
         return len(arms_here) * len(models) * sum(pipeline_runs(load_protocol(p)) for p in protos)
@@ -121,4 +123,4 @@ def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, abla
             reruns = run_ablation(chosen, models, out, effects=effects, baseline=measurements if no_noise else None,
                                   progress=progress, **options)
             rows = ablation_rows({name: compare(m, noise=False) for name, m in reruns.items()}, comparison)
-    report(comparison, Path(out), as_json, rows)
+    report(comparison, Path(out), as_json, rows, not_rerun(skipped, effects) if ablation else [])

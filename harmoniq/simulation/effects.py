@@ -42,6 +42,18 @@ class Effect:
     phantom_off: Callable[[Phantom], Phantom] = _same
     recon: bool = False  # True: turned off in the reconstruction (site arm), not the simulation
     dimensions: tuple[int, ...] = (2, 3)  # protocols (2D, 3D) in which the simulator models it
+    plates: tuple[str, ...] = ("t1", "t2")  # NIST plates it changes in a 2D protocol (3D holds both)
+
+    def not_applicable(self, dimensions: int, plate: str | None, arm: str) -> str | None:
+        """Why turning this effect off cannot change the maps of a ``dimensions``-D protocol imaging NIST
+        plate ``plate`` (None: another phantom) in ``arm``; None where it can (the rerun is then made)."""
+        if dimensions not in self.dimensions:
+            return f"the simulator models it in {'/'.join(f'{d}D' for d in self.dimensions)} protocols only"
+        if dimensions == 2 and plate is not None and plate not in self.plates:
+            return f"in 2D it changes the {'/'.join(self.plates)} plate only, and this protocol images the {plate} plate"
+        if self.recon and arm == "harmonized":
+            return "the harmonized arm reconstructs every scanner alike"
+        return None
 
 
 EFFECTS = {e.name: e for e in (
@@ -49,8 +61,12 @@ EFFECTS = {e.name: e for e in (
            scanner_off=lambda s: replace(s, b1=B1Model())),
     Effect("transmit-calibration", "per-exam transmit calibration error (a flip-angle scale)",
            scanner_off=lambda s: replace(s, transmit_calibration=1.0)),
+    # the T1 plate's T1 and the water diffusivity (3D only) follow the temperature, the T2 plate's values
+    # do not (harmoniq.phantoms.nist: _plate_values_s)
     Effect("temperature", "site phantom temperature (the spheres' true T1; each site's reference follows it)",
-           scanner_off=lambda s: replace(s, phantom_temperature_c=REFERENCE_C)),
+           scanner_off=lambda s: replace(s, phantom_temperature_c=REFERENCE_C), plates=("t1",)),
+    # in spin echoes B0 is also the only dephasing of coherences that outlive a TR (one spin per voxel
+    # in-plane, no diffusion in 2D): turning it off leaves them, as a half-FOV ghost in t2-se at TR 2.5 s
     Effect("b0", "residual B0 after shimming (off-resonance)",
            scanner_off=lambda s: replace(s, b0=B0Model(reference_radius_m=s.b0.reference_radius_m))),
     Effect("coils", "receive array sensitivities and their combination",

@@ -27,7 +27,8 @@ ROOT = Path(__file__).parents[2]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """`harmoniq compare` of a two-echo spin echo at matrix 52 on ideal-3t and its B1 = 1.3 copy, noise-free,
-    with B1 and an effect neither scanner has (a receive array) turned off."""
+    with B1 and an effect neither scanner has (a receive array) turned off; recon (no site arm) and diffusion
+    (a 2D protocol) cannot change it."""
     folder = tmp_path_factory.mktemp("ablation")
     ideal = (ROOT / "harmoniq" / "simulation" / "scanners" / "ideal-3t.toml").read_text()
     strong = re.sub(r"(?m)^(centre|edge) = 1\.0\b", r"\1 = 1.3", ideal).replace('"ideal-3t"', '"ideal-3t-b1"')
@@ -40,7 +41,7 @@ def tiny(tmp_path_factory):
     (folder / "t2-se.toml").write_text(protocol.replace('targets = "all"', 'targets = ["siemens-prisma-3t"]'))
     result = CliRunner().invoke(main, ["compare", str(folder / "t2-se.toml"), "--scanners",
                                        f"ideal-3t,{folder / 'ideal-b1.toml'}", "--variants", "none", "--no-noise",
-                                       "--matrix", "52", "--ablation-effects", "b1,coils",
+                                       "--matrix", "52", "--ablation-effects", "b1,coils,recon,diffusion",
                                        "-o", str(folder / "out")])
     assert result.exit_code == 0, result.output
     return folder, result.output.splitlines()
@@ -72,6 +73,17 @@ def test_the_cli_prints_the_ablation_and_the_published_tables_and_the_report_hol
     # every rerun is a resumable dataset of its own inside the comparison's sourcedata
     assert sorted(p.name for p in (folder / "out" / "sourcedata" / "ablation").iterdir()) == [
         "no-b1", "no-coils"]
+    # ... whose .seq is the comparison's own file (no effect changes a sequence), not a rebuilt copy
+    own = sorted((folder / "out" / "sourcedata").glob("sub-*/ses-*/t2-se-harmonized/t2-se.seq"))
+    rerun = sorted((folder / "out" / "sourcedata" / "ablation" / "no-b1" / "sourcedata").glob("sub-*/ses-*/*/t2-se.seq"))
+    assert len(own) == len(rerun) == 2 and all(a.samefile(b) for a, b in zip(own, rerun))
+
+
+def test_effects_that_cannot_change_a_protocol_are_listed_with_the_reason_and_not_rerun(tiny):
+    _, lines = tiny
+    assert "not rerun: recon in t2-se harmonized: the harmonized arm reconstructs every scanner alike" in lines
+    assert "not rerun: diffusion in t2-se harmonized: the simulator models it in 3D protocols only" in lines
+    assert not any(re.match(r"t2-se\s+harmonized\s+(recon|diffusion)\s", line) for line in lines)
 
 
 def test_effects_turn_off_to_the_ideal_models_values():
@@ -100,3 +112,30 @@ def test_the_vfa_note_states_the_published_range_and_why_the_simulation_stays_be
     assert "below the published 19.4 %" in note(0.02, vfa) and "flip angle squared" in note(0.02, vfa)
     assert "reaches the published range" in note(0.25, vfa)
     assert note(0.02, ()).startswith("no published multi-site CoV")
+
+
+def test_the_plan_reruns_diffusion_only_in_3d_protocols_and_recon_only_in_the_site_arm():
+    """t1-vfa is the 3D protocol (protocols/t1-vfa.toml: dimensions = 3), t2-se a 2D one of the T2 plate, whose
+    values the NIST table gives without a temperature dependence (Stupic et al., MRM 2021)."""
+    from harmoniq.experiments import ABLATION_EFFECTS, ablation_plan, not_rerun
+
+    plan, skipped = ablation_plan(["t2-se", "t1-vfa"], ("harmonized", "site"), ("diffusion", "recon", "temperature"))
+    assert plan == [("diffusion", ["t1-vfa"], ("harmonized", "site")), ("recon", ["t2-se", "t1-vfa"], ("site",)),
+                    ("temperature", ["t1-vfa"], ("harmonized", "site"))]
+    assert {(e, p, a) for e, p, a, _ in skipped} == {("diffusion", "t2-se", "harmonized"), ("diffusion", "t2-se", "site"),
+                                                     ("recon", "t2-se", "harmonized"), ("recon", "t1-vfa", "harmonized"),
+                                                     ("temperature", "t2-se", "harmonized"), ("temperature", "t2-se", "site")}
+    left = not_rerun([], ABLATION_EFFECTS)  # by default: named in every protocol with the reason
+    assert {n.effect for n in left} == {"gradient-delays", "diffusion"} and all(n.reason for n in left)
+
+
+def test_a_2d_t2_plate_phantom_is_the_same_at_every_site_temperature():
+    """Why temperature is not rerun on 2D T2-plate protocols: the phantom they image does not change with it."""
+    from harmoniq.phantoms import make_phantom
+
+    warm, cold = (make_phantom("nist", matrix=52, fov_m=0.25, plate=plate, temperature_c=t)
+                  for plate, t in (("t2", 22.0), ("t2", 18.0)))
+    for name in ("t1_s", "t2_s", "pd", "labels"):
+        np.testing.assert_array_equal(getattr(warm, name), getattr(cold, name))
+    t1_warm, t1_cold = (make_phantom("nist", matrix=52, fov_m=0.25, plate="t1", temperature_c=t) for t in (22.0, 18.0))
+    assert not np.array_equal(t1_warm.t1_s, t1_cold.t1_s)  # the T1 plate does change
