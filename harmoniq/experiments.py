@@ -10,6 +10,8 @@ a time (:mod:`harmoniq.simulation.effects`).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 from harmoniq.analysis.ablation import NotRerun
@@ -103,22 +105,19 @@ def ablation_plan(protocols: list[str], arms: tuple[str, ...], effects: tuple[st
             raise HarmoniqError("--ablation-effects: 'noise' is not rerun (ablation runs are noise-free; its row "
                                 "compares the comparison as run with the noise-free one); choose from "
                                 f"{', '.join(n for n in EFFECTS if n != 'noise')}")
-        chosen, arms_here = [], []
+        chosen, rerun_arms = [], set()
         for p in protocols:
             loaded = load_protocol(p)
-            here = []
-            for arm in arms:
-                plate = MODELS[loaded.model].plate if loaded.model in MODELS else None
-                reason = e.not_applicable(getattr(loaded.parameters, "dimensions", 2), plate, arm)
-                if reason is None:
-                    here.append(arm)
-                else:
-                    skipped.append((name, loaded.name, arm, reason))
+            plate = MODELS[loaded.model].plate if loaded.model in MODELS else None
+            dimensions = getattr(loaded.parameters, "dimensions", 2)
+            reasons = {arm: e.not_applicable(dimensions, plate, arm) for arm in arms}
+            skipped += [(name, loaded.name, arm, reason) for arm, reason in reasons.items() if reason is not None]
+            here = {arm for arm, reason in reasons.items() if reason is None}
             if here:
                 chosen.append(p)
-                arms_here = [a for a in arms if a in here or a in arms_here]
+                rerun_arms |= here
         if chosen:
-            plan.append((name, chosen, tuple(arms_here)))
+            plan.append((name, chosen, tuple(a for a in arms if a in rerun_arms)))
     return plan, skipped
 
 
@@ -134,9 +133,6 @@ def _reuse(source: Path, target: Path, stages: tuple[str, ...], arms: tuple[str,
     """Link the finished ``stages`` (manifest and outputs) of the runs in ``arms`` of dataset ``source``
     into dataset ``target``, where a rerun with the same inputs then resumes after them
     (:func:`harmoniq.pipeline.run`). Files already in ``target`` are kept."""
-    import os
-    import shutil
-
     for manifest in (source / "sourcedata").glob("sub-*/ses-*/*/.*.stage.json"):
         if manifest.name[1:-len(".stage.json")] not in stages or not manifest.parent.name.endswith(
                 tuple(f"-{arm}" for arm in arms)):
