@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from harmoniq.bids.layout import label
-from harmoniq.fitting.bids import _dam_profile, per_volume
+from harmoniq.fitting.b1_dam import B1_GRID
+from harmoniq.fitting.bids import per_volume
 from harmoniq.fitting.vfa_dam import fit_t1_vfa_with_dam
 from harmoniq.fitting.vfa_spoiling import WATER_20C_M2_S, Spoiling, spoiler_moment_rad_m
 from harmoniq.io.nifti import read_image_series
 from harmoniq.protocols import load_protocol
+from harmoniq.sequences.slice_profile import excitation_profiles
 from harmoniq.seqfile import read_seq
 from harmoniq.simulation.scanner_model import load_scanner_model
 from harmoniq.simulation.simulate import make_phantom_for
@@ -45,13 +47,13 @@ def main(root: Path, scanner: str, arm: str = "") -> None:
     phantom = make_phantom_for("nist", read_seq(seq), model, matrix, fov_m=load_protocol("t1-vfa").parameters.fov_m,
                                plate="t1")
     t2 = np.where(phantom.t2_s > 0, phantom.t2_s, np.nan)
+    dam_seq = root / "sourcedata" / "sub-nist" / session / f"b1-dam{suffix}" / "b1-dam.seq"
+    dam_profile = excitation_profiles(dam_seq, B1_GRID, longitudinal=True)  # as the pipeline's fit
     fits = {}
     for name, t2_map in (("T2 0.1 s assumed", None), ("phantom T2", t2)):
         fits[name] = fit_t1_vfa_with_dam(
             np.abs(series.volumes()), flips, tr, np.abs(dam.volumes()), per_volume(dam, "flip_deg", math.pi / 180),
-            float(dam.header.tr_s[0]), dam_profile=_dam_profile(root / "sourcedata" / "sub-nist" / session /
-                                                                f"b1-dam{suffix}" / "b1-dam.seq"),
-            spoiling=spoiling, t2=t2_map)
+            float(dam.header.tr_s[0]), dam_profile=dam_profile, spoiling=spoiling, t2=t2_map)
     print(f"{scanner} {arm or 'run'}: flips {np.degrees(flips).round(2).tolist()} deg, TR {tr * 1e3:g} ms, "
           f"moment {spoiling.spoiler_rad_m:.0f} rad/m per TR")
     low, high = load_protocol("t1-vfa").valid_range["t1_ms"]
