@@ -161,6 +161,9 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         quantity="T1", reference="t1_s"),
 )}
 
+QUANTITY_UNITS = {"T1": "s", "T2": "s", "T2star": "s", "B1": "1"}
+"""SI unit of each model's ``quantity`` ("1": unitless; B1 is the relative flip angle, actual / nominal)."""
+
 NO_MODEL = "none"
 """The model of a protocol whose images are not fitted (demonstrations)."""
 NO_MODEL_SUFFIX = "T1w"
