@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from harmoniq.analysis import metrics  # noqa: E402
 from harmoniq.analysis.compare import ARMS, Comparison  # noqa: E402
 from harmoniq.atomic import atomic_path, make_folder, write_text_atomic  # noqa: E402
+from harmoniq.errors import HarmoniqError  # noqa: E402
 from harmoniq.models import QUANTITY_UNITS  # noqa: E402
 
 _HALO = [patheffects.withStroke(linewidth=2, foreground="white")]  # dark text readable on any colour
@@ -406,6 +407,12 @@ def write_report(c: Comparison, outdir: Path, ablation=(), published=(), not_rer
     :mod:`harmoniq.analysis.published`; the latter computed from ``c`` when not given)."""
     from harmoniq.analysis.published import published_rows
 
+    for protocol in c.ranges:
+        if not any(r.protocol == protocol for r in c.rows):
+            raise HarmoniqError(
+                f"compare: {protocol} has no phantom ROI in its maps (a sphere's ROI keeps the voxels whose "
+                "neighbours lie in it too, so a 3D slab needs 3 or more partitions inside the spheres); give the "
+                "protocol thinner partitions")
     make_folder(outdir)
     sections = []
     for protocol, (quantity, valid) in c.ranges.items():

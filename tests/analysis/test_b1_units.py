@@ -55,3 +55,18 @@ def test_b1_summary_lines_name_the_ratio(comparison):
     lines = report.summary_lines(comparison)
     assert lines[0].startswith("b1-afi   harmonized B1 (ratio): 14 ROIs x 2 scanners")
     assert not [line for line in lines if " ms" in line]
+
+
+def test_a_slab_without_phantom_rois_is_named_not_a_plotting_error(tmp_path):
+    """b1-afi's 4 partitions of 10 mm: every sphere's pure voxels lie in two partitions, which the ROIs'
+    one-voxel erosion removes; the report says so in one line instead of failing in matplotlib."""
+    from harmoniq.errors import HarmoniqError
+    from harmoniq.phantoms import make_phantom
+
+    slab = make_phantom("nist", matrix=(4, 64, 64), ndim=3, fov_m=(0.04, 0.25, 0.25), plate="t1")
+    assert [roi.name for k, roi in slab.rois.items() if (slab.labels == k).any()] == ["water"]
+    c = compare([measurement(slab, load_protocol("b1-afi"), "harmonized", name, 1.0) for name in FIELDS],
+                noise=False)
+    with pytest.raises(HarmoniqError, match=r"^compare: b1-afi has no phantom ROI in its maps .*thinner partitions$"):
+        report.write_report(c, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
