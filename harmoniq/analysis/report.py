@@ -265,7 +265,8 @@ def _references(c: Comparison, protocol: str) -> tuple[list[str], dict]:
     for scanner in scanners:
         m = next((m for (_, p, s), m in c.measurements.items() if p == protocol and s == scanner), None)
         temperature = m.phantom.meta.get("temperature_c") if m is not None else None
-        heads[scanner] = f"reference {scanner}" + (f" at {temperature:g} degC" if temperature is not None else "") + label
+        at = f" at {temperature:g} degC" if temperature is not None else ""
+        heads[scanner] = f"reference {scanner}{at}{label}"
     return list(heads.values()), {(roi, heads[scanner]): v for (roi, scanner), v in values.items()}
 
 
@@ -314,7 +315,8 @@ def _agreement_table(c: Comparison, protocol: str) -> str:
         for scanner in s["scanners"]:
             ba = s["bland_altman"][scanner]
             rows.append(f"<tr><td>{arm}</td><td>{html.escape(scanner)}</td><td>{s['ccc'][scanner]:.4f}</td>"
-                        f"<td>{u.format(ba.bias, True)}</td><td>{u.format(ba.lower, True)} .. {u.format(ba.upper, True)}</td></tr>")
+                        f"<td>{u.format(ba.bias, True)}</td>"
+                        f"<td>{u.format(ba.lower, True)} .. {u.format(ba.upper, True)}</td></tr>")
         rows.append(f"<tr><td>{arm}</td><td colspan=4>ICC(2,1) = {s['icc']:.4f}</td></tr>")
     if not rows:
         return ("<p>Cross-scanner statistics (CoV, ICC, Lin's CCC, Bland-Altman) need two scanners or more in an "
