@@ -100,20 +100,31 @@ def plot_bland_altman(c: Comparison, protocol: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def _roi_key(c: Comparison, protocol: str):
+    """Sort key of an ROI name: its smallest reference, then its name (a B1 map's ROIs all have reference 1)."""
+    refs = {}
+    for r in c.rows:
+        if r.protocol == protocol:
+            refs[r.roi] = min(refs.get(r.roi, np.inf), r.reference_ms)
+    return lambda name: (refs.get(name, np.inf), name)
+
+
 def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 3.8))
     arms = _arms(c)
     width = 0.8 / max(len(arms), 1)
+    key = _roi_key(c, protocol)
     for i, arm in enumerate(arms):
         s = c.summary(arm, protocol)
         if not s:
             continue
-        x = np.arange(len(s["rois"]))
-        ax.bar(x + i * width, 100 * s["cov"], width, label=arm)
+        order = sorted(range(len(s["rois"])), key=lambda j: key(s["rois"][j]))
+        x = np.arange(len(order))
+        ax.bar(x + i * width, 100 * s["cov"][order], width, label=arm)
         if c.noise:
-            bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"]
+            bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"][order]
             ax.plot(x + i * width, 100 * bound, "k_", ms=12, label="noise alone, 97.5 %" if i == 0 else None)
-        ax.set_xticks(x + width * (len(arms) - 1) / 2, s["rois"], rotation=60, fontsize=8)
+        ax.set_xticks(x + width * (len(arms) - 1) / 2, [s["rois"][j] for j in order], rotation=60, fontsize=8)
     ax.set(ylabel="cross-scanner CoV (%)", title=f"{protocol}: cross-scanner CoV per ROI")
     ax.legend()
     return _save(fig, path)
@@ -278,7 +289,7 @@ def _roi_table(c: Comparison, protocol: str) -> str:
     arms = _arms(c)
     tables = {a: c.table(a, protocol) for a in arms}
     summaries = {a: c.summary(a, protocol) for a in arms}
-    rois = list(dict.fromkeys(r for a in arms for r in tables[a][0]))
+    rois = sorted({r for a in arms for r in tables[a][0]}, key=_roi_key(c, protocol))
     ref_heads, refs = _references(c, protocol)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ref_heads)
     for a in arms:
@@ -296,7 +307,8 @@ def _roi_table(c: Comparison, protocol: str) -> str:
             s = summaries[a]
             if s and roi in s["rois"]:
                 j = s["rois"].index(roi)
-                noise = f"{100 * s['noise_cov'][j]:.2f}" if c.noise else ""
+                floor = s["noise_cov"][j]
+                noise = ("n/a" if not np.isfinite(floor) else f"{100 * floor:.2f}") if c.noise else ""
                 cells += (f"<td>{100 * s['cov'][j]:.2f}</td><td>{noise}</td>"
                           f"<td>{100 * np.mean(s['bias'][j]):+.2f}</td>")
             elif s:
@@ -312,9 +324,12 @@ def _agreement_table(c: Comparison, protocol: str) -> str:
         s = c.summary(arm, protocol)
         if not s:
             continue
-        for scanner in s["scanners"]:
+        refs = c.table(arm, protocol)[3]
+        for j, scanner in enumerate(s["scanners"]):
             ba = s["bland_altman"][scanner]
-            rows.append(f"<tr><td>{arm}</td><td>{html.escape(scanner)}</td><td>{s['ccc'][scanner]:.4f}</td>"
+            # Lin's CCC against a reference without spread (a B1 map's 1) is 0 whatever the map: not shown
+            ccc = f"{s['ccc'][scanner]:.4f}" if np.ptp(refs[:, j]) > 0 else "n/a (one reference value)"
+            rows.append(f"<tr><td>{arm}</td><td>{html.escape(scanner)}</td><td>{ccc}</td>"
                         f"<td>{u.format(ba.bias, True)}</td>"
                         f"<td>{u.format(ba.lower, True)} .. {u.format(ba.upper, True)}</td></tr>")
         rows.append(f"<tr><td>{arm}</td><td colspan=4>ICC(2,1) = {s['icc']:.4f}</td></tr>")

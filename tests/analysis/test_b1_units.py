@@ -26,7 +26,7 @@ def phantom():
 def comparison(phantom):
     protocol = load_protocol("b1-afi")
     return compare([measurement(phantom, protocol, arm, name, SITE_SCALE[name] if arm == "site" else 1.0)
-                    for arm in ("harmonized", "site") for name in FIELDS], noise=False)
+                    for arm in ("harmonized", "site") for name in FIELDS])
 
 
 def _texts(figure) -> list[str]:
@@ -41,10 +41,14 @@ def test_b1_report_labels_the_ratio_not_a_time(comparison, tmp_path, monkeypatch
     heads = re.findall(r"<th>([^<]*)</th>", page)
     assert "reference (ratio)" in heads and "site: dome (ratio)" in heads and "Bland-Altman bias (ratio)" in heads
     assert not [h for h in heads if "(ms)" in h or "(s)" in h], heads
-    cells = dict(re.findall(r'<tr class="roi"><td>(T1-\d\d)</td>((?:<td>[^<]*</td>)+)</tr>', page))
-    first = re.findall(r"<td>([^<]*)</td>", cells["T1-01"])
-    # reference, harmonized dome, flat, CoV, noise CoV, mean bias, site dome, flat, ...
+    rows = re.findall(r'<tr class="roi"><td>(T1-\d\d)</td>((?:<td>[^<]*</td>)+)</tr>', page)
+    assert [name for name, _ in rows] == [f"T1-{k:02d}" for k in range(1, 15)]  # one reference: by name
+    first = re.findall(r"<td>([^<]*)</td>", rows[0][1])
+    # reference, harmonized dome, flat, CoV, noise CoV (no Cramer-Rao map here), mean bias, site dome, flat, ...
     assert first[0] == "1.000" and first[1:3] == ["1.000", "1.000"] and first[6:8] == ["1.040", "0.960"]
+    assert first[4] == "n/a" and "<td>nan</td>" not in page
+    # Lin's CCC against the constant reference 1 would read 0 for any map
+    assert page.count("<td>n/a (one reference value)</td>") == 4
     labels = [t for fig in figures for t in _texts(fig)]
     assert len(figures) == 4 and any("measured B1 (ratio)" == t for t in labels)
     assert any(t.endswith("B1 (ratio)") for t in labels)  # the maps' titles and colour bars
