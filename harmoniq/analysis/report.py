@@ -121,7 +121,7 @@ def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
         order = sorted(range(len(s["rois"])), key=lambda j: key(s["rois"][j]))
         x = np.arange(len(order))
         ax.bar(x + i * width, 100 * s["cov"][order], width, label=arm)
-        if c.noise:
+        if c.noise and np.isfinite(s["noise_cov"]).any():
             bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"][order]
             ax.plot(x + i * width, 100 * bound, "k_", ms=12, label="noise alone, 97.5 %" if i == 0 else None)
         ax.set_xticks(x + width * (len(arms) - 1) / 2, [s["rois"][j] for j in order], rotation=60, fontsize=8)
