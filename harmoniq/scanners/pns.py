@@ -61,7 +61,11 @@ def axis_response(g: np.ndarray, coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> 
     return out
 
 
-def total(per_axis: np.ndarray, weights=DEFAULT_WEIGHTS) -> np.ndarray:
-    """Channel-combined stimulation sqrt(sum_i (w_i p_i)^2) over the first axis (3, ...)."""
-    w = np.asarray(weights, dtype=np.float64).reshape((3,) + (1,) * (per_axis.ndim - 1))
-    return np.sqrt(np.sum((w * per_axis) ** 2, axis=0))
+def total(per_axis, weights=DEFAULT_WEIGHTS) -> np.ndarray:
+    """Channel-combined stimulation sqrt(sum_i (w_i p_i)^2) of the three axes ``per_axis`` (an
+    array (3, ...) or three arrays that broadcast), summed in axis order x, y, z."""
+    x, y, z = per_axis
+    acc = (weights[0] * np.asarray(x, dtype=np.float64)) ** 2
+    acc = acc + (weights[1] * np.asarray(y, dtype=np.float64)) ** 2
+    acc += (weights[2] * np.asarray(z, dtype=np.float64)) ** 2
+    return np.sqrt(acc, out=acc)
