@@ -17,6 +17,12 @@ from scipy.signal import oaconvolve
 GRAD_UPDATE_TIME_S = 4e-6  # pge2 matlab/+pge2/opts.m: arg.GRAD_UPDATE_TIME
 NORMAL_MODE_PERCENT = 80.0  # pge2 matlab/+pge2/private/checksegment.m: "PNS exceeds normal mode (80%)"
 DEFAULT_WEIGHTS = (1.0, 1.0, 1.0)  # pge2 pns.m / checksegment.m: arg.PNSwt = [1 1 1]
+#: Kernel lengths convolved past the last slew sample. Overlap-add (scipy ``oaconvolve``) cuts the
+#: input into blocks of a length set by the kernel alone (about 12 kernel lengths here) once the
+#: input is more than a block long, and each block's output ends a kernel length after it: a
+#: margin of more than a block and a kernel keeps every block that holds slew, the blocks' output
+#: and the sum of neighbours unchanged; all later blocks are zero.
+TAIL_KERNELS = 32
 
 
 @dataclass(frozen=True)
@@ -50,14 +56,22 @@ def impulse_response(coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:
 
 
 def axis_response(g: np.ndarray, coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:
-    """Per-axis stimulation (percent, weight 1) of gradients ``g`` (..., n) in T/m on raster dt."""
+    """Per-axis stimulation (percent, weight 1) of gradients ``g`` (..., n) in T/m on raster dt.
+
+    The slew is convolved only up to :data:`TAIL_KERNELS` kernel lengths past its last non-zero
+    sample; the rest of the output is zero."""
     g = np.asarray(g, dtype=np.float64)
     slew = np.diff(g, axis=-1) / dt
-    kernel = impulse_response(coil, dt).reshape((1,) * (g.ndim - 1) + (-1,))
-    full = 100.0 * oaconvolve(slew, kernel, axes=-1)
+    kernel = impulse_response(coil, dt)
     n = g.shape[-1]
     out = np.zeros(g.shape)
-    out[..., : min(n, full.shape[-1])] = full[..., :n]
+    moving = np.flatnonzero(np.any(slew != 0, axis=tuple(range(slew.ndim - 1))))
+    if moving.size == 0:
+        return out
+    keep = min(slew.shape[-1], int(moving[-1]) + 1 + TAIL_KERNELS * kernel.size)
+    full = 100.0 * oaconvolve(slew[..., :keep], kernel.reshape((1,) * (g.ndim - 1) + (-1,)), axes=-1)
+    m = min(n, full.shape[-1])
+    out[..., :m] = full[..., :m]
     return out
 
 
