@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
+from threadpoolctl import threadpool_limits
 
 from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.scanners import ge_rules, pns
@@ -170,8 +171,17 @@ def _peak(w: _Waveforms, coil: pns.Coil) -> tuple[float, int, int]:
     for row, (_, lo, hi, r) in enumerate(local):
         response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
     events = [e for e, *_ in local]
-    candidates = hull_rows(w.amp[:, events])
-    var_amp, var_axis = w.amp[np.ix_(candidates, events)], w.axis[events]
+    with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only wait on each other
+        return _largest_over_instances(w.amp[:, events], w.axis[events], base, active, response, best)
+
+
+def _largest_over_instances(var_amp: np.ndarray, var_axis: np.ndarray, base: np.ndarray, active: np.ndarray,
+                            response: np.ndarray, best: tuple[float, int, int]) -> tuple[float, int, int]:
+    """``best`` or a larger stimulation sqrt(sum_axis (base + amplitudes @ responses)^2) at the grid
+    samples ``active``, over the amplitude rows ``var_amp`` (one column per changing event, on
+    axis ``var_axis``) on their convex hull; ties keep the lowest row, then the first sample."""
+    candidates = hull_rows(var_amp)
+    var_amp = var_amp[candidates]
     step = max(1, CHUNK_SAMPLES // max(1, active.size))
     for c0 in range(0, candidates.size, step):
         per_axis = [base[a, active] + var_amp[c0:c0 + step, var_axis == a] @ response[var_axis == a]
