@@ -160,11 +160,25 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     violations: list[Violation] = []
     worst, worst_block = 0.0, -1
 
-    def key(i: int) -> tuple:
-        g = tuple(grad_key.get(int(x)) for x in tables.grad[i])
-        r, a = rf_key.get(int(tables.rf[i])), adc_key.get(int(tables.adc[i]))
+    def timing_key(duration_ns: int, rf: int, gx: int, gy: int, gz: int, adc: int) -> tuple:
+        g = (grad_key.get(gx), grad_key.get(gy), grad_key.get(gz))
+        r, a = rf_key.get(rf), adc_key.get(adc)
         pure_delay = r is None and a is None and all(x is None for x in g)
-        return ("delay",) if pure_delay else (int(tables.duration_ns[i]), r, g, a)
+        return ("delay",) if pure_delay else (duration_ns, r, g, a)
+
+    # blocks with equal event ids share a key: one key per distinct row, one label per distinct key
+    ids = np.column_stack((tables.duration_ns, tables.rf, tables.grad, tables.adc)).astype(np.int64)
+    distinct, row_of_block = np.unique(ids, axis=0, return_inverse=True)
+    keys = [timing_key(*row) for row in distinct.tolist()]
+    label_of_key: dict[tuple, int] = {}
+    key_labels = [label_of_key.setdefault(k, len(label_of_key)) for k in keys]
+    row_of_block = row_of_block.reshape(-1).tolist()
+    label = [key_labels[r] for r in row_of_block]
+
+    def key(i: int) -> tuple:
+        return keys[row_of_block[i]]
+
+    adc_ids, rf_ids, grad_ids = tables.adc.tolist(), tables.rf.tolist(), tables.grad.tolist()
 
     def flag(i: int, trid: int, first_block: int, text: str) -> None:
         block = int(tables.block_ids[i])
@@ -186,21 +200,20 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
         dk = np.zeros(3)
         for j in range(e - s):
             i, i0 = int(s + j), int(fs + j)
-            k, k0 = key(i), key(i0)
-            if k != k0:
+            if label[i] != label[i0]:
+                k, k0 = key(i), key(i0)
                 what = "other block duration" if k[0] != k0[0] else "other event timing or shape"
                 flag(i, trid, int(tables.block_ids[i0]), what)
-            if tables.adc[i]:
+            if adc_ids[i]:
                 off = float(np.max(np.abs(dk) * fov))
                 if off > worst:
                     worst, worst_block = off, i
-            use = rf_use.get(int(tables.rf[i])) if tables.rf[i] else None
+            use = rf_use.get(rf_ids[i]) if rf_ids[i] else None
             if use == "r":
                 dk = -dk
             elif use is not None and use != "i":
                 dk = np.zeros(3)
-            for axis in range(3):
-                g, g0 = int(tables.grad[i, axis]), int(tables.grad[i0, axis])
+            for axis, g, g0 in zip(range(3), grad_ids[i], grad_ids[i0]):
                 if g and g0:
                     dk[axis] += amp[g] * (unit[g0] - unit[g])
     if worst > KSPACE_TOL_FOV:
@@ -226,7 +239,7 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     played = ge_rules.played_start_ns(tables, starts)
     guards = ge_rules.GuardIntervals(tables, played)
     pure_delay = (tables.rf == 0) & (tables.adc == 0) & np.all(tables.grad == 0, axis=1)
-    parents = {key(i) for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
+    parents = {label[i] for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
     violations += ge_rules.guard_overlaps(tables, guards)
     violations += ge_rules.rf_ringdown_in_segment(tables, starts)
     violations += ge_rules.variable_delays(tables, starts, ends, trids, played, guards, pure_delay)
