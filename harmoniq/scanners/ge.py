@@ -16,8 +16,8 @@ The played area of a gradient is its own amplitude times the unit-amplitude area
 first instance's event, so a readout's played k-space position differs from the file's by the
 sum of (played - written) areas since the last excitation, sign-reversed at each refocusing.
 
-Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance)
-fails above 80 % (``private/checksegment.m``); the other rules on the played timeline (guard
+Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance,
+:mod:`harmoniq.scanners.ge_pns`) fails above 80 % (``private/checksegment.m``); the other rules on the played timeline (guard
 intervals, variable delays, peak B1, the 40,000-block window, .pge fields) are in
 :mod:`harmoniq.scanners.ge_rules`.
 """

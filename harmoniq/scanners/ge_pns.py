@@ -11,8 +11,11 @@ stops above 80 %. The peak over instances is found here without playing every in
 - At each sample the channel-combined stimulation ``sqrt(sum_axis (b + A r)^2)`` is a convex
   function of the instance's amplitude vector A, so its maximum over the instances lies on a
   vertex of their convex hull: only instances on (or within rounding of) the hull are evaluated.
-  The lowest-index instance of any tie is a hull vertex too (the least point of a face of a
-  polytope in lexicographic order is a vertex), so ties resolve as over all instances.
+  Instances are ordered by their amplitude vectors (lexicographic), and the first one that
+  reaches the maximum is a vertex too (an instance off the vertices is a convex combination of
+  vertices that all reach it, the least of them no later in that order), so ties resolve as
+  over all instances. Dropped directions (:data:`RANK_TOL`) and the boundary margin
+  (:data:`BOUNDARY_TOL`) bound any difference to about 1e-12 of the peak.
 - The result depends only on the sampled waveforms, the amplitudes and the coil, so it is kept
   by a digest of those: the same segment checked for a second GE profile is not recomputed.
 """
