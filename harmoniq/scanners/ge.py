@@ -17,9 +17,9 @@ first instance's event, so a readout's played k-space position differs from the 
 sum of (played - written) areas since the last excitation, sign-reversed at each refocusing.
 
 Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance,
-:mod:`harmoniq.scanners.ge_pns`) fails above 80 % (``private/checksegment.m``); the other rules on the played timeline (guard
-intervals, variable delays, peak B1, the 40,000-block window, .pge fields) are in
-:mod:`harmoniq.scanners.ge_rules`.
+:mod:`harmoniq.scanners.ge_pns`) fails above 80 % (``private/checksegment.m``); the other rules
+on the played timeline (guard intervals, variable delays, peak B1, the 40,000-block window, .pge
+fields) are in :mod:`harmoniq.scanners.ge_rules`.
 """
 
 from __future__ import annotations
