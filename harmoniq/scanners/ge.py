@@ -16,10 +16,10 @@ The played area of a gradient is its own amplitude times the unit-amplitude area
 first instance's event, so a readout's played k-space position differs from the file's by the
 sum of (played - written) areas since the last excitation, sign-reversed at each refocusing.
 
-Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance)
-fails above 80 % (``private/checksegment.m``); the other rules on the played timeline (guard
-intervals, variable delays, peak B1, the 40,000-block window, .pge fields) are in
-:mod:`harmoniq.scanners.ge_rules`.
+Nerve stimulation per segment (``pns.m`` on the first instance's waveforms scaled per instance,
+:mod:`harmoniq.scanners.ge_pns`) fails above 80 % (``private/checksegment.m``); the other rules
+on the played timeline (guard intervals, variable delays, peak B1, the 40,000-block window, .pge
+fields) are in :mod:`harmoniq.scanners.ge_rules`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from pypulseq.supported_labels_rf_use import get_supported_rf_uses
 
-from harmoniq.constants import PYPULSEQ_GAMMA_HZ_PER_T
 from harmoniq.scanners import ge_rules, pns
+from harmoniq.scanners.ge_pns import PnsPeak, segment_pns
 from harmoniq.scanners.report import Violation
 from harmoniq.scanners.seqtables import SequenceTables, shape_samples
 from harmoniq.scanners.timeline import MeasuredTiming
@@ -160,11 +160,25 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     violations: list[Violation] = []
     worst, worst_block = 0.0, -1
 
-    def key(i: int) -> tuple:
-        g = tuple(grad_key.get(int(x)) for x in tables.grad[i])
-        r, a = rf_key.get(int(tables.rf[i])), adc_key.get(int(tables.adc[i]))
+    def timing_key(duration_ns: int, rf: int, gx: int, gy: int, gz: int, adc: int) -> tuple:
+        g = (grad_key.get(gx), grad_key.get(gy), grad_key.get(gz))
+        r, a = rf_key.get(rf), adc_key.get(adc)
         pure_delay = r is None and a is None and all(x is None for x in g)
-        return ("delay",) if pure_delay else (int(tables.duration_ns[i]), r, g, a)
+        return ("delay",) if pure_delay else (duration_ns, r, g, a)
+
+    # blocks with equal event ids share a key: one key per distinct row, one label per distinct key
+    ids = np.column_stack((tables.duration_ns, tables.rf, tables.grad, tables.adc)).astype(np.int64)
+    distinct, row_of_block = np.unique(ids, axis=0, return_inverse=True)
+    keys = [timing_key(*row) for row in distinct.tolist()]
+    label_of_key: dict[tuple, int] = {}
+    key_labels = [label_of_key.setdefault(k, len(label_of_key)) for k in keys]
+    row_of_block = row_of_block.reshape(-1).tolist()
+    label = [key_labels[r] for r in row_of_block]
+
+    def key(i: int) -> tuple:
+        return keys[row_of_block[i]]
+
+    adc_ids, rf_ids, grad_ids = tables.adc.tolist(), tables.rf.tolist(), tables.grad.tolist()
 
     def flag(i: int, trid: int, first_block: int, text: str) -> None:
         block = int(tables.block_ids[i])
@@ -186,21 +200,20 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
         dk = np.zeros(3)
         for j in range(e - s):
             i, i0 = int(s + j), int(fs + j)
-            k, k0 = key(i), key(i0)
-            if k != k0:
+            if label[i] != label[i0]:
+                k, k0 = key(i), key(i0)
                 what = "other block duration" if k[0] != k0[0] else "other event timing or shape"
                 flag(i, trid, int(tables.block_ids[i0]), what)
-            if tables.adc[i]:
+            if adc_ids[i]:
                 off = float(np.max(np.abs(dk) * fov))
                 if off > worst:
                     worst, worst_block = off, i
-            use = rf_use.get(int(tables.rf[i])) if tables.rf[i] else None
+            use = rf_use.get(rf_ids[i]) if rf_ids[i] else None
             if use == "r":
                 dk = -dk
             elif use is not None and use != "i":
                 dk = np.zeros(3)
-            for axis in range(3):
-                g, g0 = int(tables.grad[i, axis]), int(tables.grad[i0, axis])
+            for axis, g, g0 in zip(range(3), grad_ids[i], grad_ids[i0]):
                 if g and g0:
                     dk[axis] += amp[g] * (unit[g0] - unit[g])
     if worst > KSPACE_TOL_FOV:
@@ -209,10 +222,10 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
             "ge_played_kspace", block, float(tables.start_ns[worst_block]) / 1e9, worst, KSPACE_TOL_FOV,
             f"block {block}: the readout lands {worst:.3g}/FOV from the file's k-space position when played "
             f"with each segment's first-instance gradient timing ({RULE_SOURCE})"))
-    peaks = {name: _PnsPeak() for name in pns.COILS}
+    peaks = {name: PnsPeak() for name in pns.COILS}
     for trid, (fs, fe) in first.items():
         rows = [int(s) for s, e, t in zip(starts, ends, trids) if int(t) == trid and e - s == fe - fs]
-        for name, peak in _segment_pns(seq, tables, fs, fe, rows, pns.COILS).items():
+        for name, peak in segment_pns(seq, tables, fs, fe, rows, pns.COILS).items():
             if peak.percent > pns.NORMAL_MODE_PERCENT:
                 block, first_block = int(tables.block_ids[peak.block]), int(tables.block_ids[peak.instance])
                 violations.append(Violation(
@@ -226,7 +239,7 @@ def interpret(seq, tables: SequenceTables) -> Interpretation:
     played = ge_rules.played_start_ns(tables, starts)
     guards = ge_rules.GuardIntervals(tables, played)
     pure_delay = (tables.rf == 0) & (tables.adc == 0) & np.all(tables.grad == 0, axis=1)
-    parents = {key(i) for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
+    parents = {label[i] for s, e in first.values() for i in range(s, e) if not pure_delay[i]}
     violations += ge_rules.guard_overlaps(tables, guards)
     violations += ge_rules.rf_ringdown_in_segment(tables, starts)
     violations += ge_rules.variable_delays(tables, starts, ends, trids, played, guards, pure_delay)
@@ -262,96 +275,3 @@ def _timeline(seq, tables: SequenceTables, start_ns: np.ndarray) -> MeasuredTimi
     adc = {aid: (e.delay_ns + (e.num_samples // 2 + 0.5) * e.dwell_ns) / 1e9 for aid, e in tables.adc_events.items()}
     adc_time = start_ns[rows] / 1e9 + np.array([adc[int(a)] for a in tables.adc[rows]])
     return MeasuredTiming(rf_time, rf_use, adc_time)
-
-
-def _corners(seq, gid: int) -> tuple[np.ndarray, np.ndarray]:
-    """Block-relative corner times (s) and unit-amplitude values of gradient event ``gid``."""
-    data = seq.grad_library.data[gid]
-    if seq.grad_library.type[gid] == "t":
-        rise, flat, fall, delay = (float(v) for v in data[1:5])
-        return delay + np.array([0.0, rise, rise + flat, rise + flat + fall]), np.array([0.0, 1.0, 1.0, 0.0])
-    raster = float(seq.grad_raster_time)
-    values = shape_samples(seq, int(data[3]))
-    time_id = int(data[4])
-    times = shape_samples(seq, time_id) * raster if time_id > 0 else (np.arange(values.size) + 0.5) * raster
-    return float(data[5]) + times, values
-
-
-@dataclass(frozen=True)
-class _PnsPeak:
-    """Largest stimulation (percent) of one segment on one coil: where (block position) and in
-    which instance (position of its first block)."""
-
-    percent: float = 0.0
-    block: int = -1
-    instance: int = -1
-
-
-def _segment_pns(seq, tables: SequenceTables, fs: int, fe: int, rows: list[int],
-                 coils: dict[str, pns.Coil]) -> dict[str, _PnsPeak]:
-    """Peak stimulation per coil over the instances starting at ``rows`` of the segment whose
-    first instance spans blocks [fs, fe): the first instance's waveforms on pge2's 4 us grid
-    (``getsegmentinstance.m``: samples at dead time + dt/2 + k dt), scaled per instance.
-
-    Stimulation is linear in the waveform: events whose amplitude is the same in every instance
-    form one fixed waveform, convolved once per axis; each event whose amplitude changes adds
-    amplitude x its own response, evaluated only where such responses are non-zero."""
-    dt = pns.GRAD_UPDATE_TIME_S
-    tic = SEGMENT_DEAD_TIME_S + np.concatenate(([0.0], np.cumsum(tables.duration_ns[fs:fe]) / 1e9))
-    grid = np.arange(SEGMENT_DEAD_TIME_S + dt / 2, tic[-1] + 1e-12, dt)
-    events = [(j, axis) for j in range(fe - fs) for axis in range(3) if tables.grad[fs + j, axis]]
-    peaks = {name: _PnsPeak() for name in coils}
-    if not events:
-        return peaks
-    amp = np.array([[seq.grad_library.data[int(tables.grad[r + j, a])][0] if tables.grad[r + j, a] else 0.0
-                     for j, a in events] for r in rows]) / PYPULSEQ_GAMMA_HZ_PER_T  # T/m
-    amp, first_row = np.unique(amp, axis=0, return_index=True)
-    varies = np.ptp(amp, axis=0) > 0
-    axis_of = np.array([a for _, a in events])
-    shapes = []
-    for j, a in events:
-        times, values = _corners(seq, int(tables.grad[fs + j, a]))
-        lo = max(0, int(np.searchsorted(grid, tic[j] + times[0])) - 1)
-        hi = min(grid.size, int(np.searchsorted(grid, tic[j] + times[-1])) + 1)
-        shapes.append((lo, hi, np.interp(grid[lo:hi] - tic[j], times, values, left=0.0, right=0.0)))
-    fixed = np.zeros((3, grid.size))
-    for (lo, hi, wave), a, scale, var in zip(shapes, axis_of, amp[0], varies):
-        if not var:
-            fixed[a, lo:hi] += scale * wave
-    for name, coil in coils.items():
-        tail = pns.impulse_response(coil, dt).size + 2
-        base = pns.axis_response(fixed, coil, dt)
-        local = []
-        for e in np.flatnonzero(varies):
-            lo, hi, wave = shapes[e]
-            hi_r = min(grid.size, hi + tail)
-            padded = np.zeros(hi_r - lo)
-            padded[: hi - lo] = wave
-            local.append((e, lo, hi_r, pns.axis_response(padded, coil, dt)))
-        active = (np.unique(np.concatenate([np.arange(lo, hi) for _, lo, hi, _ in local]))
-                  if local else np.zeros(0, dtype=np.int64))
-        quiet = np.ones(grid.size, dtype=bool)
-        quiet[active] = False
-        fixed_total = pns.total(base)
-        best = _PnsPeak()
-        if quiet.any():
-            k = int(np.argmax(np.where(quiet, fixed_total, -1.0)))
-            best = _PnsPeak(float(fixed_total[k]), k, int(first_row[0]))
-        if local:
-            response = np.zeros((len(local), active.size))
-            for row, (_, lo, hi, r) in enumerate(local):
-                response[row, np.searchsorted(active, lo):np.searchsorted(active, hi)] = r
-            var_amp, var_axis = amp[:, [e for e, *_ in local]], axis_of[[e for e, *_ in local]]
-            step = max(1, 4_000_000 // max(1, active.size))
-            for c0 in range(0, amp.shape[0], step):
-                per_axis = np.stack([base[a, active] + var_amp[c0:c0 + step, var_axis == a] @ response[var_axis == a]
-                                     for a in range(3)])
-                combined = pns.total(per_axis)
-                r, k = np.unravel_index(int(np.argmax(combined)), combined.shape)
-                if combined[r, k] > best.percent:
-                    best = _PnsPeak(float(combined[r, k]), int(active[k]), int(first_row[c0 + r]))
-        if best.block >= 0:
-            j = min(fe - fs - 1, int(np.searchsorted(tic, grid[best.block], side="right")) - 1)
-            peaks[name] = _PnsPeak(best.percent, rows[best.instance] + j, rows[best.instance])
-        
-    return peaks

@@ -17,6 +17,12 @@ from scipy.signal import oaconvolve
 GRAD_UPDATE_TIME_S = 4e-6  # pge2 matlab/+pge2/opts.m: arg.GRAD_UPDATE_TIME
 NORMAL_MODE_PERCENT = 80.0  # pge2 matlab/+pge2/private/checksegment.m: "PNS exceeds normal mode (80%)"
 DEFAULT_WEIGHTS = (1.0, 1.0, 1.0)  # pge2 pns.m / checksegment.m: arg.PNSwt = [1 1 1]
+#: Kernel lengths convolved past the last slew sample. Overlap-add (scipy ``oaconvolve``) cuts the
+#: input into blocks of a length set by the kernel alone (about 12 kernel lengths here) once the
+#: input is more than a block long, and each block's output ends a kernel length after it: a
+#: margin of more than a block and a kernel keeps every block that holds slew, the blocks' output
+#: and the sum of neighbours unchanged; all later blocks are zero.
+TAIL_KERNELS = 32
 
 
 @dataclass(frozen=True)
@@ -50,18 +56,30 @@ def impulse_response(coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:
 
 
 def axis_response(g: np.ndarray, coil: Coil, dt: float = GRAD_UPDATE_TIME_S) -> np.ndarray:
-    """Per-axis stimulation (percent, weight 1) of gradients ``g`` (..., n) in T/m on raster dt."""
+    """Per-axis stimulation (percent, weight 1) of gradients ``g`` (..., n) in T/m on raster dt.
+
+    The slew is convolved only up to :data:`TAIL_KERNELS` kernel lengths past its last non-zero
+    sample; the rest of the output is zero."""
     g = np.asarray(g, dtype=np.float64)
     slew = np.diff(g, axis=-1) / dt
-    kernel = impulse_response(coil, dt).reshape((1,) * (g.ndim - 1) + (-1,))
-    full = 100.0 * oaconvolve(slew, kernel, axes=-1)
+    kernel = impulse_response(coil, dt)
     n = g.shape[-1]
     out = np.zeros(g.shape)
-    out[..., : min(n, full.shape[-1])] = full[..., :n]
+    moving = np.flatnonzero(np.any(slew != 0, axis=tuple(range(slew.ndim - 1))))
+    if moving.size == 0:
+        return out
+    keep = min(slew.shape[-1], int(moving[-1]) + 1 + TAIL_KERNELS * kernel.size)
+    full = 100.0 * oaconvolve(slew[..., :keep], kernel.reshape((1,) * (g.ndim - 1) + (-1,)), axes=-1)
+    m = min(n, full.shape[-1])
+    out[..., :m] = full[..., :m]
     return out
 
 
-def total(per_axis: np.ndarray, weights=DEFAULT_WEIGHTS) -> np.ndarray:
-    """Channel-combined stimulation sqrt(sum_i (w_i p_i)^2) over the first axis (3, ...)."""
-    w = np.asarray(weights, dtype=np.float64).reshape((3,) + (1,) * (per_axis.ndim - 1))
-    return np.sqrt(np.sum((w * per_axis) ** 2, axis=0))
+def total(per_axis, weights=DEFAULT_WEIGHTS) -> np.ndarray:
+    """Channel-combined stimulation sqrt(sum_i (w_i p_i)^2) of the three axes ``per_axis`` (an
+    array (3, ...) or three arrays that broadcast), summed in axis order x, y, z."""
+    x, y, z = per_axis
+    acc = (weights[0] * np.asarray(x, dtype=np.float64)) ** 2
+    acc = acc + (weights[1] * np.asarray(y, dtype=np.float64)) ** 2
+    acc += (weights[2] * np.asarray(z, dtype=np.float64)) ** 2
+    return np.sqrt(acc, out=acc)
