@@ -148,11 +148,13 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         "b1-bs", "Bloch-Siegert B1 map from phase images (rad) at +-offset (BlochSiegertOffset per volume, Hz).",
         f"{_METHODS}:run_bloch_siegert", BS_SUFFIX, {"B1": "TB1map"}, "BlochSiegertOffset", plate="t1", quantity="B1",
         options=(
-            FitOption("b1_peak_t", float, 1e-5, "Nominal peak amplitude (T) of the off-resonant Fermi pulse."),
-            FitOption("duration_s", float, 6e-3, "Fermi pulse duration (s)."),
-            FitOption("transition_s", float, 0.16e-3, "Fermi pulse transition width (s)."),
+            FitOption("b1_peak_t", float, None, "Nominal peak amplitude (T) of the off-resonant Fermi pulse; with "
+                                                 "--duration it replaces the sidecar's BlochSiegertKBS and "
+                                                 "BlochSiegertNominalPeakB1."),
+            FitOption("duration_s", float, None, "Fermi pulse duration (s)."),
+            FitOption("transition_s", float, None, "Fermi pulse transition width (s; default 0.16 ms)."),
             FitOption("seq", str, None, "The protocol's .seq file: the pulse, its peak and offsets as it plays them "
-                                        "(instead of the Fermi options and BlochSiegertOffset)."),
+                                        "(instead of the sidecar's keys or the Fermi options)."),
         ), phase_images=True),
     QuantitativeModel(
         "t1-molli", "MOLLI-style Look-Locker T1, three-parameter fit with the Look-Locker correction (InversionTime "
@@ -160,6 +162,9 @@ MODELS: dict[str, QuantitativeModel] = {m.name: m for m in (
         {"T1": "T1map", "T1_star": "desc-apparent_T1map", "T1_crlb": "desc-crlb_T1map"}, "InversionTime", plate="t1",
         quantity="T1", reference="t1_s"),
 )}
+
+QUANTITY_UNITS = {"T1": "s", "T2": "s", "T2star": "s", "B1": "1"}
+"""SI unit of each model's ``quantity`` ("1": unitless; B1 is the relative flip angle, actual / nominal)."""
 
 NO_MODEL = "none"
 """The model of a protocol whose images are not fitted (demonstrations)."""

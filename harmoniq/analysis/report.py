@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -16,8 +17,35 @@ import numpy as np  # noqa: E402
 from harmoniq.analysis import metrics  # noqa: E402
 from harmoniq.analysis.compare import ARMS, Comparison  # noqa: E402
 from harmoniq.atomic import atomic_path, make_folder, write_text_atomic  # noqa: E402
+from harmoniq.errors import HarmoniqError  # noqa: E402
+from harmoniq.models import QUANTITY_UNITS  # noqa: E402
 
 _HALO = [patheffects.withStroke(linewidth=2, foreground="white")]  # dark text readable on any colour
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How the report shows a quantity: ``label`` of the tables and plots, shown value = ``factor`` x the
+    comparison's ``_ms`` columns (1e3 x the SI value), ``digits`` after the point; ``map_label`` of the maps (SI)."""
+
+    label: str
+    factor: float
+    digits: int
+    map_label: str
+
+    def format(self, value_ms: float, signed: bool = False) -> str:
+        """``value_ms`` (a ``_ms`` column) as shown, with its sign when ``signed``."""
+        return f"{self.factor * value_ms:{'+' if signed else ''}.{self.digits}f}"
+
+
+# SI unit of the quantity (harmoniq.models.QUANTITY_UNITS) -> how it is shown: times in ms; a unitless
+# ratio (a B1 map against its scanner's transmit field, harmoniq.analysis.b1_reference) as itself
+_UNITS = {"s": Unit("ms", 1.0, 1, "s"), "1": Unit("ratio", 1e-3, 3, "ratio")}
+
+
+def unit(quantity: str) -> Unit:
+    """How ``quantity`` (T1, T2, B1, ...) is shown, from its SI unit in the model registry."""
+    return _UNITS[QUANTITY_UNITS[quantity]]
 
 
 def _save(fig, path: Path) -> Path:
@@ -37,13 +65,16 @@ def plot_measured_vs_reference(c: Comparison, protocol: str, path: Path) -> Path
     arms = _arms(c)
     fig, axes = plt.subplots(1, len(arms), figsize=(5 * len(arms), 4.4), squeeze=False)
     quantity, _ = c.ranges[protocol]
+    u = unit(quantity)
     for ax, arm in zip(axes[0], arms):
         rois, scanners, values, refs = c.table(arm, protocol)
+        values, refs = u.factor * values, u.factor * refs
         for j, s in enumerate(scanners):
             ax.loglog(refs[:, j], values[:, j], "o", ms=5, alpha=0.8, label=s)
         lim = [refs.min() * 0.8, refs.max() * 1.25] if refs.size else [1, 10]
         ax.plot(lim, lim, "k-", lw=0.8)
-        ax.set(xlabel=f"reference {quantity} (ms)", ylabel=f"measured {quantity} (ms)", title=f"{protocol}: {arm}")
+        ax.set(xlabel=f"reference {quantity} ({u.label})", ylabel=f"measured {quantity} ({u.label})",
+               title=f"{protocol}: {arm}")
         ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -52,34 +83,48 @@ def plot_bland_altman(c: Comparison, protocol: str, path: Path) -> Path:
     arms = _arms(c)
     fig, axes = plt.subplots(1, len(arms), figsize=(5 * len(arms), 4.2), squeeze=False, sharey=True)
     quantity, _ = c.ranges[protocol]
+    u = unit(quantity)
     for ax, arm in zip(axes[0], arms):
         rois, scanners, values, refs = c.table(arm, protocol)
-        diff = values - refs  # ms, each scanner against its own reference, as in the tables
+        values, refs = u.factor * values, u.factor * refs
+        diff = values - refs  # each scanner against its own reference, as in the tables
         for j, s in enumerate(scanners):
             ax.semilogx(refs[:, j], diff[:, j], "o", ms=5, alpha=0.8, label=s)
         if diff.size > 1:
             bias, sd = np.nanmean(diff), np.nanstd(diff, ddof=1)
             for y, style in ((bias, "-"), (bias - 1.96 * sd, "--"), (bias + 1.96 * sd, "--")):
                 ax.axhline(y, color="k", ls=style, lw=0.8)
-        ax.set(xlabel=f"reference {quantity} (ms)", ylabel="measured - reference (ms)", title=f"{protocol}: {arm}")
+        ax.set(xlabel=f"reference {quantity} ({u.label})", ylabel=f"measured - reference ({u.label})",
+               title=f"{protocol}: {arm}")
         ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def _roi_key(c: Comparison, protocol: str):
+    """Sort key of an ROI name: its smallest reference, then its name (a B1 map's ROIs all have reference 1)."""
+    refs = {}
+    for r in c.rows:
+        if r.protocol == protocol:
+            refs[r.roi] = min(refs.get(r.roi, np.inf), r.reference_ms)
+    return lambda name: (refs.get(name, np.inf), name)
 
 
 def plot_cov(c: Comparison, protocol: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 3.8))
     arms = _arms(c)
     width = 0.8 / max(len(arms), 1)
+    key = _roi_key(c, protocol)
     for i, arm in enumerate(arms):
         s = c.summary(arm, protocol)
         if not s:
             continue
-        x = np.arange(len(s["rois"]))
-        ax.bar(x + i * width, 100 * s["cov"], width, label=arm)
-        if c.noise:
-            bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"]
+        order = sorted(range(len(s["rois"])), key=lambda j: key(s["rois"][j]))
+        x = np.arange(len(order))
+        ax.bar(x + i * width, 100 * s["cov"][order], width, label=arm)
+        if c.noise and np.isfinite(s["noise_cov"]).any():
+            bound = metrics.noise_only_cov_bound(len(s["scanners"])) * s["noise_cov"][order]
             ax.plot(x + i * width, 100 * bound, "k_", ms=12, label="noise alone, 97.5 %" if i == 0 else None)
-        ax.set_xticks(x + width * (len(arms) - 1) / 2, s["rois"], rotation=60, fontsize=8)
+        ax.set_xticks(x + width * (len(arms) - 1) / 2, [s["rois"][j] for j in order], rotation=60, fontsize=8)
     ax.set(ylabel="cross-scanner CoV (%)", title=f"{protocol}: cross-scanner CoV per ROI")
     ax.legend()
     return _save(fig, path)
@@ -100,6 +145,7 @@ def draw_maps(c: Comparison, protocol: str):
     arms = [a for a in _arms(c) if any(k[0] == a for k in keys)]
     scanners = sorted({k[2] for k in keys})
     quantity, _ = c.ranges[protocol]
+    label = f"{quantity} ({unit(quantity).map_label})"
     measurement = c.measurements.get(keys[0]) if keys else None
     shown = np.all([np.isfinite(c.maps[k]) for k in keys], axis=0) if keys else None
     labels, names, reference = _reference_slice(measurement, shown)
@@ -120,11 +166,11 @@ def draw_maps(c: Comparison, protocol: str):
             own = _reference_slice(c.measurements[key], shown)[2] if key in c.measurements else reference
             diff = np.where(inside, 100 * (c.maps[key] / np.where(own > 0, own, 1) - 1), np.nan)  # its own reference
             dm = bottom.imshow(diff, cmap="RdBu_r", vmin=-dmax, vmax=dmax, origin="lower")
-            top.set_title(f"{arm}: {scanner}\n{quantity} (s)", fontsize=8)
+            top.set_title(f"{arm}: {scanner}\n{label}", fontsize=8)
             bottom.set_title(f"{arm}: {scanner}\n{quantity} - reference (%)", fontsize=8)
             for ax in (top, bottom):
                 _annotate(ax, labels, names, measurement)
-            fig.colorbar(im, ax=top, shrink=0.8, label=f"{quantity} (s)")
+            fig.colorbar(im, ax=top, shrink=0.8, label=label)
             fig.colorbar(dm, ax=bottom, shrink=0.8, label="difference to reference (%)")
     return fig
 
@@ -173,17 +219,22 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
+def _quantity(quantity: str, valid) -> str:
+    """The quantity with its designed range (``valid``: ms, a T1 or T2 range key) or, without one, its unit."""
+    return f"{quantity} in {valid[0]:g}-{valid[1]:g} ms" if valid else f"{quantity} ({unit(quantity).label})"
+
+
 def summary_lines(c: Comparison) -> list[str]:
     """Plain-text summary, one line per protocol and arm."""
     lines = []
     for protocol, (quantity, valid) in c.ranges.items():
-        rng = f"{valid[0]:g}-{valid[1]:g} ms" if valid else "all"
         for arm in _arms(c):
             s = c.summary(arm, protocol)
             if not s:
                 continue
             lines.append(
-                f"{protocol:8s} {arm:10s} {quantity} in {rng}: {len(s['rois'])} ROIs x {len(s['scanners'])} scanners | "
+                f"{protocol:8s} {arm:10s} {_quantity(quantity, valid)}: {len(s['rois'])} ROIs x {len(s['scanners'])} "
+                "scanners | "
                 f"CoV max {100 * s['cov'].max():.2f} % median {100 * np.median(s['cov']):.2f} % | "
                 f"|bias| max {100 * np.nanmax(np.abs(s['bias'])):.2f} % | ICC(2,1) {s['icc']:.4f} | "
                 f".seq files: {len(s['seq_sha256'])}"
@@ -213,46 +264,51 @@ def _site_vs_harmonized(c: Comparison, protocol: str) -> list[str]:
 
 
 def _references(c: Comparison, protocol: str) -> tuple[list[str], dict]:
-    """Column headers and (roi, header) -> reference (ms): one column when every scanner has the same
-    reference, else one per scanner with its phantom temperature (each bias is against its own)."""
+    """Column headers and (roi, header) -> reference (the ``_ms`` column): one column when every scanner has
+    the same reference, else one per scanner with its phantom temperature (each bias is against its own)."""
     rows = [r for r in c.rows if r.protocol == protocol]
     scanners = sorted({r.scanner for r in rows})
     values = {(r.roi, r.scanner): r.reference_ms for r in rows}
+    label = f" ({unit(c.ranges[protocol][0]).label})"
     if all(len({v for (roi, _), v in values.items() if roi == name}) == 1 for name in {r.roi for r in rows}):
-        return ["reference (ms)"], {(roi, "reference (ms)"): v for (roi, _), v in values.items()}
+        return [f"reference{label}"], {(roi, f"reference{label}"): v for (roi, _), v in values.items()}
     heads = {}
     for scanner in scanners:
         m = next((m for (_, p, s), m in c.measurements.items() if p == protocol and s == scanner), None)
         temperature = m.phantom.meta.get("temperature_c") if m is not None else None
-        heads[scanner] = f"reference {scanner}" + (f" at {temperature:g} degC" if temperature is not None else "") + " (ms)"
+        at = f" at {temperature:g} degC" if temperature is not None else ""
+        heads[scanner] = f"reference {scanner}{at}{label}"
     return list(heads.values()), {(roi, heads[scanner]): v for (roi, scanner), v in values.items()}
 
 
 def _roi_table(c: Comparison, protocol: str) -> str:
     """Per ROI (the names on the maps): the reference each scanner's bias is against, each scanner's mean
-    (ms); the cross-scanner CoV, its noise-only level and the mean bias where an arm has two scanners or more."""
+    (in the quantity's unit); the cross-scanner CoV, its noise-only level and the mean bias where an arm has
+    two scanners or more."""
+    u = unit(c.ranges[protocol][0])
     arms = _arms(c)
     tables = {a: c.table(a, protocol) for a in arms}
     summaries = {a: c.summary(a, protocol) for a in arms}
-    rois = list(dict.fromkeys(r for a in arms for r in tables[a][0]))
+    rois = sorted({r for a in arms for r in tables[a][0]}, key=_roi_key(c, protocol))
     ref_heads, refs = _references(c, protocol)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ref_heads)
     for a in arms:
-        head += "".join(f"<th>{html.escape(a)}: {html.escape(s)} (ms)</th>" for s in tables[a][1])
+        head += "".join(f"<th>{html.escape(a)}: {html.escape(s)} ({u.label})</th>" for s in tables[a][1])
         if summaries[a]:
             head += f"<th>CoV {a} (%)</th><th>CoV from noise alone (%)</th><th>mean bias {a} (%)</th>"
     body = []
     for roi in rois:
-        cells = "".join(f"<td>{refs[(roi, h)]:.1f}</td>" if (roi, h) in refs else "<td></td>" for h in ref_heads)
+        cells = "".join(f"<td>{u.format(refs[(roi, h)])}</td>" if (roi, h) in refs else "<td></td>" for h in ref_heads)
         for a in arms:
             names, scanners, values, _ = tables[a]
             k = names.index(roi) if roi in names else None
-            cells += "".join(f"<td>{values[k, j]:.1f}</td>" if k is not None else "<td></td>"
+            cells += "".join(f"<td>{u.format(values[k, j])}</td>" if k is not None else "<td></td>"
                              for j in range(len(scanners)))
             s = summaries[a]
             if s and roi in s["rois"]:
                 j = s["rois"].index(roi)
-                noise = f"{100 * s['noise_cov'][j]:.2f}" if c.noise else ""
+                floor = s["noise_cov"][j]
+                noise = ("n/a" if not np.isfinite(floor) else f"{100 * floor:.2f}") if c.noise else ""
                 cells += (f"<td>{100 * s['cov'][j]:.2f}</td><td>{noise}</td>"
                           f"<td>{100 * np.mean(s['bias'][j]):+.2f}</td>")
             elif s:
@@ -262,21 +318,26 @@ def _roi_table(c: Comparison, protocol: str) -> str:
 
 
 def _agreement_table(c: Comparison, protocol: str) -> str:
+    u = unit(c.ranges[protocol][0])
     rows = []
     for arm in _arms(c):
         s = c.summary(arm, protocol)
         if not s:
             continue
-        for scanner in s["scanners"]:
+        refs = c.table(arm, protocol)[3]
+        for j, scanner in enumerate(s["scanners"]):
             ba = s["bland_altman"][scanner]
-            rows.append(f"<tr><td>{arm}</td><td>{html.escape(scanner)}</td><td>{s['ccc'][scanner]:.4f}</td>"
-                        f"<td>{ba.bias:+.1f}</td><td>{ba.lower:+.1f} .. {ba.upper:+.1f}</td></tr>")
+            # Lin's CCC against a reference without spread (a B1 map's 1) is 0 whatever the map: not shown
+            ccc = f"{s['ccc'][scanner]:.4f}" if np.ptp(refs[:, j]) > 0 else "n/a (one reference value)"
+            rows.append(f"<tr><td>{arm}</td><td>{html.escape(scanner)}</td><td>{ccc}</td>"
+                        f"<td>{u.format(ba.bias, True)}</td>"
+                        f"<td>{u.format(ba.lower, True)} .. {u.format(ba.upper, True)}</td></tr>")
         rows.append(f"<tr><td>{arm}</td><td colspan=4>ICC(2,1) = {s['icc']:.4f}</td></tr>")
     if not rows:
         return ("<p>Cross-scanner statistics (CoV, ICC, Lin's CCC, Bland-Altman) need two scanners or more in an "
                 "arm; this comparison has one, so the table above lists its ROI values against the reference.</p>")
-    return ("<table><tr><th>arm</th><th>scanner</th><th>Lin's CCC vs reference</th><th>Bland-Altman bias (ms)</th>"
-            f"<th>95 % limits (ms)</th></tr>{''.join(rows)}</table>")
+    return ("<table><tr><th>arm</th><th>scanner</th><th>Lin's CCC vs reference</th>"
+            f"<th>Bland-Altman bias ({u.label})</th><th>95 % limits ({u.label})</th></tr>{''.join(rows)}</table>")
 
 
 def _parameter_table(c: Comparison, protocol: str) -> str:
@@ -363,6 +424,12 @@ def write_report(c: Comparison, outdir: Path, ablation=(), published=(), not_rer
     :mod:`harmoniq.analysis.published`; the latter computed from ``c`` when not given)."""
     from harmoniq.analysis.published import published_rows
 
+    for protocol in c.ranges:
+        if not any(r.protocol == protocol for r in c.rows):
+            raise HarmoniqError(
+                f"compare: {protocol} has no phantom ROI in its maps (a sphere's ROI keeps the voxels whose "
+                "neighbours lie in it too, so a 3D slab needs 3 or more partitions inside the spheres); give the "
+                "protocol thinner partitions")
     make_folder(outdir)
     sections = []
     for protocol, (quantity, valid) in c.ranges.items():
@@ -373,9 +440,9 @@ def write_report(c: Comparison, outdir: Path, ablation=(), published=(), not_rer
             plot_bland_altman(c, protocol, outdir / f"{protocol}_bland_altman.png"),
             *([plot_cov(c, protocol, outdir / f"{protocol}_cov.png")] if several else []),
         ]
-        rng = f"{valid[0]:g}-{valid[1]:g} ms" if valid else "all values"
+        rng = f"designed range {valid[0]:g}-{valid[1]:g} ms" if valid else f"in {unit(quantity).label}, all values"
         sections.append(
-            f"<h2>{html.escape(protocol)} ({quantity}; designed range {rng})</h2>"
+            f"<h2>{html.escape(protocol)} ({quantity}; {rng})</h2>"
             f"{_roi_table(c, protocol)}{_agreement_table(c, protocol)}"
             f"<h3>What each scanner ran</h3>{_parameter_table(c, protocol)}" + "".join(_img(p) for p in plots)
         )
@@ -390,7 +457,8 @@ img{{max-width:100%;display:block;margin:1em 0}}</style></head><body>
 <p>Harmonized: every scanner runs the identical .seq file, reconstruction and fit. Site: each scanner runs an
 illustrative local variant of the protocol (not any vendor's product protocol). Simulated data; scanner models are
 models, not measurements of any vendor's system. Only ROIs inside each protocol's designed range are summarised.
-Every value is in ms; the maps show each ROI's name, the same name as in the tables.</p>
+T1 and T2 are in ms (the maps in s); a B1 map is shown as its ratio to the transmit field of the scanner model
+that simulated it (unitless, reference 1). The maps show each ROI's name, the same name as in the tables.</p>
 <ul>{lines}</ul>
 {published}
 {_ablation_table(ablation, not_rerun)}

@@ -2,9 +2,10 @@
 
 Runners ``(series, data, options) -> ParameterMaps`` named by the model registry
 (:mod:`harmoniq.models`); keys beyond the parsed header come from the sidecar itself:
-``RepetitionTimePreparation`` and ``NumberShots`` (BIDS, MP2RAGE) and ``BlochSiegertOffset``
-(Hz, one per volume: the off-resonant pulse's offset, +f and -f; ours, BIDS has none). AFI's
-TR1 and TR2 come from ``RepetitionTimeExcitation`` (one per volume) or are measured from the
+``RepetitionTimePreparation`` and ``NumberShots`` (BIDS, MP2RAGE); for Bloch-Siegert (ours, BIDS
+has none) ``BlochSiegertOffset`` (Hz, one per volume: the off-resonant pulse's offset, +f and -f),
+``BlochSiegertKBS`` (its K_BS, rad/T^2) and ``BlochSiegertNominalPeakB1`` (its nominal peak, T).
+AFI's TR1 and TR2 come from ``RepetitionTimeExcitation`` (one per volume) or are measured from the
 .seq (``--seq``).
 """
 
@@ -69,7 +70,9 @@ def afi_repetition_times(seq_path) -> tuple[float, float]:
     return float(gaps[0]), float(gaps[1])
 
 
-METHOD_KEYS = ("RepetitionTimeExcitation", "RepetitionTimePreparation", "NumberShots", "BlochSiegertOffset")
+BS_KEYS = ("BlochSiegertKBS", "BlochSiegertNominalPeakB1")
+"""Sidecar keys stating a Bloch-Siegert pulse without its .seq: K_BS (rad/T^2) and nominal peak (T)."""
+METHOD_KEYS = ("RepetitionTimeExcitation", "RepetitionTimePreparation", "NumberShots", "BlochSiegertOffset", *BS_KEYS)
 """The sidecar keys :func:`acquisition_keys` measures."""
 
 
@@ -78,7 +81,8 @@ def acquisition_keys(model: str, seq_path) -> dict:
     ran (``seq_path``; none without one), the one source of what was played; one value per volume
     where they differ. MP2RAGE: ``RepetitionTimeExcitation`` (echo spacing), ``RepetitionTimePreparation``
     (inversion to inversion) and ``NumberShots`` (excitations per readout block), BIDS 1.10 qMRI appendix;
-    AFI: ``RepetitionTimeExcitation`` (TR1, TR2); Bloch-Siegert: ``BlochSiegertOffset`` (+f, -f in Hz, ours)."""
+    AFI: ``RepetitionTimeExcitation`` (TR1, TR2); Bloch-Siegert (ours): ``BlochSiegertOffset`` (+f, -f in Hz) and
+    the played pulse's K_BS and nominal peak (:data:`BS_KEYS`), so its images fit without the .seq."""
     if seq_path is None:
         return {}
     if model == "b1-afi":
@@ -86,8 +90,10 @@ def acquisition_keys(model: str, seq_path) -> dict:
     if model == "b1-bs":
         from harmoniq.fitting.bloch_siegert import played_pulse
 
-        offset = abs(played_pulse(seq_path).offset_hz)
-        return {"BlochSiegertOffset": [offset, -offset]}  # SET 0 plays +f, SET 1 -f (sequences.bloch_siegert)
+        pulse = played_pulse(seq_path)
+        offset = abs(pulse.offset_hz)
+        return {"BlochSiegertOffset": [offset, -offset],  # SET 0 plays +f, SET 1 -f (sequences.bloch_siegert)
+                **dict(zip(BS_KEYS, (pulse.k_bs(), pulse.peak_t)))}
     if model == "t1-mp2rage":
         return mp2rage_timing_keys(seq_path)
     return {}
@@ -122,7 +128,9 @@ def run_afi(series, data, opts):
 
 
 def run_bloch_siegert(series, data, opts):
-    from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert, played_pulse
+    """The pulse from, in this order: the .seq (``seq``), the Fermi options (``b1_peak_t`` with ``duration_s``),
+    the sidecar's K_BS and nominal peak (:data:`BS_KEYS`); without any, a HarmoniqError naming what is missing."""
+    from harmoniq.fitting.bloch_siegert import FermiPulse, StatedPulse, fit_b1_bloch_siegert, played_pulse
 
     if float(np.nanmax(np.abs(data))) > math.pi + 1e-3:
         raise HarmoniqError(f"{series.source}: phase images exceed pi in magnitude; give them in radians")
@@ -130,13 +138,27 @@ def run_bloch_siegert(series, data, opts):
         pulse = played_pulse(opts["seq"])
         return fit_b1_bloch_siegert(data, pulse.peak_t, pulse, mask=opts["mask"])
 
-    offsets = read_sidecar(series.source, required=True).get("BlochSiegertOffset")
+    sidecar = read_sidecar(series.source, required=True)
+    offsets = sidecar.get("BlochSiegertOffset")
     if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(f, (int, float)) for f in offsets)
             or offsets[0] != -offsets[1] or offsets[0] == 0):
         raise HarmoniqError(f"{series.source}: sidecar BlochSiegertOffset={offsets!r} is not valid; give the pulse "
                             "offsets (Hz) of the two volumes, +f and -f (or the .seq with --seq)")
-    pulse = FermiPulse(opts.get("duration_s", 6e-3), abs(float(offsets[0])), opts.get("transition_s", 0.16e-3))
-    return fit_b1_bloch_siegert(data, opts.get("b1_peak_t", 1e-5), pulse, mask=opts["mask"])
+    offset = abs(float(offsets[0]))
+    if opts.get("b1_peak_t") is not None or opts.get("duration_s") is not None:
+        if opts.get("b1_peak_t") is None or opts.get("duration_s") is None:
+            raise HarmoniqError(f"{series.source}: a Fermi pulse needs both --b1-peak-t (T) and --duration (s)")
+        pulse = FermiPulse(opts["duration_s"], offset, opts.get("transition_s") or FermiPulse.transition_s)
+        return fit_b1_bloch_siegert(data, opts["b1_peak_t"], pulse, mask=opts["mask"])
+    missing = [key for key in BS_KEYS if key not in sidecar]
+    if missing:
+        raise HarmoniqError(
+            f"{series.source}: sidecar has no {' or '.join(missing)}, so the phase cannot be scaled to B1; give the "
+            ".seq that ran with --seq, add BlochSiegertKBS (K_BS of the off-resonant pulse, rad/T^2) and "
+            "BlochSiegertNominalPeakB1 (its nominal peak, T) to the sidecar, or give --b1-peak-t and --duration")
+    k_bs, peak = (_sidecar_number(series, key, what) for key, what in
+                  zip(BS_KEYS, ("the pulse's K_BS (rad/T^2)", "the pulse's nominal peak B1 (T)")))
+    return fit_b1_bloch_siegert(data, peak, StatedPulse(k_bs, offset), mask=opts["mask"])
 
 
 def run_molli(series, data, opts):

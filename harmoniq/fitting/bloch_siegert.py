@@ -102,6 +102,25 @@ class PlayedPulse:
                 "offset_hz": self.offset_hz, "peak_T": self.peak_t}
 
 
+@dataclass(frozen=True)
+class StatedPulse:
+    """An off-resonant pulse known by its K_BS (rad/T^2) and offset (Hz) alone, as a sidecar states them
+    (data imported without the .seq that ran)."""
+
+    k_bs_rad_per_t2: float
+    offset_hz: float
+
+    def __post_init__(self):
+        if not (math.isfinite(self.k_bs_rad_per_t2) and self.k_bs_rad_per_t2 > 0):
+            raise HarmoniqError(f"b1-bs: K_BS {self.k_bs_rad_per_t2} rad/T^2 is not valid; give a finite value > 0")
+
+    def k_bs(self) -> float:
+        return self.k_bs_rad_per_t2
+
+    def describe(self) -> dict:
+        return {"shape": "stated by the sidecar (K_BS only)", "offset_hz": self.offset_hz}
+
+
 def played_pulse(seq_path) -> PlayedPulse:
     """The off-resonant pulse of a Bloch-Siegert .seq: its RF pulses played without a gradient at a
     non-zero frequency offset, one waveform at +f and -f (HarmoniqError otherwise)."""
@@ -131,14 +150,16 @@ def _phase_difference(data, xp):
     return xp.abs(wrapped), None
 
 
-def fit_b1_bloch_siegert(images, b1_peak_nominal_t: float, pulse: FermiPulse | PlayedPulse = FermiPulse(), *,
-                         mask=None, noise_sigma=None) -> ParameterMaps:
+def fit_b1_bloch_siegert(images, b1_peak_nominal_t: float,
+                         pulse: FermiPulse | PlayedPulse | StatedPulse = FermiPulse(), *, mask=None,
+                         noise_sigma=None) -> ParameterMaps:
     """Relative B1 from the two Bloch-Siegert acquisitions at +offset and -offset.
 
     images: (2, *spatial), complex, or real phase images (rad); b1_peak_nominal_t: the
-    pulse's nominal peak amplitude (T); pulse: its shape (a Fermi pulse, or the waveform a
-    .seq plays, :func:`played_pulse`). Maps: B1 (relative), B1_peak (T), phase_difference
-    (rad), B1_crlb (complex images with ``noise_sigma``), out_of_range, mask.
+    pulse's nominal peak amplitude (T); pulse: its shape (a Fermi pulse, the waveform a
+    .seq plays, :func:`played_pulse`, or its K_BS as a sidecar states it). Maps: B1
+    (relative), B1_peak (T), phase_difference (rad), B1_crlb (complex images with
+    ``noise_sigma``), out_of_range, mask.
     """
     if not (math.isfinite(b1_peak_nominal_t) and b1_peak_nominal_t > 0):
         raise HarmoniqError(f"b1-bs: nominal peak B1 {b1_peak_nominal_t} T is not valid; give a finite value > 0 T")

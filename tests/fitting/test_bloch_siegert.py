@@ -1,14 +1,21 @@
 """Bloch-Siegert B1: K_BS of the Fermi pulse against a numerical Bloch rotation of the pulse
 (rotating-frame propagation, independent of the K_BS integral), and the fit on noisy images."""
 
+import json
 import math
+from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from harmoniq.cli import main
 from harmoniq.constants import GAMMA_BAR_HZ_PER_T
 from harmoniq.errors import HarmoniqError
+from harmoniq.fitting.bids_methods import acquisition_keys
 from harmoniq.fitting.bloch_siegert import FermiPulse, fit_b1_bloch_siegert, played_pulse
+from harmoniq.io.nifti import sidecar_path
 from harmoniq.protocols import load_protocol
 from harmoniq.sequences.export import build
 
@@ -58,7 +65,45 @@ def test_k_bs_of_the_pulse_a_seq_plays_matches_its_bloch_rotation(tmp_path):
     pulse = played_pulse(path)
     signal = np.asarray(pulse.signal_hz)
     plus, minus = (bloch_phase_of_samples(signal, pulse.dt_s, f) for f in (pulse.offset_hz, -pulse.offset_hz))
-    assert pulse.k_bs() == pytest.approx(abs(plus - minus) / (2 * pulse.peak_t**2), rel=0.005)
+    k_numerical = abs(plus - minus) / (2 * pulse.peak_t**2)
+    assert pulse.k_bs() == pytest.approx(k_numerical, rel=0.005)
+    # what the images' sidecars state, so that they fit without the .seq: that K_BS and the protocol's 8 uT peak
+    keys = acquisition_keys("b1-bs", path)
+    assert keys["BlochSiegertOffset"] == [4000.0, -4000.0]
+    assert keys["BlochSiegertKBS"] == pytest.approx(k_numerical, rel=0.005)
+    assert keys["BlochSiegertNominalPeakB1"] == pytest.approx(8e-6, rel=1e-3)
+
+
+def _phase_series(path, sidecar: dict, k_bs: float, peak_t: float, b1) -> Path:
+    """Phase images (rad) at +f and -f of a pulse with ``k_bs`` (rad/T^2) and nominal peak ``peak_t`` (T) at the
+    relative field ``b1``, under a B0 phase common to both, as NIfTI + ``sidecar``."""
+    phi = k_bs * (peak_t * b1) ** 2
+    background = np.linspace(-1.0, 1.0, b1.size).reshape(b1.shape)
+    data = np.angle(np.exp(1j * np.stack([background + phi, background - phi])))  # (volume, z, y, x)
+    nib.save(nib.Nifti1Image(data.transpose(3, 2, 1, 0), np.diag([2.0, 2.0, 5.0, 1.0])), str(path))
+    sidecar_path(path).write_text(json.dumps(sidecar))
+    return path
+
+
+def test_imported_phase_images_take_the_pulse_from_their_sidecar_or_say_what_is_missing(tmp_path):
+    """Another site's Bloch-Siegert images without the .seq: a pulse at 2 kHz, 9 uT nominal peak, whose K_BS its
+    sidecar states as 60 rad/G^2 (the units papers give it in, 1 G = 1e-4 T). The fit must use it: the 6 ms Fermi
+    pulse it once fell back to has another K_BS."""
+    k_bs = 60.0 / 1e-8
+    assert abs(FermiPulse(offset_hz=2000.0).k_bs() / k_bs - 1) > 0.4
+    b1 = np.linspace(0.7, 1.3, 24).reshape(2, 3, 4)
+    offsets = {"BlochSiegertOffset": [2000.0, -2000.0]}
+    stated = _phase_series(tmp_path / "site.nii.gz", {**offsets, "BlochSiegertKBS": k_bs,
+                                                             "BlochSiegertNominalPeakB1": 9e-6}, k_bs, 9e-6, b1)
+    result = CliRunner().invoke(main, ["fit", "b1-bs", str(stated), "-o", str(tmp_path / "maps")])
+    assert result.exit_code == 0, result.output
+    fitted = np.asarray(nib.load(str(tmp_path / "maps" / "site_TB1map.nii.gz")).dataobj).transpose(2, 1, 0)
+    assert np.allclose(fitted, 100 * b1, rtol=1e-6)  # percent
+    bare = _phase_series(tmp_path / "bare.nii.gz", offsets, k_bs, 9e-6, b1)
+    result = CliRunner().invoke(main, ["fit", "b1-bs", str(bare), "-o", str(tmp_path / "none")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert str(bare) in result.output and "BlochSiegertKBS or BlochSiegertNominalPeakB1" in result.output
+    assert "--seq" in result.output and not (tmp_path / "none").exists()
 
 
 def test_fit_recovers_relative_b1_from_complex_and_phase_images():

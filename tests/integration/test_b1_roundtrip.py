@@ -144,6 +144,12 @@ def test_the_pipeline_writes_the_bloch_siegert_phase_and_fits_it_from_a_sites_ra
     b1 = np.asarray(result.maps["B1"])
     errors = _errors(b1, phantom, scanner)
     assert abs(errors["short-T2"][0]) < 0.01, errors
+    # another site fitting these images without the .seq: the sidecar's K_BS and peak give the same map
+    from harmoniq.fitting.bids import fit_files
+
+    assert abs(side["BlochSiegertNominalPeakB1"] / 8e-6 - 1) < 1e-5 and side["BlochSiegertKBS"] > 0  # the 8 uT of b1-bs
+    alone = [p for p in fit_files("b1-bs", result.image, tmp_path / "alone") if p.name.endswith("_TB1map.nii.gz")]
+    np.testing.assert_allclose(np.asarray(nib.load(str(alone[0])).dataobj), 100 * b1.T, rtol=1e-5)
     exe = shutil.which("bids-validator-deno") or str(Path(sys.executable).with_name("bids-validator-deno"))
     for folder in (tmp_path / "out", tmp_path / "out" / "derivatives" / "harmoniq"):
         report = json.loads(subprocess.run([exe, "--format", "json", str(folder)], capture_output=True, text=True,
