@@ -33,9 +33,7 @@ reported in one line and the others go on.
 
 from __future__ import annotations
 
-import logging
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,24 +159,12 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
               device: str = "cpu", progress: bool = True, force: bool = False) -> BatchResult:
     """Run every dataset of ``study`` on Dask; a local cluster of ``workers`` processes unless
     ``scheduler`` gives the address of a running ``dask.distributed`` scheduler."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    if scheduler is None:
-        if workers < 1:
-            raise HarmoniqError(f"--workers={workers} must be at least 1")
-        with warnings.catch_warnings():  # dask's own port and socket notices are not the user's concern
-            warnings.simplefilter("ignore")
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.CRITICAL)
-            client = Client(cluster)
-    else:
-        cluster = None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise HarmoniqError(f"--scheduler {scheduler}: no dask scheduler answers there ({exc})") from exc
+    from harmoniq.cluster import dask_client
+
     result = BatchResult()
-    try:
+    with dask_client(workers, scheduler) as client:
         futures = {client.submit(run_dataset, d, str(outdir), device, force, study.name, key=f"harmoniq-{d.key}", pure=False): d for d in study.datasets}
         bar = None
         if progress:
@@ -195,12 +181,6 @@ def run_batch(study: Study, outdir: str | Path, *, scheduler: str | None = None,
                 bar.update()
         if bar is not None:
             bar.close()
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            client.close()
-            if cluster is not None:
-                cluster.close()
     return result
 
 

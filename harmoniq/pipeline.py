@@ -127,6 +127,11 @@ def input_problems(*, raw=None, scanner: str | None = None, phantom: str = "nist
     return problems
 
 
+def pipeline_runs(protocol) -> int:
+    """How many pipeline runs ``protocol`` takes: itself and, first, every protocol it requires."""
+    return 1 + sum(pipeline_runs(load_protocol(name)) for name in protocol.requires)
+
+
 def run(
     protocol: str | Protocol,
     outdir: str | Path,

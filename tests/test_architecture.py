@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "harmoniq"
 #: stage -> rank; a module of rank r imports only modules of rank <= r
 ORDER = [
     ("errors", "constants", "names"),
-    ("models", "provenance", "atomic", "backend", "progress", "memory"),
+    ("models", "provenance", "atomic", "backend", "progress", "memory", "cluster"),
     ("bids",),
     ("protocols",),
     ("seqfile", "phantoms"),

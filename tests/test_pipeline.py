@@ -50,7 +50,14 @@ def test_a_finished_run_is_not_recomputed_and_a_lost_output_is(irse_run):
 
 def test_comparison_report_renders_plots_and_tables(tmp_path):
     scanners = ["siemens-prisma-3t", "ge-premier-3t"]
-    result = compare(run_comparison(["t1-irse"], scanners, tmp_path, matrix=64, progress=False))
+    measurements = run_comparison(["t1-irse"], scanners, tmp_path, matrix=64, workers=2, progress=False)
+    # Dask worker processes ran the scanners: their measurements come back in order, and their stage
+    # records are the ones a run in this process resumes from
+    assert [(m.arm, m.rater) for m in measurements] == [(a, s) for a in ("harmonized", "site") for s in scanners]
+    again = run("t1-irse", tmp_path, scanner=scanners[1], matrix=64, seed=1, variant="harmonized",
+                dataset_name="harmoniq comparison")
+    assert again.computed == []
+    result = compare(measurements)
     harmonized = result.summary("harmonized", "t1-irse")
     assert len(harmonized["seq_sha256"]) == 1  # one file for every scanner
     assert len(result.summary("site", "t1-irse")["seq_sha256"]) == 2

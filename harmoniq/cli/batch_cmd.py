@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option
+from harmoniq.cli.options import device_option, echo_json, force_option, json_option, out_option, workers_option
 
 
 @click.command("batch")
 @click.argument("study", type=click.Path(dir_okay=False))
 @click.option("--scheduler", default=None, help="Address of a dask.distributed scheduler (default: a local cluster).")
-@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes of the local cluster.")
+@workers_option(2, "the datasets (without --scheduler)")
 @device_option
 @out_option("Output folder: a BIDS dataset (sub-<subject>/ses-<site>/..., derivatives/harmoniq with metrics.tsv) "
             "and report.html.", folder=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from harmoniq.cli.options import (combination_option, device_option, echo_json, filter_option, force_option,
-                                  json_option, method_option, names, out_option)
+                                  json_option, method_option, names, out_option, workers_option)
 from harmoniq.errors import HarmoniqError
 
 
@@ -84,12 +84,13 @@ def report(comparison, out: Path, as_json: bool, ablation=(), not_rerun=(), **ex
 @combination_option
 @filter_option
 @device_option
+@workers_option(1, "the comparison's and the ablation's runs, one scanner and arm per task (1: in this process)")
 @out_option("Output folder: a BIDS dataset (maps in derivatives/harmoniq, with metrics.tsv), report.html and plots.",
             folder=True)
 @force_option
 @json_option
 def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, ablation, ablation_effects, method,
-            combination, kspace_filter, device, out, force, as_json):
+            combination, kspace_filter, device, workers, out, force, as_json):
     """Run PROTOCOLS (comma-separated) on simulated scanners, harmonized and as site variants; write the report.
 
     --method, --combination and --filter apply to the harmonized arm; the site arm uses each vendor's variant.
@@ -98,8 +99,8 @@ def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, abla
     """
     from harmoniq.analysis.ablation import ablation_rows
     from harmoniq.analysis.compare import compare
-    from harmoniq.cli.run_cmd import pipeline_runs
     from harmoniq.experiments import ABLATION_EFFECTS, ablation_plan, not_rerun, run_ablation, run_comparison
+    from harmoniq.pipeline import pipeline_runs
     from harmoniq.progress import Progress
     from harmoniq.protocols import ReconOptions, load_protocol
 
@@ -116,11 +117,12 @@ def command(protocols, scanners, phantom, variants, matrix, seed, no_noise, abla
     recon = ReconOptions(method, combination, kspace_filter)
     options = dict(phantom=phantom, arms=arms, matrix=matrix, seed=seed, device=device, recon=recon, force=force)
     with Progress(runs, "compare", unit="run") as progress:
-        measurements = run_comparison(chosen, models, out, noise=not no_noise, progress=progress, **options)
+        measurements = run_comparison(chosen, models, out, noise=not no_noise, workers=workers, progress=progress,
+                                      **options)
         comparison = compare(measurements, noise=not no_noise)
         rows = []
         if ablation:
             reruns = run_ablation(chosen, models, out, effects=effects, baseline=measurements if no_noise else None,
-                                  progress=progress, **options)
+                                  workers=workers, progress=progress, **options)
             rows = ablation_rows({name: compare(m, noise=False) for name, m in reruns.items()}, comparison)
     report(comparison, Path(out), as_json, rows, not_rerun(skipped, effects) if ablation else [])

@@ -45,6 +45,12 @@ filter_option = click.option("--filter", "kspace_filter", type=click.Choice(RECO
                              show_default=True, help="k-space apodization window applied before reconstruction.")
 
 
+def workers_option(default: int, what: str):
+    """``--workers N``: how many worker processes of a local Dask cluster run ``what``."""
+    return click.option("--workers", type=click.IntRange(min=1), default=default, show_default=True,
+                        help=f"Worker processes (a local Dask cluster) that run {what}.")
+
+
 def names(value: str) -> list[str]:
     """The non-empty items of a comma-separated list."""
     return [v.strip() for v in value.split(",") if v.strip()]

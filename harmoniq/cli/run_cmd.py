@@ -8,13 +8,6 @@ from harmoniq.cli.options import (combination_option, device_option, echo_json, 
                                   json_option, method_option, out_option)
 
 
-def pipeline_runs(protocol) -> int:
-    """How many pipeline runs ``protocol`` takes: itself and, first, every protocol it requires."""
-    from harmoniq.protocols import load_protocol
-
-    return 1 + sum(pipeline_runs(load_protocol(name)) for name in protocol.requires)
-
-
 @click.command("run")
 @click.argument("protocol")
 @click.option("--phantom", default="nist", show_default=True, help="Phantom for a simulated run.")
@@ -33,7 +26,7 @@ def pipeline_runs(protocol) -> int:
 def command(protocol, phantom, scanner, raw, matrix, seed, no_noise, method, combination, kspace_filter, device, out,
             force, as_json):
     """Export, simulate (or read RAW), reconstruct and fit PROTOCOL; finished stages are reused."""
-    from harmoniq.pipeline import run
+    from harmoniq.pipeline import pipeline_runs, run
     from harmoniq.progress import Progress
     from harmoniq.protocols import ReconOptions, load_protocol
 
