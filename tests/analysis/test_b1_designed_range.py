@@ -48,6 +48,16 @@ def test_afi_designed_range_is_where_the_closed_form_holds(phantom):
         f"T1-{k:02d}" for k in range(1, 7)]
 
 
+def test_the_shipped_afi_slab_keeps_voxels_in_every_sphere():
+    """The ROIs' one-voxel 3D erosion needs three partitions inside a 24 mm sphere: b1-afi's 6 of 7 mm keep
+    voxels in all 14 at the comparison's matrix 64 (its former 4 of 10 mm kept none)."""
+    p = load_protocol("b1-afi").parameters
+    slab = make_phantom("nist", matrix=(p.partitions, 64, 64), ndim=3, fov_m=(p.slice_thickness_m, p.fov_m, p.fov_m),
+                        plate="t1")
+    counts = {roi.name: int((slab.labels == k).sum()) for k, roi in slab.rois.items() if roi.name != "water"}
+    assert len(counts) == 14 and min(counts.values()) >= 4, counts
+
+
 def test_metrics_tsv_holds_b1_as_the_ratio_and_t1_in_ms(phantom, tmp_path):
     protocol = load_protocol("b1-afi")
     c = compare([measurement(phantom, protocol, arm, name, SITE_SCALE[name] if arm == "site" else 1.0)

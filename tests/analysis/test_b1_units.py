@@ -63,8 +63,9 @@ def test_b1_summary_lines_name_the_ratio(comparison):
 
 
 def test_a_slab_without_phantom_rois_is_named_not_a_plotting_error(tmp_path):
-    """b1-afi's 4 partitions of 10 mm: every sphere's pure voxels lie in two partitions, which the ROIs'
-    one-voxel erosion removes; the report says so in one line instead of failing in matplotlib."""
+    """4 partitions of 10 mm (b1-afi's slab before it had 6 of 7 mm): every sphere's pure voxels lie in two
+    partitions, which the ROIs' one-voxel erosion removes; the report says so in one line instead of failing
+    in matplotlib."""
     from harmoniq.errors import HarmoniqError
     from harmoniq.phantoms import make_phantom
 
