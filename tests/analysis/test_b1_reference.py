@@ -57,7 +57,8 @@ def test_b1_maps_are_compared_with_their_own_scanners_field(phantom, tmp_path):
     c = compare(measurements, noise=False)
     harmonized, site = c.summary("harmonized", protocol.name), c.summary("site", protocol.name)
     # the spheres of b1-afi's designed T1 range (300-3000 ms): T1-01..06
-    assert sorted(harmonized["rois"]) == [f"T1-{k:02d}" for k in range(1, 7)] and harmonized["scanners"] == ["dome", "flat"]
+    assert sorted(harmonized["rois"]) == [f"T1-{k:02d}" for k in range(1, 7)]
+    assert harmonized["scanners"] == ["dome", "flat"]
     assert np.allclose(harmonized["cov"], 0, atol=1e-6) and np.allclose(harmonized["bias"], 0, atol=1e-6)
     assert np.allclose(site["cov"], np.std([0.96, 1.04], ddof=1) / 1.0, rtol=1e-6)
     assert np.allclose(site["bias"], [[0.04, -0.04]] * 6, atol=1e-6)
