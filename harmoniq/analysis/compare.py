@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from harmoniq.analysis import metrics
 from harmoniq.analysis.b1_reference import b1_references, is_b1
 from harmoniq.errors import HarmoniqError
 from harmoniq.fitting.maps import ParameterMaps
-from harmoniq.models import MODELS
+from harmoniq.models import MODELS, QUANTITY_UNITS
 from harmoniq.phantoms.base import Phantom
 from harmoniq.protocols import Protocol
 
@@ -69,7 +70,7 @@ class Comparison:
 
     rows: list[RoiRow]
     maps: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> (map array (y, x), label)
-    ranges: dict = field(default_factory=dict)  # protocol -> (quantity, [low, high] ms)
+    ranges: dict = field(default_factory=dict)  # protocol -> (quantity, DesignedRange or None)
     noise: bool = True  # False: noise-free simulations, no noise-only CoV
     measurements: dict = field(default_factory=dict)  # (arm, protocol, scanner) -> Measurement (for the report)
 
@@ -118,27 +119,57 @@ def comparable_model(model: str) -> bool:
     return model in MODELS and (MODELS[model].reference is not None or is_b1(model))
 
 
+class DesignedRange(NamedTuple):
+    """The spheres a protocol is designed to measure: ``quantity`` (T1, T2) of the phantom in
+    ``low``-``high`` ms (its ``[valid_range]`` key ``t1_ms``, ``t2_ms``)."""
+
+    low: float
+    high: float
+    quantity: str
+
+    def covers(self, value_s: float) -> bool:
+        return bool(self.low <= value_s * 1e3 <= self.high)
+
+
+def designed_range(protocol: Protocol) -> DesignedRange | None:
+    """The protocol's designed range of phantom T1 or T2, None without one. A T1/T2 map's range is of
+    its own quantity; a B1 map's is of the spheres' T1 (``t1_ms``), where the method's signal model
+    holds (AFI's closed form needs TR << T1, Yarnykh, MRM 2007;57:192)."""
+    key = "t1_ms" if is_b1(protocol.model) else MODELS[protocol.model].range_key
+    if key not in protocol.valid_range:
+        return None
+    return DesignedRange(*protocol.valid_range[key], key.removesuffix("_ms").upper())
+
+
+def _in_designed_range(m: Measurement, roi) -> bool:
+    """Whether the phantom ROI ``roi`` lies in the designed range of ``m``'s protocol (True without one)."""
+    designed = designed_range(m.protocol)
+    return designed is None or designed.covers(getattr(roi, f"{designed.quantity.lower()}_s"))
+
+
 def _phantom_references(m: Measurement) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(map in SI, its Cramer-Rao SD, ROI label -> (phantom reference in SI, in the designed range))."""
+    """(map in SI, its Cramer-Rao SD, ROI label -> (phantom reference in SI, True)); the designed range
+    is applied by :func:`roi_rows`."""
     spec = MODELS[m.protocol.model]
     if spec.reference is None or spec.quantity not in m.maps:
         raise HarmoniqError(f"compare: protocol {m.protocol.name} has no {spec.quantity or 'quantitative'} map to compare")
     values = np.asarray(m.maps[spec.quantity], dtype=float)
     crlb_name = f"{spec.quantity}_crlb"
     crlb = np.asarray(m.maps[crlb_name], dtype=float) if crlb_name in m.maps else np.full(values.shape, np.nan)
-    low, high = m.protocol.valid_range.get(spec.range_key, (0.0, np.inf))
     references = {}
     for label, roi in m.phantom.rois.items():
         ref = getattr(roi, spec.reference)
         if ref is not None and np.isfinite(ref):
-            references[label] = (ref, bool(low <= ref * 1e3 <= high))
+            references[label] = (ref, True)
     return values, crlb, references
 
 
 def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
     """ROI statistics of the measurement's quantitative map against its reference (the phantom's
     values; a B1 map's ratio to its scanner's transmit field, :mod:`harmoniq.analysis.b1_reference`),
-    and the map's middle slice (y, x) for the report (ms columns hold 1e3 x the SI value)."""
+    and the map's middle slice (y, x) for the report (ms columns hold 1e3 x the SI value). An ROI is in
+    range when its reference is valid (a B1 map: its scanner's field in ``valid_range.b1``) and the
+    phantom lies in the protocol's :func:`designed_range`."""
     values, crlb, references = (b1_references if is_b1(m.protocol.model) else _phantom_references)(m)
     outside = np.asarray(m.maps["out_of_range"], dtype=bool)
     rows = []
@@ -146,7 +177,8 @@ def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
         voxels = m.phantom.labels == label
         if label not in references or not voxels.any() or roi.name == "water":
             continue
-        ref, in_range = references[label]
+        ref, valid = references[label]
+        in_range = valid and _in_designed_range(m, roi)
         v = values[voxels & ~outside] * 1e3
         if v.size == 0:
             continue
@@ -174,7 +206,7 @@ def compare(measurements: list[Measurement], noise: bool = True) -> Comparison:
     for m in measurements:
         spec = MODELS[m.protocol.model]
         group = field_group(m.protocol.name, m.phantom.field_t) if several_fields else m.protocol.name
-        comparison.ranges[group] = (spec.quantity, m.protocol.valid_range.get(spec.range_key))
+        comparison.ranges[group] = (spec.quantity, designed_range(m.protocol))
         rows, image = roi_rows(m)
         for row in rows:
             row.protocol = group
@@ -191,12 +223,17 @@ METRIC_COLUMNS = {
     "protocol": {"Description": "protocol name (harmoniq protocols list)"},
     "scanner": {"Description": "simulated scanner or study site (the rater)"},
     "roi": {"Description": "phantom region of interest (NIST sphere label, e.g. T1-03)"},
-    "reference_ms": {"Description": "phantom reference value of the quantity", "Units": "ms"},
-    "mean_ms": {"Description": "mean of the map over the ROI", "Units": "ms"},
-    "sd_ms": {"Description": "standard deviation of the map over the ROI", "Units": "ms"},
+    "quantity": {"Description": "the mapped quantity: T1 or T2 (a time), B1 (the map's ratio to the scanner's "
+                                "transmit field, harmoniq.analysis.b1_reference)"},
+    "reference": {"Description": "reference value of the quantity (phantom T1 or T2; 1 for a B1 ratio), in the "
+                                 "row's units"},
+    "mean": {"Description": "mean of the map over the ROI, in the row's units"},
+    "sd": {"Description": "standard deviation of the map over the ROI, in the row's units"},
+    "units": {"Description": "units of reference, mean and sd: ms for a time, 1 for a ratio"},
     "n_voxels": {"Description": "voxels in the ROI"},
     "bias_percent": {"Description": "(mean - reference) / reference", "Units": "%"},
-    "in_designed_range": {"Description": "reference within the protocol's valid_range"},
+    "in_designed_range": {"Description": "the ROI lies in the protocol's valid_range: its reference (T1, T2) or, "
+                                         "for B1, its T1 and its scanner's field"},
     "cross_scanner_cov_percent": {"Description": "coefficient of variation of the ROI means across scanners",
                                   "Units": "%"},
     "noise_only_cov_percent": {"Description": "CoV that image noise alone gives (from the Cramer-Rao maps)",
@@ -204,10 +241,19 @@ METRIC_COLUMNS = {
     "seq_sha256": {"Description": "SHA-256 of the .seq file the scanner ran"},
 }
 
+#: SI unit of a quantity (harmoniq.models.QUANTITY_UNITS) -> (units in metrics.tsv, factor on the ROI rows'
+#: ``_ms`` values (1e3 x SI), digits): times in ms to 0.01 ms, a ratio as itself to 1e-5
+_TABLE_UNITS = {"s": ("ms", 1.0, 2), "1": ("1", 1e-3, 5)}
+
+
+def table_units(quantity: str) -> tuple[str, float, int]:
+    """(units, factor on an ROI row's ``_ms`` value, digits after the point) of ``quantity`` in metrics.tsv."""
+    return _TABLE_UNITS[QUANTITY_UNITS[quantity]]
+
 
 def write_metrics(comparison: Comparison, path: Path) -> tuple[Path, Path]:
     """metrics.tsv and its data dictionary metrics.json: one row per (arm, protocol, scanner, ROI)
-    plus the per-ROI CoV of its arm."""
+    plus the per-ROI CoV of its arm; values in the units of their quantity (:func:`table_units`)."""
     from harmoniq.bids.dataset import write_table
 
     cov = {}
@@ -219,8 +265,11 @@ def write_metrics(comparison: Comparison, path: Path) -> tuple[Path, Path]:
     rows = []
     for r in comparison.rows:
         c = cov.get((r.arm, r.protocol, r.roi))
-        rows.append([r.arm, r.protocol, r.scanner, r.roi, f"{r.reference_ms:.2f}", f"{r.mean_ms:.2f}",
-                     f"{r.sd_ms:.2f}", r.n_voxels, f"{100 * r.bias:.3f}", str(r.in_range).lower(),
+        quantity = comparison.ranges[r.protocol][0]
+        units, factor, digits = table_units(quantity)
+        rows.append([r.arm, r.protocol, r.scanner, r.roi, quantity,
+                     *(f"{factor * v:.{digits}f}" for v in (r.reference_ms, r.mean_ms, r.sd_ms)), units,
+                     r.n_voxels, f"{100 * r.bias:.3f}", str(r.in_range).lower(),
                      *(_percent(v) for v in (c or (np.nan, np.nan))), r.seq_sha256])
     return write_table(path, METRIC_COLUMNS, rows)
 

@@ -219,9 +219,16 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
+def _range(valid) -> str:
+    """A designed range (:class:`harmoniq.analysis.compare.DesignedRange`) as text: ``T1 50-3000 ms``."""
+    return f"{valid.quantity} {valid.low:g}-{valid.high:g} ms"
+
+
 def _quantity(quantity: str, valid) -> str:
-    """The quantity with its designed range (``valid``: ms, a T1 or T2 range key) or, without one, its unit."""
-    return f"{quantity} in {valid[0]:g}-{valid[1]:g} ms" if valid else f"{quantity} ({unit(quantity).label})"
+    """The quantity with its designed range (of itself, or a B1 map's of the spheres' T1) or, without one, its unit."""
+    if valid and valid.quantity == quantity:
+        return f"{quantity} in {valid.low:g}-{valid.high:g} ms"
+    return f"{quantity} ({unit(quantity).label})" + (f", {_range(valid)}" if valid else "")
 
 
 def summary_lines(c: Comparison) -> list[str]:
@@ -440,7 +447,7 @@ def write_report(c: Comparison, outdir: Path, ablation=(), published=(), not_rer
             plot_bland_altman(c, protocol, outdir / f"{protocol}_bland_altman.png"),
             *([plot_cov(c, protocol, outdir / f"{protocol}_cov.png")] if several else []),
         ]
-        rng = f"designed range {valid[0]:g}-{valid[1]:g} ms" if valid else f"in {unit(quantity).label}, all values"
+        rng = f"designed range {_range(valid)}" if valid else f"in {unit(quantity).label}, all values"
         sections.append(
             f"<h2>{html.escape(protocol)} ({quantity}; {rng})</h2>"
             f"{_roi_table(c, protocol)}{_agreement_table(c, protocol)}"

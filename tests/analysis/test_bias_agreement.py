@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from harmoniq.analysis.compare import Comparison, RoiRow, write_metrics
+from harmoniq.analysis.compare import Comparison, DesignedRange, RoiRow, write_metrics
 from harmoniq.analysis.report import summary_lines, write_report
 
 # roi -> scanner -> (reference_ms, mean_ms), from that comparison's metrics.tsv (in-range rows)
@@ -32,7 +32,7 @@ def _comparison() -> Comparison:
     rows = [RoiRow("harmonized", "t1-mp2rage", scanner, roi, ref, mean, 50.0, 20, True, "sha")
             for roi, scanners in MEASURED.items() for scanner, (ref, mean) in scanners.items()]
     c = Comparison(rows=rows, noise=False)
-    c.ranges["t1-mp2rage"] = ("T1", [300.0, 2500.0])
+    c.ranges["t1-mp2rage"] = ("T1", DesignedRange(300.0, 2500.0, "T1"))
     c.maps = {("harmonized", "t1-mp2rage", s): np.zeros((4, 4)) for s in ("ge", "philips", "siemens")}
     return c
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harmoniq.analysis.compare import Comparison, RoiRow
+from harmoniq.analysis.compare import Comparison, DesignedRange, RoiRow
 from harmoniq.analysis.report import summary_lines, write_report
 
 SCANNERS = ("a-3t", "b-3t", "c-3t")
@@ -19,7 +19,7 @@ def _comparison(noise: bool) -> Comparison:
             rows.append(RoiRow(arm, "p", scanner, roi, 100.0 if roi == "A" else 101.0, mean, 1.0, 4, True, arm,
                                crlb_ms=1.0))
     c = Comparison(rows=rows, noise=noise)
-    c.ranges["p"] = ("T1", [10.0, 1000.0])
+    c.ranges["p"] = ("T1", DesignedRange(10.0, 1000.0, "T1"))
     return c
 
 

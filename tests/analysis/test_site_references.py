@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from harmoniq.analysis.compare import Comparison, RoiRow
+from harmoniq.analysis.compare import Comparison, DesignedRange, RoiRow
 from harmoniq.analysis.report import _roi_table
 
 REFERENCES = {"A": {"a-3t": 2000.0, "b-3t": 2030.0, "c-3t": 2060.0}, "B": {"a-3t": 100.0, "b-3t": 101.0, "c-3t": 102.0}}
@@ -19,7 +19,7 @@ def _exact() -> Comparison:
     rows = [RoiRow("harmonized", "p", scanner, roi, ref, ref, 1.0, 9, True, "sha")
             for roi, refs in REFERENCES.items() for scanner, ref in refs.items()]
     c = Comparison(rows=rows, noise=False)
-    c.ranges["p"] = ("T1", [10.0, 3000.0])
+    c.ranges["p"] = ("T1", DesignedRange(10.0, 3000.0, "T1"))
     return c
 
 

@@ -99,7 +99,9 @@ def test_pge_decodes_to_what_pypulseq_reads_from_the_seq(built, name):
             assert (adc.dwell_s, adc.delay_s) == pytest.approx((b.adc.dwell, b.adc.delay), rel=1e-7)
             assert (loop[row, 11], loop[row, 4]) == pytest.approx((b.adc.phase_offset, b.adc.freq_offset), abs=1e-5)
     written, played = np.array(written), np.array(played)
-    np.testing.assert_allclose(played[:, :4], written[:, :4], rtol=0, atol=1e-9)  # corner times, s
+    # corner times (s), to the .pge's float32 resolution (b1-afi's TR2 spoiler ends at 44 ms: one step 3.7 ns)
+    step = float(np.spacing(np.float32(written[:, 3].max())))
+    np.testing.assert_allclose(played[:, :4], written[:, :4], rtol=0, atol=max(1e-9, step))
     np.testing.assert_allclose(played[:, 4], written[:, 4], rtol=1e-7, atol=0.0)  # amplitudes, Hz/m
     assert pge.max_grad_hz_per_m == pytest.approx(np.abs(written[:, 4]).max(), rel=1e-7)
 
