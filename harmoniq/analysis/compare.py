@@ -241,19 +241,38 @@ METRIC_COLUMNS = {
     "seq_sha256": {"Description": "SHA-256 of the .seq file the scanner ran"},
 }
 
-#: SI unit of a quantity (harmoniq.models.QUANTITY_UNITS) -> (units in metrics.tsv, factor on the ROI rows'
-#: ``_ms`` values (1e3 x SI), digits): times in ms to 0.01 ms, a ratio as itself to 1e-5
-_TABLE_UNITS = {"s": ("ms", 1.0, 2), "1": ("1", 1e-3, 5)}
+@dataclass(frozen=True)
+class Unit:
+    """How a quantity is shown, from the comparison's ``_ms`` values (1e3 x the SI value): ``label`` of
+    the report's tables and plots, shown value = ``factor`` x the ``_ms`` value to ``digits`` after the
+    point, ``map_label`` of the maps (SI); ``table_units`` and ``table_digits`` of metrics.tsv."""
+
+    label: str
+    factor: float
+    digits: int
+    map_label: str
+    table_units: str
+    table_digits: int
+
+    def format(self, value_ms: float, signed: bool = False) -> str:
+        """``value_ms`` (a ``_ms`` value) as shown, with its sign when ``signed``."""
+        return f"{self.factor * value_ms:{'+' if signed else ''}.{self.digits}f}"
 
 
-def table_units(quantity: str) -> tuple[str, float, int]:
-    """(units, factor on an ROI row's ``_ms`` value, digits after the point) of ``quantity`` in metrics.tsv."""
-    return _TABLE_UNITS[QUANTITY_UNITS[quantity]]
+#: SI unit of the quantity (harmoniq.models.QUANTITY_UNITS) -> how it is shown: times in ms (metrics.tsv to
+#: 0.01 ms); a unitless ratio (a B1 map against its scanner's transmit field, harmoniq.analysis.b1_reference)
+#: as itself (metrics.tsv to 1e-5)
+_UNITS = {"s": Unit("ms", 1.0, 1, "s", "ms", 2), "1": Unit("ratio", 1e-3, 3, "ratio", "1", 5)}
+
+
+def unit(quantity: str) -> Unit:
+    """How ``quantity`` (T1, T2, B1, ...) is shown, from its SI unit in the model registry."""
+    return _UNITS[QUANTITY_UNITS[quantity]]
 
 
 def write_metrics(comparison: Comparison, path: Path) -> tuple[Path, Path]:
     """metrics.tsv and its data dictionary metrics.json: one row per (arm, protocol, scanner, ROI)
-    plus the per-ROI CoV of its arm; values in the units of their quantity (:func:`table_units`)."""
+    plus the per-ROI CoV of its arm; values in the units of their quantity (:func:`unit`)."""
     from harmoniq.bids.dataset import write_table
 
     cov = {}
@@ -266,9 +285,9 @@ def write_metrics(comparison: Comparison, path: Path) -> tuple[Path, Path]:
     for r in comparison.rows:
         c = cov.get((r.arm, r.protocol, r.roi))
         quantity = comparison.ranges[r.protocol][0]
-        units, factor, digits = table_units(quantity)
+        u = unit(quantity)
         rows.append([r.arm, r.protocol, r.scanner, r.roi, quantity,
-                     *(f"{factor * v:.{digits}f}" for v in (r.reference_ms, r.mean_ms, r.sd_ms)), units,
+                     *(f"{u.factor * v:.{u.table_digits}f}" for v in (r.reference_ms, r.mean_ms, r.sd_ms)), u.table_units,
                      r.n_voxels, f"{100 * r.bias:.3f}", str(r.in_range).lower(),
                      *(_percent(v) for v in (c or (np.nan, np.nan))), r.seq_sha256])
     return write_table(path, METRIC_COLUMNS, rows)

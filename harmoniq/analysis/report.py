@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -15,37 +14,11 @@ from matplotlib import patheffects  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harmoniq.analysis import metrics  # noqa: E402
-from harmoniq.analysis.compare import ARMS, Comparison  # noqa: E402
+from harmoniq.analysis.compare import ARMS, Comparison, unit  # noqa: E402
 from harmoniq.atomic import atomic_path, make_folder, write_text_atomic  # noqa: E402
 from harmoniq.errors import HarmoniqError  # noqa: E402
-from harmoniq.models import QUANTITY_UNITS  # noqa: E402
 
 _HALO = [patheffects.withStroke(linewidth=2, foreground="white")]  # dark text readable on any colour
-
-
-@dataclass(frozen=True)
-class Unit:
-    """How the report shows a quantity: ``label`` of the tables and plots, shown value = ``factor`` x the
-    comparison's ``_ms`` columns (1e3 x the SI value), ``digits`` after the point; ``map_label`` of the maps (SI)."""
-
-    label: str
-    factor: float
-    digits: int
-    map_label: str
-
-    def format(self, value_ms: float, signed: bool = False) -> str:
-        """``value_ms`` (a ``_ms`` column) as shown, with its sign when ``signed``."""
-        return f"{self.factor * value_ms:{'+' if signed else ''}.{self.digits}f}"
-
-
-# SI unit of the quantity (harmoniq.models.QUANTITY_UNITS) -> how it is shown: times in ms; a unitless
-# ratio (a B1 map against its scanner's transmit field, harmoniq.analysis.b1_reference) as itself
-_UNITS = {"s": Unit("ms", 1.0, 1, "s"), "1": Unit("ratio", 1e-3, 3, "ratio")}
-
-
-def unit(quantity: str) -> Unit:
-    """How ``quantity`` (T1, T2, B1, ...) is shown, from its SI unit in the model registry."""
-    return _UNITS[QUANTITY_UNITS[quantity]]
 
 
 def _save(fig, path: Path) -> Path:
