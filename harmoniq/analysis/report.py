@@ -34,6 +34,13 @@ def _arms(comparison: Comparison) -> list[str]:
     return sorted(present, key=lambda a: ARMS.index(a) if a in ARMS else len(ARMS))
 
 
+def _logarithmic(refs: np.ndarray) -> bool:
+    """Log axes for references spanning more than a factor of 3 (T1 over 50-3000 ms); linear for a narrow
+    spread (a B1 map's references, the scanner's field, all near 1)."""
+    finite = refs[np.isfinite(refs) & (refs > 0)]
+    return finite.size > 0 and finite.max() > 3 * finite.min()
+
+
 def plot_measured_vs_reference(c: Comparison, protocol: str, path: Path) -> Path:
     arms = _arms(c)
     fig, axes = plt.subplots(1, len(arms), figsize=(5 * len(arms), 4.4), squeeze=False)
@@ -43,7 +50,9 @@ def plot_measured_vs_reference(c: Comparison, protocol: str, path: Path) -> Path
         rois, scanners, values, refs = c.table(arm, protocol)
         values, refs = u.factor * values, u.factor * refs
         for j, s in enumerate(scanners):
-            ax.loglog(refs[:, j], values[:, j], "o", ms=5, alpha=0.8, label=s)
+            ax.plot(refs[:, j], values[:, j], "o", ms=5, alpha=0.8, label=s)
+        if _logarithmic(refs):
+            ax.set(xscale="log", yscale="log")
         lim = [refs.min() * 0.8, refs.max() * 1.25] if refs.size else [1, 10]
         ax.plot(lim, lim, "k-", lw=0.8)
         ax.set(xlabel=f"reference {quantity} ({u.label})", ylabel=f"measured {quantity} ({u.label})",
@@ -62,7 +71,9 @@ def plot_bland_altman(c: Comparison, protocol: str, path: Path) -> Path:
         values, refs = u.factor * values, u.factor * refs
         diff = values - refs  # each scanner against its own reference, as in the tables
         for j, s in enumerate(scanners):
-            ax.semilogx(refs[:, j], diff[:, j], "o", ms=5, alpha=0.8, label=s)
+            ax.plot(refs[:, j], diff[:, j], "o", ms=5, alpha=0.8, label=s)
+        if _logarithmic(refs):
+            ax.set_xscale("log")
         if diff.size > 1:
             bias, sd = np.nanmean(diff), np.nanstd(diff, ddof=1)
             for y, style in ((bias, "-"), (bias - 1.96 * sd, "--"), (bias + 1.96 * sd, "--")):

@@ -54,6 +54,9 @@ def test_b1_report_labels_the_ratio_not_a_time(comparison, tmp_path, monkeypatch
     assert len(figures) == 4 and any("measured B1 (ratio)" == t for t in labels)
     assert any(t.endswith("B1 (ratio)") for t in labels)  # the maps' titles and colour bars
     assert not [t for t in labels if "(ms)" in t or "(s)" in t], labels
+    # references all near 1: linear axes (a log axis over 0.96-1.04 shows nothing but crowded ticks)
+    plotted = [ax for fig in figures for ax in fig.axes if ax.get_xlabel() == "reference B1 (ratio)"]
+    assert len(plotted) == 4 and all(ax.get_xscale() == "linear" for ax in plotted)
 
 
 def test_b1_summary_lines_name_the_ratio(comparison):

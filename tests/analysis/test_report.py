@@ -36,3 +36,20 @@ def test_site_line_names_the_rois_where_harmonization_did_not_lower_the_cov(tmp_
         c.maps = {(arm, "p", s): np.zeros((4, 4)) for arm in ("harmonized", "site") for s in SCANNERS}
         page = write_report(c, tmp_path / str(noise)).read_text()
         assert ("<td></td>" in page) != noise  # noise-free: the noise column stays empty
+
+
+def test_t1_plots_over_decades_use_log_axes(tmp_path, monkeypatch):
+    from harmoniq.analysis import report
+
+    rows = [RoiRow(arm, "p", s, f"T1-{k:02d}", ref, ref * (1 + 0.01 * j), 1.0, 4, True, arm)
+            for arm in ("harmonized", "site") for j, s in enumerate(SCANNERS)
+            for k, ref in enumerate((62.0, 352.0, 1989.0), start=1)]
+    c = Comparison(rows=rows, noise=False)
+    c.ranges["p"] = ("T1", DesignedRange(50.0, 3000.0, "T1"))
+    figures, save = [], report._save
+    monkeypatch.setattr(report, "_save", lambda fig, path: figures.append(fig) or save(fig, path))
+    report.plot_measured_vs_reference(c, "p", tmp_path / "mvr.png")
+    report.plot_bland_altman(c, "p", tmp_path / "ba.png")
+    axes = [ax for fig in figures for ax in fig.axes]
+    assert len(axes) == 4 and all(ax.get_xscale() == "log" for ax in axes)
+    assert [ax.get_yscale() for ax in axes] == ["log", "log", "linear", "linear"]
