@@ -64,7 +64,7 @@ def relative_bias(values, reference) -> np.ndarray:
 
 
 def icc_2_1(values) -> float:
-    """ICC(2,1): (MSR - MSE) / (MSR + (k-1) MSE + k (MSC - MSE) / n)."""
+    """ICC(2,1): (MSR - MSE) / (MSR + (k-1) MSE + k (MSC - MSE) / n); nan where that is 0 / 0 (no variance)."""
     x = _matrix(values)
     n, k = x.shape
     grand = x.mean()
@@ -72,7 +72,8 @@ def icc_2_1(values) -> float:
     ss_cols = n * np.sum((x.mean(axis=0) - grand) ** 2)
     ss_err = np.sum((x - grand) ** 2) - ss_rows - ss_cols
     msr, msc, mse = ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1))
-    return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
+    denominator = msr + (k - 1) * mse + k * (msc - mse) / n
+    return float((msr - mse) / denominator) if denominator != 0 else float("nan")
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,12 @@ def bland_altman(a, b) -> BlandAltman:
 
 
 def lins_ccc(a, b) -> float:
-    """Lin's CCC: 2 s_ab / (s_a^2 + s_b^2 + (mean_a - mean_b)^2), population moments."""
+    """Lin's CCC: 2 s_ab / (s_a^2 + s_b^2 + (mean_a - mean_b)^2), population moments; nan where that is
+    0 / 0 (two identical constant series)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     s_ab = np.mean((a - a.mean()) * (b - b.mean()))
-    return float(2 * s_ab / (a.var() + b.var() + (a.mean() - b.mean()) ** 2))
+    denominator = a.var() + b.var() + (a.mean() - b.mean()) ** 2
+    return float(2 * s_ab / denominator) if denominator != 0 else float("nan")
 
 
 def repeatability_coefficient(values) -> float:
