@@ -141,12 +141,6 @@ def designed_range(protocol: Protocol) -> DesignedRange | None:
     return DesignedRange(*protocol.valid_range[key], key.removesuffix("_ms").upper())
 
 
-def _in_designed_range(m: Measurement, roi) -> bool:
-    """Whether the phantom ROI ``roi`` lies in the designed range of ``m``'s protocol (True without one)."""
-    designed = designed_range(m.protocol)
-    return designed is None or designed.covers(getattr(roi, f"{designed.quantity.lower()}_s"))
-
-
 def _phantom_references(m: Measurement) -> tuple[np.ndarray, np.ndarray, dict]:
     """(map in SI, its Cramer-Rao SD, ROI label -> (phantom reference in SI, True)); the designed range
     is applied by :func:`roi_rows`."""
@@ -172,13 +166,14 @@ def roi_rows(m: Measurement) -> tuple[list[RoiRow], np.ndarray]:
     phantom lies in the protocol's :func:`designed_range`."""
     values, crlb, references = (b1_references if is_b1(m.protocol.model) else _phantom_references)(m)
     outside = np.asarray(m.maps["out_of_range"], dtype=bool)
+    designed = designed_range(m.protocol)
     rows = []
     for label, roi in sorted(m.phantom.rois.items()):
         voxels = m.phantom.labels == label
         if label not in references or not voxels.any() or roi.name == "water":
             continue
         ref, valid = references[label]
-        in_range = valid and _in_designed_range(m, roi)
+        in_range = valid and (designed is None or designed.covers(getattr(roi, f"{designed.quantity.lower()}_s")))
         v = values[voxels & ~outside] * 1e3
         if v.size == 0:
             continue
